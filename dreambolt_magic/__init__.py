@@ -1,0 +1,57 @@
+"""dreambolt_magic: load S3 objects into pandas DataFrames from Jupyter.
+
+    %load_ext dreambolt_magic
+
+    %%s3ingest df --columns a,b
+    s3://bucket/path/data.parquet
+
+The loader is usable without IPython: ``dreambolt_magic.load("s3://bucket/key")``.
+"""
+
+from dreambolt_magic.errors import (
+    S3AuthError,
+    S3Error,
+    S3FormatError,
+    S3GenericError,
+    S3NetworkError,
+    S3NotFound,
+    S3RateLimit,
+    S3RegionError,
+    S3UriError,
+)
+from dreambolt_magic.s3 import load, parse_uri, summarize
+from dreambolt_magic.uri import S3Uri
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "S3AuthError",
+    "S3Error",
+    "S3FormatError",
+    "S3GenericError",
+    "S3NetworkError",
+    "S3NotFound",
+    "S3RateLimit",
+    "S3RegionError",
+    "S3Uri",
+    "S3UriError",
+    "load",
+    "load_ipython_extension",
+    "parse_uri",
+    "summarize",
+    "unload_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython):
+    """Called by ``%load_ext dreambolt_magic``."""
+    from dreambolt_magic.magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """Called by ``%unload_ext dreambolt_magic``."""
+    from dreambolt_magic.magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

@@ -1,0 +1,280 @@
+"""The ``%%s3ingest`` magics: a thin front end on :func:`dreambolt_magic.s3.load`.
+
+This module owns what a notebook user sees: argument parsing, the summary line, the rich error display
+and binding the result to a variable. The loading itself, with its retries, regions and parsing, is the
+loader's. Settings are traitlets, so ``%config S3IngestMagics`` lists them and ``ipython_config.py`` can
+set them.
+"""
+
+from __future__ import annotations
+
+import keyword
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+from traitlets import Bool, Float, Int, Unicode, validate
+
+from dreambolt_magic import s3
+from dreambolt_magic.errors import S3Error
+
+__all__ = ["S3IngestMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+
+@magics_class
+class S3IngestMagics(Magics):
+    """Load S3 objects into DataFrames. Settings here are the defaults for every ``%%s3ingest``."""
+
+    region = Unicode(
+        None, allow_none=True,
+        help="Region to sign for. Default: the region in the URL, else the bucket's own (detected).",
+    ).tag(config=True)
+    profile = Unicode(
+        None, allow_none=True, help="AWS profile to take credentials from. Default: the standard chain."
+    ).tag(config=True)
+    endpoint_url = Unicode(
+        None, allow_none=True,
+        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3).",
+    ).tag(config=True)
+    anon = Bool(False, help="Send unsigned requests (public buckets).").tag(config=True)
+    max_attempts = Int(5, help="Attempts per request before giving up (backoff with jitter between).").tag(
+        config=True
+    )
+    progress = Bool(True, help="Show a progress bar while loading.").tag(config=True)
+    quiet = Bool(False, help="Do not print the summary line after a load.").tag(config=True)
+    unsigned_fallback = Bool(
+        True,
+        help="With no credentials configured at all, try the object unsigned once (it may be public).",
+    ).tag(config=True)
+    connect_timeout = Float(10.0, help="Seconds to wait for a connection to S3.").tag(config=True)
+    read_timeout = Float(60.0, help="Seconds to wait for data on an open connection.").tag(config=True)
+
+    @validate("max_attempts")
+    def _check_attempts(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {value}")
+        return int(value)
+
+    @validate("connect_timeout", "read_timeout")
+    def _check_timeout(self, proposal: dict[str, Any]) -> float:
+        value = proposal["value"]
+        if value <= 0:
+            raise ValueError(f"{proposal['trait'].name} must be a positive number of seconds, not {value}")
+        return float(value)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._demo: Any = None
+        self._saved_endpoint: str | None = None
+
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None, "the magics are used from a running IPython"
+        return self.shell.user_ns
+
+    @magic_arguments()
+    @argument(
+        "target",
+        help="In a cell (%%s3ingest): the variable to bind the DataFrame to; the URI is the cell's body. "
+        "On a line (%s3ingest): the URI; the DataFrame is returned.",
+    )
+    @argument("--format", "-f", default=None,
+              help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed.")
+    @argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b.")
+    @argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows.")
+    @argument("--region", default=None, help="Region to sign for (default: detected from the bucket).")
+    @argument("--profile", default=None, help="AWS profile to take credentials from.")
+    @argument("--endpoint-url", default=None, help="S3-compatible endpoint URL.")
+    @argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets.")
+    @argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5).")
+    @argument("--no-progress", action="store_true", help="No progress bar.")
+    @argument("--quiet", "-q", action="store_true", help="No summary line.")
+    @line_cell_magic
+    def s3ingest(self, line: str, cell: str | None = None) -> Any:
+        """Load an S3 object into a pandas DataFrame.
+
+        As a cell magic, the cell's body is the URI and the DataFrame is bound to VAR::
+
+            %%s3ingest df --columns a,b
+            s3://bucket/path/data.parquet
+
+        As a line magic, the URI is on the line and the DataFrame is returned::
+
+            df = %s3ingest s3://bucket/path/data.csv.gz --nrows 1000
+
+        URIs: s3://bucket/key, s3a://, https://bucket.s3.REGION.amazonaws.com/key, path-style https URLs,
+        and ?versionId=... for a version. In the cell body, {name} is replaced by the value of the
+        variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
+        feather/arrow, compressed with .gz, .bz2, .xz or .zst.
+
+        Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
+        never pass secrets as arguments. With none configured, a public object still loads unsigned.
+        Defaults for every option: %config S3IngestMagics.
+
+        On failure an explanation with the cause and the fix is shown, and VAR keeps its previous value.
+        """
+        args = parse_argstring(self.s3ingest, line)
+        if cell is None:
+            return self._load(args.target, args)
+        name = args.target
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise UsageError(
+                f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
+                "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
+            )
+        frame = self._load(self._uri_from_body(cell), args)
+        self._user_ns[name] = frame
+        return None
+
+    def _uri_from_body(self, cell: str) -> str:
+        lines = [ln.strip() for ln in cell.splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith("#")]
+        if not lines:
+            raise UsageError("The cell has no URI: put one on the line below %%s3ingest VAR, e.g. "
+                             "s3://bucket/path/data.parquet")
+        if len(lines) > 1:
+            raise UsageError(f"The cell has {len(lines)} lines; put exactly one URI in it.")
+        text = lines[0]
+        if "{" not in text:
+            return text
+        try:
+            return string.Formatter().vformat(text, (), _Namespace(self._user_ns))
+        except KeyError as exc:
+            raise UsageError(f"{{{exc.args[0]}}} in the cell names no variable; define it first, "
+                             "or write {{ and }} for literal braces.") from None
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise UsageError(f"The braces in {text!r} are not a valid {{name}} substitution: {exc}") from None
+
+    def _load(self, uri: str, args: Any) -> Any:
+        if args.nrows is not None and args.nrows < 0:
+            raise UsageError(f"--nrows must be 0 or more, not {args.nrows}")
+        if args.max_attempts is not None and args.max_attempts < 1:
+            raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
+        if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
+            raise UsageError(f"--columns {args.columns!r} has an empty name; write e.g. --columns a,b")
+        quiet = args.quiet or self.quiet
+        try:
+            frame = s3.load(
+                uri,
+                format=args.format,
+                columns=args.columns,
+                nrows=args.nrows,
+                region=args.region or self.region,
+                profile=args.profile or self.profile,
+                endpoint_url=args.endpoint_url or self.endpoint_url,
+                anon=bool(args.anon) or self.anon,
+                max_attempts=args.max_attempts or self.max_attempts,
+                progress=self.progress and not args.no_progress,
+                unsigned_fallback=self.unsigned_fallback,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+            )
+        except S3Error as exc:
+            # The rich explanation once, then a one-line error so the cell fails (Run All stops here).
+            display(exc)
+            exc.displayed = True
+            raise
+        if not quiet:
+            print(s3.summarize(frame))
+        return frame
+
+    @line_magic
+    def s3ingest_demo(self, line: str = "") -> Any:
+        """Start an embedded S3 server with sample data and point %%s3ingest at it.
+
+        Usage: demo = %s3ingest_demo   start it (once), list the sample URIs, return the server
+               %s3ingest_demo stop     stop it and restore the endpoint setting
+
+        The server's ``endpoint_url`` is what ``dreambolt_magic.load(..., endpoint_url=...)`` needs.
+
+        The server is moto's, on 127.0.0.1 at a free port, in this kernel; it needs
+        pip install 'dreambolt_magic[demo]'. No AWS account or network is used.
+        """
+        command = line.strip()
+        if command == "stop":
+            if self._demo is not None:
+                self._demo.stop()
+                self.endpoint_url, self._demo = self._saved_endpoint, None
+                print("The embedded S3 server is stopped.")
+            return None
+        if command:
+            raise UsageError(f"Unknown argument {command!r}; use %s3ingest_demo or %s3ingest_demo stop.")
+        if self._demo is None:
+            try:
+                from dreambolt_magic import demo
+            except ImportError as exc:  # pragma: no cover - the demo extra is part of the test set-up
+                raise UsageError(f"{exc}. Install it with: pip install 'dreambolt_magic[demo]'") from None
+            self._saved_endpoint = self.endpoint_url
+            self._demo = demo.start_demo_server()
+            self.endpoint_url = self._demo.endpoint_url
+            _demo_credentials(self._demo.environ())
+        print(f"Embedded S3 server at {self._demo.endpoint_url} (bucket {self._demo.bucket}, "
+              f"region {self._demo.region}); %%s3ingest now reads from it. Try:")
+        for label, uri in self._demo.uris.items():
+            print(f"  {label:<10} {uri}")
+        return self._demo
+
+    def stop_demo(self) -> None:
+        if self._demo is not None:
+            self._demo.stop()
+            self._demo = None
+
+
+def _demo_credentials(environ: Mapping[str, str]) -> None:
+    """Give the demo fake credentials only when none are configured, so loads are signed as on AWS.
+
+    Credentials a user already has are left alone: the embedded server accepts any signature, and they
+    never leave this machine.
+    """
+    import os
+
+    import boto3
+
+    if boto3.Session().get_credentials() is None:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, environ[name])
+
+
+class _Namespace(Mapping[str, Any]):
+    """The user namespace for str.format: a KeyError names the missing variable."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self._ns = ns
+
+    def __getitem__(self, key: str) -> Any:
+        return self._ns[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._ns)
+
+    def __len__(self) -> int:
+        return len(self._ns)
+
+
+_NAMES = {"line": ("s3ingest", "s3ingest_demo"), "cell": ("s3ingest",)}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext dreambolt_magic``: register the magics (once)."""
+    if "S3IngestMagics" in ipython.magics_manager.registry:
+        return
+    ipython.register_magics(S3IngestMagics(ipython))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext dreambolt_magic``: remove the magics and stop the demo server."""
+    manager = ipython.magics_manager
+    instance = manager.registry.pop("S3IngestMagics", None)
+    if instance is None:
+        return
+    instance.stop_demo()
+    for kind, names in _NAMES.items():
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    if instance in ipython.configurables:
+        ipython.configurables.remove(instance)

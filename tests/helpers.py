@@ -1,0 +1,91 @@
+"""Sample frames and their bytes in every format and compression the loader reads; no I/O.
+
+``to_bytes(make_frame(100), "csv", "gzip")`` is what an object ``data.csv.gz`` would hold. The encoders
+here use pandas, pyarrow and the standard library directly, never the loader, so a test compares the
+loader against an independent writer.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+#: Formats :func:`to_bytes` writes, and the file extension of each.
+FORMATS: dict[str, str] = {
+    "parquet": ".parquet",
+    "csv": ".csv",
+    "tsv": ".tsv",
+    "json": ".json",
+    "jsonl": ".jsonl",
+    "feather": ".feather",
+}
+#: Whole-object compressions :func:`compress` applies, and the extension each adds.
+COMPRESSIONS: dict[str, str] = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+
+
+def make_frame(n: int = 100, *, seed: int = 0, with_timestamps: bool = False) -> pd.DataFrame:
+    """A frame of ``n`` rows: ``id`` (int64), ``city`` (str), ``value`` (float64), ``flag`` (bool).
+
+    The values survive a round trip through every format in :data:`FORMATS` (floats have two
+    decimals, strings are plain ASCII). ``with_timestamps`` adds ``ts`` (datetime64[us]), which text
+    formats give back as strings unless the reader parses dates.
+    """
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n, dtype="int64"),
+            "city": rng.choice(["Berlin", "Lagos", "Lima", "Osaka", "Perth"], n),
+            "value": np.round(rng.normal(100, 25, n), 2),
+            "flag": rng.random(n) < 0.5,
+        }
+    )
+    if with_timestamps:
+        df["ts"] = pd.date_range("2024-01-01", periods=n, freq="min").astype("datetime64[us]")
+    return df
+
+
+def to_bytes(df: pd.DataFrame, format: str, compression: str | None = None) -> bytes:
+    """``df`` encoded as ``format`` (a key of :data:`FORMATS`), then compressed whole if asked."""
+    buf = io.BytesIO()
+    if format == "parquet":
+        df.to_parquet(buf, index=False)
+    elif format == "feather":
+        df.reset_index(drop=True).to_feather(buf)
+    elif format in ("csv", "tsv"):
+        buf.write(df.to_csv(index=False, sep="\t" if format == "tsv" else ",", lineterminator="\n").encode())
+    elif format == "json":
+        buf.write(df.to_json(orient="records", date_format="iso").encode())
+    elif format == "jsonl":
+        buf.write(df.to_json(orient="records", lines=True, date_format="iso").encode())
+    else:
+        raise ValueError(f"unknown format {format!r}; expected one of {sorted(FORMATS)}")
+    return compress(buf.getvalue(), compression)
+
+
+def compress(data: bytes, compression: str | None) -> bytes:
+    """``data`` compressed with ``compression`` (a key of :data:`COMPRESSIONS`), or as is for ``None``."""
+    if compression is None:
+        return data
+    if compression == "gzip":
+        return gzip.compress(data, mtime=0)
+    if compression == "bz2":
+        return bz2.compress(data)
+    if compression == "xz":
+        return lzma.compress(data)
+    if compression == "zstd":
+        sink = pa.BufferOutputStream()
+        with pa.CompressedOutputStream(sink, "zstd") as stream:
+            stream.write(data)
+        return bytes(sink.getvalue())
+    raise ValueError(f"unknown compression {compression!r}; expected one of {sorted(COMPRESSIONS)}")
+
+
+def key_for(stem: str, format: str, compression: str | None = None) -> str:
+    """The object key a reader would recognise: ``key_for("data", "csv", "gzip") == "data.csv.gz"``."""
+    return stem + FORMATS[format] + (COMPRESSIONS[compression] if compression else "")

@@ -1,0 +1,128 @@
+"""The error tables: every code maps to a class, and every code and class has a cause and a fix."""
+
+from __future__ import annotations
+
+import botocore.exceptions as bce
+import pytest
+
+import dreambolt_magic
+from dreambolt_magic import errors, explain
+from dreambolt_magic.errors import CODE_CLASSES, STATUS_CLASSES, S3Error, class_for
+from dreambolt_magic.retry import RETRYABLE_CODES
+from dreambolt_magic.s3 import translate
+
+LEAVES = [
+    errors.S3UriError, errors.S3AuthError, errors.S3NotFound, errors.S3RateLimit, errors.S3RegionError,
+    errors.S3NetworkError, errors.S3FormatError, errors.S3GenericError,
+]
+
+
+def test_every_leaf_is_exported_and_derives_from_the_root() -> None:
+    for cls in LEAVES:
+        assert issubclass(cls, S3Error)
+        assert getattr(dreambolt_magic, cls.__name__) is cls
+        assert cls.__name__ in errors.__all__
+
+
+def test_no_builtin_names_are_shadowed() -> None:
+    import builtins
+
+    assert not [name for name in errors.__all__ if hasattr(builtins, name)]
+
+
+@pytest.mark.parametrize("code", sorted(CODE_CLASSES))
+def test_every_code_maps_to_a_class_with_an_explanation_and_a_remedy(code: str) -> None:
+    cls = class_for(code, None)
+    assert cls is CODE_CLASSES[code]
+    err = cls(code=code, uri="s3://bucket/key.csv", bucket="bucket", key="key.csv", region="us-east-1")
+    assert code in explain.EXPLANATIONS, f"{code} has no specific explanation"
+    assert len(err.explanation) > 20 and "{" not in err.explanation
+    assert len(err.remedy) > 10 and "{" not in err.remedy
+
+
+@pytest.mark.parametrize("code", sorted(RETRYABLE_CODES))
+def test_every_retryable_code_is_known(code: str) -> None:
+    if code in CODE_CLASSES:
+        assert code in explain.EXPLANATIONS
+    else:  # codes we only retry, never name: they still get a class and a text
+        assert class_for(code, 503).__name__ in {"S3RateLimit", "S3GenericError"}
+
+
+@pytest.mark.parametrize("cls", LEAVES)
+def test_every_class_explains_itself_without_a_code(cls: type[S3Error]) -> None:
+    err = cls(uri="s3://b/k", bucket="b", key="k", status=418)
+    assert err.explanation and err.remedy
+    assert cls.__name__ in err._repr_html_()
+
+
+@pytest.mark.parametrize(("status", "name"), [(301, "S3RegionError"), (403, "S3AuthError"), (404, "S3NotFound"),
+                                              (429, "S3RateLimit"), (503, "S3RateLimit"), (500, "S3GenericError"),
+                                              (418, "S3GenericError")])
+def test_status_decides_when_the_code_is_unknown(status: int, name: str) -> None:
+    assert class_for("SomethingNew", status).__name__ == name
+    assert set(STATUS_CLASSES) <= {301, 307, 401, 403, 404, 429, 503}
+
+
+def client_error(code: str, status: int, message: str = "server words", **headers: str) -> bce.ClientError:
+    return bce.ClientError(
+        {"Error": {"Code": code, "Message": message},
+         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers, "RequestId": "RID"}},
+        "GetObject",
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls", "code"),
+    [
+        (client_error("NoSuchKey", 404), errors.S3NotFound, "NoSuchKey"),
+        (client_error("AccessDenied", 403), errors.S3AuthError, "AccessDenied"),
+        (client_error("ExpiredToken", 400), errors.S3AuthError, "ExpiredToken"),
+        (client_error("SlowDown", 503), errors.S3RateLimit, "SlowDown"),
+        (client_error("404", 404), errors.S3NotFound, None),
+        (client_error("InternalError", 500), errors.S3GenericError, "InternalError"),
+        (bce.NoCredentialsError(), errors.S3AuthError, "NoCredentials"),
+        (bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), errors.S3NetworkError,
+         "EndpointConnectionError"),
+        (bce.ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"), errors.S3NetworkError, "ConnectTimeout"),
+        (bce.ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), errors.S3NetworkError, "ReadTimeout"),
+        (bce.ResponseStreamingError(error="cut"), errors.S3NetworkError, "IncompleteBody"),
+        (bce.SSOTokenLoadError(error_msg="x"), errors.S3AuthError, "SSOTokenExpired"),
+    ],
+)
+def test_translate_chooses_by_code_and_type(exc: Exception, cls: type[S3Error], code: str | None) -> None:
+    err = translate(exc, bucket="b")
+    assert type(err) is cls
+    assert err.code == code
+
+
+def test_translate_keeps_the_server_words_as_detail_and_the_region_hint() -> None:
+    err = translate(client_error("PermanentRedirect", 301, "go elsewhere", **{"x-amz-bucket-region": "eu-west-1"}),
+                    bucket="b", region="us-east-1")
+    assert isinstance(err, errors.S3RegionError)
+    assert err.detail == "go elsewhere" and err.request_id == "RID"
+    assert err.hints["bucket_region"] == "eu-west-1"
+    assert "--region eu-west-1" in err.remedy
+
+
+def test_message_carries_code_and_status_once() -> None:
+    err = errors.S3NotFound(uri="s3://b/k", code="NoSuchKey", status=404)
+    assert str(err) == "s3://b/k was not found (NoSuchKey, HTTP 404)"
+
+
+def test_render_traceback_is_short_once_displayed() -> None:
+    err = errors.S3NotFound(uri="s3://b/k", code="NoSuchKey", status=404, bucket="b", key="k")
+    long = err._render_traceback_()
+    assert len(long) > 3 and any("How to fix it" in line for line in long)
+    err.displayed = True
+    assert err._render_traceback_() == ["S3NotFound: s3://b/k was not found (NoSuchKey, HTTP 404)"]
+
+
+def test_html_escapes_what_it_shows() -> None:
+    err = errors.S3NotFound(uri="s3://b/<script>.csv", bucket="b", key="<script>.csv", code="NoSuchKey")
+    assert "<script>" not in err._repr_html_()
+    assert "&lt;script&gt;" in err._repr_html_()
+
+
+def test_profile_appears_in_remedies_for_sso() -> None:
+    err = errors.S3AuthError(code="SSOTokenExpired", hints={"profile": "dev"})
+    assert "aws sso login --profile dev" in err.remedy
