@@ -113,7 +113,7 @@ def load(
     context = {"uri": str(target), "bucket": target.bucket, "key": target.key}
     try:
         bar.start(None, target.name)
-        conn = _Connection.open(
+        conn = Connection.open(
             profile=profile,
             endpoint_url=endpoint_url or target.endpoint or _endpoint_from_env(),
             anon=anon,
@@ -180,7 +180,7 @@ def summarize(frame: pd.DataFrame) -> str:
 
 
 @dataclass
-class _Connection:
+class Connection:
     """A boto3 session with the settings of one load; makes a client per region."""
 
     session: boto3.Session
@@ -202,7 +202,7 @@ class _Connection:
         unsigned_fallback: bool,
         connect_timeout: float,
         read_timeout: float,
-    ) -> _Connection:
+    ) -> Connection:
         try:
             core = botocore.session.get_session()
             # Credentials and config are read afresh for every load; the service model is not.
@@ -285,7 +285,7 @@ def _available_profiles() -> list[str]:
 # --- region --------------------------------------------------------------------------------------------
 
 
-def _bucket_region(conn: _Connection, bucket: str, policy: RetryPolicy, bar: Progress) -> str:
+def _bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Progress) -> str:
     cached = region_cache.get(conn.endpoint_url, bucket)
     if cached:
         return cached
@@ -402,7 +402,7 @@ class _Transfer:
 
 
 def _fetch(
-    conn: _Connection, transfer: _Transfer, region: str, policy: RetryPolicy, bar: Progress, *,
+    conn: Connection, transfer: _Transfer, region: str, policy: RetryPolicy, bar: Progress, *,
     explicit: bool,
 ) -> str:
     """Download with retries; follow one region redirect. Returns the region that answered."""
@@ -485,7 +485,7 @@ def translate(
     region: str | None = None,
     operation: str | None = None,
     profile: str | None = None,
-    conn: _Connection | None = None,
+    conn: Connection | None = None,
 ) -> S3Error:
     """Our exception for a botocore one; decided by S3 error code and HTTP status, never by message text."""
     if conn is not None:
