@@ -3,6 +3,9 @@
 Like fsspec's ``callbacks.py``: the loader always has a callback to call, so it never checks for None. The
 tqdm bar imports ``tqdm.auto`` only when made, so it is an ipywidgets bar in Jupyter and text in a terminal,
 and updates are batched so that reporting costs nothing measurable however small the chunks.
+
+Cancelling is the other direction of the same conversation: a front end hands the loader a flag (a
+``threading.Event``) and the loader raises :class:`Cancelled` at the next check once it is set.
 """
 
 from __future__ import annotations
@@ -11,7 +14,25 @@ import threading
 import time
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["NoProgress", "Progress", "TqdmProgress"]
+__all__ = ["CancelFlag", "Cancelled", "NoProgress", "Progress", "TqdmProgress", "check_cancel"]
+
+
+class Cancelled(Exception):
+    """The load was cancelled: its ``cancel`` event was set. Nothing was returned or bound."""
+
+
+class CancelFlag(Protocol):
+    """What ``load(cancel=...)`` accepts: a :class:`threading.Event` or anything with these two methods."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def check_cancel(cancel: CancelFlag | None) -> None:
+    """Raise :class:`Cancelled` if ``cancel`` is set; the loader calls this between chunks and attempts."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the load was cancelled")
 
 
 @runtime_checkable

@@ -35,6 +35,7 @@ __all__ = [
     "HEAD_BYTES",
     "READERS",
     "detect",
+    "normalize_format",
     "read",
     "schema_columns",
 ]
@@ -98,10 +99,10 @@ def _text_start(head: bytes) -> bytes:
 
 
 def _is_json_lines(text: bytes) -> bool:
-    # In valid JSON no line can open with "{" right after a line that opened an object, so two such
-    # lines in a row mean one object per line.
-    lines = [line for line in (raw.strip() for raw in text.splitlines()[:2]) if line]
-    return len(lines) == 2 and all(line.startswith(b"{") for line in lines)
+    # In one JSON document a "}" is followed by "," or "}", never "{": so a line "{...}" followed by a
+    # line opening with "{" means one object per line.
+    lines = [line for line in (raw.strip() for raw in text.splitlines()) if line][:2]
+    return len(lines) == 2 and lines[0][:1] + lines[0][-1:] == b"{}" and lines[1].startswith(b"{")
 
 
 def _kind(head: bytes) -> str:
@@ -145,11 +146,17 @@ def _compression(key: str, head: bytes) -> str | None:
     return kind if kind in COMPRESSIONS else None
 
 
-def _canonical(fmt: str, key: str) -> str:
-    name = ALIASES.get(fmt.strip().lower().lstrip("."), fmt.strip().lower().lstrip("."))
+def normalize_format(format: str, *, key: str = "") -> str:
+    """The format name for a ``format=`` value: any case, a leading dot and the :data:`ALIASES` allowed.
+
+    Raises :class:`S3FormatError` with code ``UnsupportedFormat``, listing the supported formats, so a
+    caller can refuse a bad value before downloading anything.
+    """
+    name = format.strip().lower().lstrip(".")
+    name = ALIASES.get(name, name)
     if name not in READERS:
         raise S3FormatError(
-            f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)} (or {', '.join(ALIASES)})",
+            f"format {format!r} is not supported; use one of {', '.join(FORMATS)} (or {', '.join(ALIASES)})",
             key=key,
             code="UnsupportedFormat",
             hints={"supported": list(FORMATS), "aliases": dict(ALIASES)},
@@ -159,23 +166,23 @@ def _canonical(fmt: str, key: str) -> str:
 
 def _format(key: str, plain_head: bytes, format: str | None, compression: str | None) -> str:
     """The format from ``format=``, else the name, else the (decompressed) first bytes."""
-    fmt = _canonical(format, key) if format is not None else _from_name(key)[0]
+    fmt = normalize_format(format, key=key) if format is not None else _from_name(key)[0]
     kind = fmt or _kind(plain_head)
     if kind in READERS:
         return kind
-    # A bz2 block is ~900 kB, so the start of one may decompress to nothing yet.
+    # bz2 blocks are ~900 kB and zstd ones up to 128 kB, so a head may decompress to nothing yet.
     looks_like = f"{compression}-compressed data" if compression and not plain_head else _KINDS[kind]
     raise _error(
         key,
         "UnknownFormat",
-        f"has no known extension ({' '.join(EXTENSIONS)}) and its first bytes look like {looks_like}; "
+        f"has no known format extension ({' '.join(EXTENSIONS)}) and its first bytes look like {looks_like}; "
         f"pass the format (--format, or format=) as one of {', '.join(FORMATS)}",
         hints={"supported": list(FORMATS), "extensions": list(EXTENSIONS), "looks_like": looks_like},
     )
 
 
-def _head_of(compression: str | None, head: bytes, key: str) -> bytes:
-    """The decompressed start of ``head``, which is itself only the start of a compressed object."""
+def _head_of(compression: str | None, head: bytes) -> bytes:
+    """As much of the decompressed start of ``head`` as it holds (it is itself a cut-off start)."""
     decoders: dict[str, Callable[[], Any]] = {
         "gzip": lambda: zlib.decompressobj(wbits=31),
         "bz2": bz2.BZ2Decompressor,
@@ -183,11 +190,12 @@ def _head_of(compression: str | None, head: bytes, key: str) -> bytes:
     }
     try:
         if compression == "zstd":
-            # pyarrow has no incremental zstd decoder, but reading a little stops short of the cut-off end.
+            # pyarrow has no incremental zstd decoder: this fails if no whole block fits in the head.
             return pa.input_stream(pa.py_buffer(head), compression="zstd").read(HEAD_BYTES)
         return decoders[compression]().decompress(head, HEAD_BYTES) if compression else head
-    except _DECOMPRESS_ERRORS as exc:
-        raise _error(key, "BadCompression", f"is not valid {compression} data", detail=str(exc)) from exc
+    except _DECOMPRESS_ERRORS:
+        # Nothing to see yet; read() decompresses the whole object and reports real corruption.
+        return b""
 
 
 def detect(key: str, head: bytes, *, format: str | None = None) -> tuple[str, str | None]:
@@ -200,7 +208,7 @@ def detect(key: str, head: bytes, *, format: str | None = None) -> tuple[str, st
     """
     compression = _compression(key, head)
     if format is None and _from_name(key)[0] is None:
-        head = _head_of(compression, head, key)
+        head = _head_of(compression, head)
     return _format(key, head, format, compression), compression
 
 
@@ -419,7 +427,7 @@ def read(
     if not view.nbytes:
         raise _error(key, "EmptyObject", "is empty (0 bytes)")
     if format is not None:
-        format = _canonical(format, key)  # before any decompression work
+        format = normalize_format(format, key=key)  # before any decompression work
     if compression := _compression(key, bytes(view[:HEAD_BYTES])):
         view = _decompress(compression, view, key)
     if _kind(head := bytes(view[:HEAD_BYTES])) == "empty":
