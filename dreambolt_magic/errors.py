@@ -173,7 +173,7 @@ class S3RateLimit(S3Error):
 
 
 class S3RegionError(S3Error):
-    fmt = "the bucket of {where} is not in region {region}"
+    fmt = "S3 sent the request for {where} to another region than {region}"
     title = "Wrong region"
 
 
@@ -233,6 +233,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ReadTimeout": S3NetworkError,
     "ConnectionClosed": S3NetworkError,
     "IncompleteBody": S3NetworkError,
+    "ChecksumMismatch": S3NetworkError,
     "RequestTimeout": S3NetworkError,
     # Format (the loader's codes).
     "UnsupportedFormat": S3FormatError,

@@ -149,6 +149,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "The download of {where} kept breaking off before the end {attempts_text}.",
         "Run the cell again; on an unreliable link allow more attempts: --max-attempts 10.",
     ),
+    "ChecksumMismatch": (
+        "The bytes of {where} did not match the checksum S3 stores for them {attempts_text}: they were "
+        "damaged or cut short on the way.",
+        "Run the cell again; if it keeps happening, a proxy on the path may be altering responses.",
+    ),
     "RequestTimeout": (
         "S3 closed the connection because it was idle for too long {attempts_text}.",
         "Run the cell again; check for a slow or congested link.",

@@ -36,7 +36,10 @@ def detect_region(client: Any, bucket: str) -> tuple[str | None, int | None]:
         response = client.head_bucket(Bucket=bucket)
     except ClientError as exc:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return bucket_region_from(exc.response), status
+        region = bucket_region_from(exc.response)
+        if region is None and status is not None and (status >= 500 or status == 429):
+            raise  # throttled or failed: the caller's retry policy decides
+        return region, status
     return bucket_region_from(response), response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 

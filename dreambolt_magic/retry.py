@@ -57,6 +57,7 @@ TRANSIENT_CODES = frozenset(
         "ReadTimeout",
         "ConnectionClosed",
         "IncompleteBody",
+        "ChecksumMismatch",
     }
 )
 

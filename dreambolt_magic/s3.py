@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["load", "parse_uri", "summarize", "translate"]
 
 DEFAULT_REGION = "us-east-1"
-CHUNK = 1 << 20
+# A read that times out loses what it had read, so reads are not made too large.
+CHUNK = 1 << 18
 #: With a cancel flag, the body is read in slices this small, so a check comes at least every 64 KiB.
 CANCEL_CHUNK = 64 << 10
 
@@ -277,7 +278,9 @@ def _shared_loader() -> botocore.loaders.Loader:
 
 
 def _no_botocore_redirect(context: dict[str, Any], **_: Any) -> None:
+    # Both flags botocore's redirectors read: "already redirected, do not redirect again".
     context["s3_redirected"] = True
+    context.setdefault("s3_redirect", {})["redirected"] = True
 
 
 def _endpoint_from_env() -> str | None:
@@ -358,13 +361,26 @@ class _Transfer:
                 return self.run(client)
             raise
         status = response["ResponseMetadata"]["HTTPStatusCode"]
-        if resuming and status == 200:
-            # The server ignored the Range and sent the whole object: start again from byte 0.
+        if self.buffer is not None and (not resuming or status == 200):
+            # A whole object again (no size to resume against, or the server ignored the Range).
             self.bar.rewind(self.received)
             self.received = 0
+            if self.size is None:
+                self.buffer = bytearray()
         if self.buffer is None:
             self._begin(response)
         self._stream(response["Body"])
+        if self.size is None:
+            self._verify_length(client)
+
+    def _verify_length(self, client: Any) -> None:
+        # Without a Content-Length a body that ends early looks complete: ask for the size it should have.
+        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
+        if self.version_id:
+            params["VersionId"] = self.version_id
+        expected = client.head_object(**params).get("ContentLength")
+        if expected is not None and expected != self.received:
+            raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=expected)
 
     def _begin(self, response: dict[str, Any]) -> None:
         self.size = response.get("ContentLength")
@@ -474,6 +490,7 @@ _NETWORK_CODES: tuple[tuple[type[Exception], str], ...] = (
     (bce.EndpointConnectionError, "EndpointConnectionError"),
     (bce.ResponseStreamingError, "IncompleteBody"),
     (bce.IncompleteReadError, "IncompleteBody"),
+    (bce.FlexibleChecksumError, "ChecksumMismatch"),
     (bce.HTTPClientError, "ConnectionClosed"),
 )
 

@@ -6,9 +6,9 @@ optional path substring, how many times) and what happens instead::
 
     with FaultProxy(s3.endpoint_url) as proxy:
         proxy.add(Fault(Reply(503, "SlowDown"), times=2))     # two throttled GETs, then moto answers
-        proxy.add(Fault(Cut(after=1000)))                      # the next GET's body breaks after 1000 bytes
+        proxy.add(Fault(Cut(after=1000)))                      # the next body breaks; the loader resumes
         load(uri, endpoint_url=proxy.endpoint_url)
-        assert [r.status for r in proxy.requests if r.method == "GET"] == [503, 503, 200, 200]
+        assert [r.status for r in proxy.requests if r.method == "GET"] == [503, 503, 200, 206]
 
 Faults are tried in the order they were added; the first that matches (and has times left) applies, so
 one request meets at most one fault. :attr:`FaultProxy.requests` records every request, so a test can
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
@@ -115,7 +115,7 @@ class Hook:
     run: Callable[[], object]
 
 
-Action = Union[Reply, Reset, Cut, Stall, Delay, Hook]  # noqa: UP007 (a runtime alias: `|` needs 3.10 types)
+Action = Reply | Reset | Cut | Stall | Delay | Hook
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,10 @@ class FaultProxy:
         server.proxy = self
         self._server = server
         self._stopping.clear()
-        self._thread = threading.Thread(target=server.serve_forever, name="FaultProxy", daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice, once per test.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="FaultProxy", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -236,8 +239,8 @@ class FaultProxy:
                     return fault.action
         return None
 
-    def _arrived(self, h: BaseHTTPRequestHandler, path: str, action: Action | None) -> int:
-        """Record a request as it arrives (so a slow answer cannot reorder the record); returns its index."""
+    def _arrived(self, h: BaseHTTPRequestHandler, path: str, action: Action | None) -> Seen:
+        """Record a request as it arrives, so that a slow answer cannot reorder the record."""
         scope = _SCOPE_REGION.search(h.headers.get("Authorization", ""))
         seen = Seen(
             method=h.command,
@@ -250,63 +253,35 @@ class FaultProxy:
         )
         with self._lock:
             self._seen.append(seen)
-            return len(self._seen) - 1
+        return seen
 
-    def _answered(self, index: int, status: int) -> None:
+    def _answered(self, seen: Seen, status: int) -> None:
         with self._lock:
-            if index < len(self._seen):  # unless clear() came in between
-                self._seen[index] = replace(self._seen[index], status=status)
+            for i, entry in enumerate(self._seen):
+                if entry is seen:  # gone if clear() came in between
+                    self._seen[i] = replace(seen, status=status)
 
     # one request
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
+        length = int(h.headers.get("Content-Length") or 0)  # botocore sends no chunked request bodies
         body = h.rfile.read(length) if length else b""
         path = urlsplit(h.path).path
         action = self._take(h.command, path)
-        index = self._arrived(h, path, action)
+        seen = self._arrived(h, path, action)
         if isinstance(action, Reset):
             _reset(h)
-            return
-        if isinstance(action, Reply):
-            self._answered(index, action.status)
-            payload = b"" if h.command == "HEAD" else action.body()
-            h.send_response_only(action.status)
-            h.send_header("Content-Type", "application/xml")
-            h.send_header("x-amz-request-id", REQUEST_ID)
-            for name, value in action.headers.items():
-                h.send_header(name, value)
-            h.send_header("Content-Length", str(len(payload)))
-            h.end_headers()
-            h.wfile.write(payload)
-            return
-        if isinstance(action, Delay):
-            self._stopping.wait(action.seconds)
-        if isinstance(action, Hook):
-            action.run()
-        status, reason, headers, data = self._forward(h, body)
-        self._answered(index, status)
-        h.send_response_only(status, reason)
-        for name, value in headers:
-            if name.lower() != "content-length" or h.command == "HEAD":
-                h.send_header(name, value)
-        if isinstance(action, Cut) and not action.keep_length:
-            h.send_header("Connection", "close")  # also sets close_connection
-        elif h.command != "HEAD":
-            h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        if isinstance(action, Cut):
-            h.wfile.write(data[: action.after])
-            h.close_connection = True
-            if action.reset:
-                _drain(h.connection)
-                _reset(h)
-        elif isinstance(action, Stall):
-            h.wfile.write(data[: action.after])
-            self._stopping.wait(action.seconds)
-            h.wfile.write(data[action.after :])
+        elif isinstance(action, Reply):
+            self._answered(seen, action.status)
+            _send_error(h, action)
         else:
-            h.wfile.write(data)
+            if isinstance(action, Delay):
+                self._stopping.wait(action.seconds)
+            elif isinstance(action, Hook):
+                action.run()
+            status, reason, headers, data = self._forward(h, body)
+            self._answered(seen, status)
+            self._relay(h, action, status, reason, headers, data)
 
     def _forward(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
         conn = http.client.HTTPConnection(*self.upstream, timeout=30)
@@ -323,6 +298,49 @@ class FaultProxy:
             return response.status, response.reason, headers, data
         finally:
             conn.close()
+
+    def _relay(
+        self,
+        h: BaseHTTPRequestHandler,
+        action: Action | None,
+        status: int,
+        reason: str,
+        headers: list[tuple[str, str]],
+        data: bytes,
+    ) -> None:
+        h.send_response_only(status, reason)
+        for name, value in headers:
+            if name.lower() != "content-length" or h.command == "HEAD":
+                h.send_header(name, value)
+        if isinstance(action, Cut) and not action.keep_length:
+            h.send_header("Connection", "close")  # the body ends where the connection does
+        elif h.command != "HEAD":
+            h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if isinstance(action, Cut):
+            h.wfile.write(data[: action.after])
+            h.close_connection = True
+            if action.reset:
+                _drain(h.connection)
+                _reset(h)
+        elif isinstance(action, Stall):
+            h.wfile.write(data[: action.after])
+            self._stopping.wait(action.seconds)
+            h.wfile.write(data[action.after :])
+        else:
+            h.wfile.write(data)
+
+
+def _send_error(h: BaseHTTPRequestHandler, reply: Reply) -> None:
+    payload = b"" if h.command == "HEAD" else reply.body()
+    h.send_response_only(reply.status)
+    h.send_header("Content-Type", "application/xml")
+    h.send_header("x-amz-request-id", REQUEST_ID)
+    for name, value in reply.headers.items():
+        h.send_header(name, value)
+    h.send_header("Content-Length", str(len(payload)))
+    h.end_headers()
+    h.wfile.write(payload)
 
 
 def _reset(h: BaseHTTPRequestHandler) -> None:

@@ -199,15 +199,17 @@ def test_gateway_error_without_body_once_is_retried(
     assert statuses(proxy) == [status, 200]
 
 
-def test_head_bucket_slowdown_is_retried(
+def test_throttled_head_bucket_is_retried_and_its_region_cached(
     proxy: FaultProxy, uri: str, frame: pd.DataFrame, parsed: list[bytes], body: bytes
 ) -> None:
+    # A 503 without x-amz-bucket-region says nothing about the region: it is retried like any throttling.
     proxy.add(Fault(Reply(503), method="HEAD"))
 
     df = fetch(proxy, uri)
 
     assert_loaded(df, frame, parsed, body)
     assert [(r.method, r.status) for r in proxy.requests] == [("HEAD", 503), ("HEAD", 200), ("GET", 200)]
+    assert region_cache.get(proxy.endpoint_url, BUCKET) == "us-east-1"
 
 
 # --- connections that fail -----------------------------------------------------------------------------
@@ -240,8 +242,7 @@ def test_latency_beyond_read_timeout_is_retried(
     proxy.add(Fault(Delay(1.0)))
     progress = Recorder()
 
-    df = dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=progress, max_attempts=3,
-                              read_timeout=0.5)
+    df = dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=progress, max_attempts=3, read_timeout=0.5)
 
     assert_loaded(df, frame, parsed, body)
     assert [r.fault for r in gets(proxy)] == ["Delay", None]
@@ -298,7 +299,9 @@ def test_close_delimited_body_cut_without_checksum_is_not_a_wrong_frame(
     # An object stored without a checksum (older uploaders): only the length could tell, and it is missing.
     s3.make_bucket(BUCKET)
     plain = boto3.session.Session().client(
-        "s3", region_name="us-east-1", endpoint_url=s3.endpoint_url,
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=s3.endpoint_url,
         config=Config(request_checksum_calculation="when_required"),
     )
     plain.put_object(Bucket=BUCKET, Key=KEY, Body=body)
@@ -311,6 +314,7 @@ def test_close_delimited_body_cut_without_checksum_is_not_a_wrong_frame(
         assert exc.code is not None
     else:
         assert_loaded(df, frame, parsed, body)
+        assert statuses(proxy) == [200, 200]
 
 
 def test_close_delimited_body_reset_after_a_chunk_is_not_spliced(
@@ -364,7 +368,11 @@ def test_stall_after_a_chunk_is_resumed(proxy: FaultProxy, s3: S3Helper, parsed:
 def replacer(s3: S3Helper, *bodies: bytes) -> Callable[[], None]:
     """A hook that puts the next of ``bodies`` in place of the object each time it runs."""
     queue = list(bodies)
-    return lambda: s3.client.put_object(Bucket=BUCKET, Key=KEY, Body=queue.pop(0)) and None
+
+    def replace() -> None:
+        s3.client.put_object(Bucket=BUCKET, Key=KEY, Body=queue.pop(0))
+
+    return replace
 
 
 def test_object_replaced_before_resume_is_read_again_from_scratch(
