@@ -17,7 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
-from traitlets import Bool, Float, Int, Unicode, validate
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import s3
 from dreambolt_magic.errors import S3Error
@@ -57,14 +57,14 @@ class S3IngestMagics(Magics):
     def _check_attempts(self, proposal: dict[str, Any]) -> int:
         value = proposal["value"]
         if value < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {value}")
+            raise TraitError(f"max_attempts must be at least 1, not {value}")
         return int(value)
 
     @validate("connect_timeout", "read_timeout")
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         value = proposal["value"]
         if value <= 0:
-            raise ValueError(f"{proposal['trait'].name} must be a positive number of seconds, not {value}")
+            raise TraitError(f"{proposal['trait'].name} must be a positive number of seconds, not {value}")
         return float(value)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -80,8 +80,9 @@ class S3IngestMagics(Magics):
     @magic_arguments()
     @argument(
         "target",
-        help="In a cell (%%s3ingest): the variable to bind the DataFrame to; the URI is the cell's body. "
-        "On a line (%s3ingest): the URI; the DataFrame is returned.",
+        # argparse formats help with %: %%%%s3ingest prints as %%s3ingest.
+        help="In a cell (%%%%s3ingest): the variable to bind the DataFrame to; the URI is the cell's body. "
+        "On a line (%%s3ingest): the URI; the DataFrame is returned.",
     )
     @argument("--format", "-f", default=None,
               help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed.")
@@ -140,7 +141,7 @@ class S3IngestMagics(Magics):
         if len(lines) > 1:
             raise UsageError(f"The cell has {len(lines)} lines; put exactly one URI in it.")
         text = lines[0]
-        if "{" not in text:
+        if "{" not in text and "}" not in text:
             return text
         try:
             return string.Formatter().vformat(text, (), _Namespace(self._user_ns))
@@ -219,6 +220,32 @@ class S3IngestMagics(Magics):
             print(f"  {label:<10} {uri}")
         return self._demo
 
+    @line_magic
+    def s3ingest_panel(self, line: str = "") -> None:
+        """Show a panel to browse S3, pick an object and load it into a variable by clicking.
+
+        Usage: %s3ingest_panel
+
+        The panel lists the buckets (or lets you type one), browses folders, offers the columns of the
+        object you pick (read from its schema, not by downloading it), and loads it in the background with
+        a progress bar and a Cancel button. The frame is bound to the variable you name; the panel then
+        shows its summary, its first rows and the equivalent %%s3ingest cell, to copy into the notebook.
+
+        Its connection settings (endpoint, region, profile, anonymous access) start from
+        %config S3IngestMagics, as do max_attempts, unsigned_fallback and the timeouts. It never asks
+        for credentials: they come from the standard AWS chain, as for %%s3ingest.
+        """
+        if line.strip():
+            raise UsageError(f"%s3ingest_panel takes no arguments, not {line.strip()!r}; its settings come "
+                             "from %config S3IngestMagics.")
+        from dreambolt_magic.widget import panel
+
+        settings = {"endpoint_url": self.endpoint_url, "region": self.region, "profile": self.profile,
+                    "anon": self.anon}
+        display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
+                      max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))
+
     def stop_demo(self) -> None:
         if self._demo is not None:
             self._demo.stop()
@@ -256,7 +283,7 @@ class _Namespace(Mapping[str, Any]):
         return len(self._ns)
 
 
-_NAMES = {"line": ("s3ingest", "s3ingest_demo"), "cell": ("s3ingest",)}
+_NAMES = {"line": ("s3ingest", "s3ingest_demo", "s3ingest_panel"), "cell": ("s3ingest",)}
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -462,11 +462,13 @@ def _no_credentials(ip: InteractiveShell, s3: Any, monkeypatch: pytest.MonkeyPat
     return CSV
 
 
-#: scenario → (arrange, error class, S3 error code, a phrase the remedy must contain)
-FAILURES = {
-    "no-such-key": (_missing, S3NotFound, "NoSuchKey", "keys are case-sensitive"),
-    "csv-behind-parquet": (_csv_behind_parquet, S3FormatError, "FormatMismatch", "--format"),
-    "no-credentials": (_no_credentials, S3AuthError, "NoCredentials", "aws configure"),
+#: scenario → (arrange, error class, S3 error code, HTTP status, hints, a phrase the remedy must contain)
+FAILURES: dict[str, tuple[Any, type[S3Error], str, int | None, dict[str, Any], str]] = {
+    "no-such-key": (_missing, S3NotFound, "NoSuchKey", 404, {}, "keys are case-sensitive"),
+    "csv-behind-parquet": (_csv_behind_parquet, S3FormatError, "FormatMismatch", None, {}, "--format"),
+    # unsigned_fallback = False: refused before any request, no unsigned try.
+    "no-credentials": (_no_credentials, S3AuthError, "NoCredentials", None, {"unsigned_tried": False},
+                       "aws configure"),
 }
 
 
@@ -476,7 +478,7 @@ def test_loader_failure_propagates_and_is_explained(
     ip: InteractiveShell, bucket: str, s3: Any, monkeypatch: pytest.MonkeyPatch, scenario: str,
     bound_before: bool,
 ) -> None:
-    arrange, error_class, code, phrase = FAILURES[scenario]
+    arrange, error_class, code, status, hints, phrase = FAILURES[scenario]
     uri = arrange(ip, s3, monkeypatch)
     if bound_before:
         ip.user_ns["df"] = SENTINEL
@@ -484,7 +486,8 @@ def test_loader_failure_propagates_and_is_explained(
         ip.run_cell_magic("s3ingest", "df", uri)
     exc = info.value
     assert type(exc) is error_class
-    assert exc.code == code
+    assert (exc.code, exc.status) == (code, status)
+    assert {name: exc.hints.get(name) for name in hints} == hints
     assert exc.displayed is True
     assert ip.user_ns.get("df", None) is (SENTINEL if bound_before else None)
     assert phrase in exc.remedy
@@ -756,10 +759,13 @@ def _instances(ip: InteractiveShell) -> list[Any]:
 def test_unload_removes_the_magics_and_reload_works(
     ip: InteractiveShell, bucket: str, source: pd.DataFrame
 ) -> None:
+    registered = {kind: sorted(names) for kind, names in magics(ip).magics.items()}
+    assert {"s3ingest", "s3ingest_demo"} <= set(registered["line"])
+    assert registered["cell"] == ["s3ingest"]
     ip.run_line_magic("unload_ext", "dreambolt_magic")
-    assert ip.find_line_magic("s3ingest") is None
+    for name in registered["line"]:
+        assert ip.find_line_magic(name) is None, name
     assert ip.find_cell_magic("s3ingest") is None
-    assert ip.find_line_magic("s3ingest_demo") is None
     assert "S3IngestMagics" not in ip.magics_manager.registry
     assert _instances(ip) == []
     with pytest.raises(UsageError):
