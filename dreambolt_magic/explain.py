@@ -342,7 +342,7 @@ def _details(err: S3Error) -> list[tuple[str, str]]:
         ("URI", err.uri),
         ("Region", err.region),
         ("Endpoint", err.endpoint),
-        ("S3 error code", err.code),
+        ("Error code", err.code),
         ("HTTP status", str(err.status) if err.status else None),
         ("Attempts", str(err.attempts) if err.attempts else None),
         ("Operation", err.operation),
