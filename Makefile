@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run notebooks/quickstart.ipynb against the embedded S3 server, write build/
 	$(BIN)/python scripts/demo.py
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP) browser  ## the whole test suite
 	$(BIN)/python -m pytest
+
+# The panel's browser test drives Debian's chromium; install it where it is missing and we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser test needs chromium: sudo apt-get install chromium" >&2; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check dreambolt_magic tests scripts benchmarks

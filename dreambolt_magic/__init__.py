@@ -37,10 +37,21 @@ __all__ = [
     "S3UriError",
     "load",
     "load_ipython_extension",
+    "panel",
     "parse_uri",
     "summarize",
     "unload_ipython_extension",
 ]
+
+
+def panel(endpoint_url=None, region=None, profile=None, anon=False, **options):
+    """The ipywidgets panel: browse S3, pick an object, load it into a variable (needs ipywidgets).
+
+    See :func:`dreambolt_magic.widget.panel`; ``%s3ingest_panel`` shows one set up from the magics' config.
+    """
+    from dreambolt_magic.widget import panel as _panel
+
+    return _panel(endpoint_url=endpoint_url, region=region, profile=profile, anon=anon, **options)
 
 
 def load_ipython_extension(ipython):

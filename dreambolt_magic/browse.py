@@ -12,7 +12,8 @@ the size a HEAD reported (never a suffix range ``bytes=-N``, which some S3-compa
 - Parquet: the footer, from the end of the file (one read of up to 64 KiB, a second only for a bigger
   footer);
 - Feather / Arrow IPC: the schema message at the start of the file;
-- CSV, TSV, JSON Lines (compressed or not): the first 64 KiB, decompressed as far as it goes;
+- CSV, TSV, JSON Lines (compressed or not): the first 64 KiB, decompressed as far as it goes, and more
+  (doubling, at most 1 MiB in all) only while that holds no whole line (a bz2 block is up to 900 kB);
 - a JSON array: the keys of its first record, from the same 64 KiB.
 """
 
@@ -46,8 +47,10 @@ __all__ = ["Listing", "ObjectInfo", "list_buckets", "list_prefix", "peek_columns
 
 T = TypeVar("T")
 
-#: How much of an object a peek reads at a time.
+#: How much of an object a peek reads first.
 PEEK_BYTES = readers.HEAD_BYTES
+#: The most a peek at a text format reads, doubling from PEEK_BYTES until it has a whole first line.
+MAX_PEEK_BYTES = 1 << 20
 _INDEX_COLUMN = re.compile(r"__index_level_\d+__")
 
 
@@ -148,7 +151,7 @@ def peek_columns(
     """The column names of an object, from its schema or header, reading only a few KiB of it.
 
     ``format`` overrides the extension, as in :func:`~dreambolt_magic.s3.load`. Returns ``[]`` when the
-    columns cannot be told cheaply (a JSON document too large to see whole, a header longer than 64 KiB).
+    columns cannot be told cheaply (a JSON document too large to see whole, a first line over 1 MiB).
     Raises the loader's errors: :class:`~dreambolt_magic.errors.S3NotFound` for a missing key,
     :class:`~dreambolt_magic.errors.S3FormatError` for bytes that are not the format, and so on.
     """
@@ -339,13 +342,19 @@ class _Peek:
         key = self.target.key
         # The loader's reader must not decompress again: give it the name without the compression suffix.
         plain_key = key.rpartition(".")[0] if compression and readers.detect(key, b"", format=fmt)[1] else key
-        text = _decompressed_start(compression, head) if compression else head
-        if b"\n" in text:
-            text = text[: text.rindex(b"\n") + 1]  # whole lines only; the rest was cut by the range
-        elif fmt in ("csv", "tsv", "jsonl"):
-            return []  # a first line longer than the peek: not cheap to tell
-        if fmt == "json":
-            return _first_record_keys(text)
+        while True:
+            text = _decompressed_start(compression, head) if compression else head
+            if fmt == "json":
+                # A JSON document is not read by lines: the keys of its first record are the columns.
+                if (names := _first_record_keys(text)) or len(head) >= min(self.size, MAX_PEEK_BYTES):
+                    return names
+            elif b"\n" in text:
+                break
+            elif len(head) >= min(self.size, MAX_PEEK_BYTES):
+                return []  # a first line longer than a peek reads: not cheap to tell
+            # Not enough yet (a bz2 block is up to 900 kB; a header may be long): read as much again.
+            head += self.read(len(head), min(2 * len(head), self.size, MAX_PEEK_BYTES) - 1)
+        text = text[: text.rindex(b"\n") + 1]  # whole lines only; the range cut the last one
         try:
             return _names(readers.schema_columns(text, key=plain_key, format=fmt))
         except S3FormatError as exc:

@@ -240,8 +240,8 @@ class S3IngestMagics(Magics):
                              "from %config S3IngestMagics.")
         from dreambolt_magic.widget import panel
 
-        settings = {"endpoint_url": self.endpoint_url, "region": self.region, "profile": self.profile,
-                    "anon": self.anon}
+        settings: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region": self.region,
+                                    "profile": self.profile, "anon": self.anon}
         display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
                       max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))

@@ -33,15 +33,21 @@ __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "HEAD_BYTES",
+    "PARQUET_TAIL",
     "READERS",
+    "can_prune",
     "detect",
     "normalize_format",
+    "parquet_footer_start",
+    "parquet_ranges",
     "read",
     "schema_columns",
 ]
 
 #: Enough of an object to tell its format; the loader may fetch this much first.
 HEAD_BYTES = 64 * 1024
+#: The end of a Parquet file fetched to find its footer; most footers fit in it, others take a second request.
+PARQUET_TAIL = 64 * 1024
 
 EXTENSIONS: dict[str, str] = {
     **dict.fromkeys((".parquet", ".pq", ".parq"), "parquet"),
@@ -260,6 +266,8 @@ class Request:
     columns: list[Any] | None = None
     nrows: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: Parquet only: the row groups the bytes hold (a sparse read); None: all of them.
+    row_groups: list[int] | None = None
 
     def source(self) -> pa.BufferReader:
         # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
@@ -308,7 +316,10 @@ def _read_parquet(request: Request) -> pd.DataFrame:
     request.require(n for n in schema.names if not re.fullmatch(r"__index_level_\d+__", n))
     if nrows is None:
         return file.read(columns=columns, use_pandas_metadata=True).to_pandas(**request.options)
-    batches = file.iter_batches(min(max(nrows, 1), 65_536), columns=columns, use_pandas_metadata=True)
+    # With row_groups, the others were never fetched: nothing may look at them, not even a read-ahead.
+    batches = file.iter_batches(
+        min(max(nrows, 1), 65_536), row_groups=request.row_groups, columns=columns, use_pandas_metadata=True
+    )
     taken = request.first(batches)
     table = (pa.Table.from_batches(taken) if taken else schema.empty_table()).slice(0, nrows)
     return table.replace_schema_metadata(_cut_range_index(schema, len(table))).to_pandas(**request.options)
@@ -403,6 +414,7 @@ def read(
     format: str | None = None,
     columns: Sequence[Any] | None = None,
     nrows: int | None = None,
+    row_groups: list[int] | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -415,6 +427,9 @@ def read(
     Every failure is an :class:`S3FormatError` with ``key`` and one of the codes ``UnsupportedFormat``,
     ``UnknownFormat``, ``FormatMismatch``, ``BadCompression``, ``EmptyObject``, ``MissingColumns``,
     ``BadEncoding`` or ``ParseError``; ill-typed ``columns`` or ``nrows`` raise TypeError or ValueError.
+
+    ``row_groups`` (Parquet) names the only row groups ``data`` holds, for bytes fetched sparsely as
+    :func:`parquet_ranges` planned them.
     """
     if nrows is not None:
         if isinstance(nrows, bool) or not hasattr(nrows, "__index__"):
@@ -435,7 +450,70 @@ def read(
     fmt = _format(key, head, format, compression)
     _check_bytes(fmt, view, key, trust_text="encoding" in read_options)
     wanted = None if columns is None else list(columns)
-    return _parse(fmt, Request(view, key, wanted, nrows, read_options))
+    return _parse(fmt, Request(view, key, wanted, nrows, read_options, row_groups))
+
+
+def can_prune(key: str, format: str | None, *, columns: Sequence[Any] | None, nrows: int | None) -> bool:
+    """Whether a read of ``key`` can fetch only some byte ranges: uncompressed Parquet with columns or nrows."""
+    if columns is None and nrows is None:
+        return False
+    named_format, compression = _from_name(key)
+    fmt = normalize_format(format, key=key) if format is not None else named_format
+    return fmt == "parquet" and compression is None
+
+
+def parquet_footer_start(data: memoryview) -> int:
+    """Where the footer of a Parquet file (its metadata, their length and ``PAR1``) starts, from its end.
+
+    Raises ValueError if ``data`` does not end like a Parquet file.
+    """
+    size = len(data)
+    if size < 12 or bytes(data[size - 4 :]) != b"PAR1":
+        raise ValueError("does not end with PAR1")
+    length = int.from_bytes(bytes(data[size - 8 : size - 4]), "little")
+    if length > size - 12:
+        raise ValueError("the footer length is larger than the file")
+    return size - 8 - length
+
+
+def parquet_ranges(
+    data: memoryview, *, columns: Sequence[Any] | None, nrows: int | None
+) -> tuple[list[tuple[int, int]], list[int] | None]:
+    """The byte ranges of a Parquet file that reading ``columns`` of its first ``nrows`` rows needs.
+
+    ``data`` must hold the footer (the rest may be zeros). Returns ``(ranges, row_groups)``: ``(start,
+    end)`` pairs including the leading ``PAR1``, and the row groups to read (None: all of them). Columns
+    the file lacks are left out here: the reader reports them. The pandas index columns are kept, since
+    the reader restores the index from them.
+    """
+    metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
+    wanted: set[str] | None = None
+    if columns is not None:
+        wanted = {str(c) for c in columns}
+        pandas_meta = metadata.schema.to_arrow_schema().pandas_metadata or {}
+        wanted |= {i for i in pandas_meta.get("index_columns", []) if isinstance(i, str)}
+    groups = list(range(metadata.num_row_groups))
+    if nrows is not None:
+        taken, count = [], 0
+        for index in groups:
+            if count >= nrows:
+                break
+            taken.append(index)
+            count += metadata.row_group(index).num_rows
+        groups = taken
+    ranges = [(0, 4)]
+    for index in groups:
+        group = metadata.row_group(index)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            path = chunk.path_in_schema
+            if wanted is not None and not any(path == name or path.startswith(name + ".") for name in wanted):
+                continue
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+                start = min(start, chunk.dictionary_page_offset)
+            ranges.append((start, start + chunk.total_compressed_size))
+    return ranges, (groups if nrows is not None else None)
 
 
 def schema_columns(

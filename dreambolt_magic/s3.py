@@ -8,21 +8,20 @@ at the boundary, once (see :func:`translate`); nothing else in the package handl
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 import botocore.loaders
 import botocore.session
+import pyarrow as pa
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from dreambolt_magic import readers
+from dreambolt_magic import logs, readers
 from dreambolt_magic.errors import (
     S3AuthError,
     S3Error,
@@ -35,6 +34,7 @@ from dreambolt_magic.errors import (
 from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, check_cancel
 from dreambolt_magic.regions import bucket_region_from, detect_region, region_cache
 from dreambolt_magic.retry import RetryPolicy
+from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, ObjectChangedSignal, Transfer, coalesce
 from dreambolt_magic.uri import S3Uri, parse
 
 if TYPE_CHECKING:
@@ -43,10 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["load", "parse_uri", "summarize", "translate"]
 
 DEFAULT_REGION = "us-east-1"
-# A read that times out loses what it had read, so reads are not made too large.
-CHUNK = 1 << 18
-#: With a cancel flag, the body is read in slices this small, so a check comes at least every 64 KiB.
-CANCEL_CHUNK = 64 << 10
+#: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
+COALESCE_GAP = 256 << 10
 
 
 def parse_uri(text: str) -> S3Uri:
@@ -70,6 +68,8 @@ def load(
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
     cancel: CancelFlag | None = None,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Load one S3 object into a pandas DataFrame.
@@ -102,6 +102,10 @@ def load(
         A ``threading.Event`` (or anything with ``is_set()`` and ``wait()``); once it is set the load
         stops at the next check (between 64 KiB slices of the body, between attempts, during backoff
         waits) and raises :class:`~dreambolt_magic.progress.Cancelled`.
+    max_concurrency, part_size:
+        Connections in flight for one object, and the bytes each ranged GET asks for. An object under
+        16 MiB is read by one GET; a larger one in parts of 8-64 MiB (about two per connection) unless
+        ``part_size`` is given; ``max_concurrency=1`` reads every object with one stream.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -111,14 +115,20 @@ def load(
         One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
     """
     started = time.monotonic()
+    logs.install()  # before botocore logs its first signed request
     target = uri if isinstance(uri, S3Uri) else parse_uri(uri)
     cols = _columns(columns)
     if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
         raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be a whole number of at least 1, not {max_concurrency!r}")
+    if part_size is not None and (isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1):
+        raise ValueError(f"part_size must be a whole number of bytes of at least 1, not {part_size!r}")
     policy = RetryPolicy(max_attempts=max_attempts, sleep=_cancellable_sleep(cancel))
     bar = _progress(progress)
     endpoint = endpoint_url or target.endpoint or _endpoint_from_env()
     context = {"uri": str(target), "bucket": target.bucket, "key": target.key, "endpoint": endpoint}
+    transfer: Transfer | None = None
     try:
         if format is not None:
             format = readers.normalize_format(format, key=target.key)  # before any download
@@ -130,20 +140,35 @@ def load(
             unsigned_fallback=unsigned_fallback,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            max_pool_connections=max_concurrency + 2,
         )
         chosen = region or target.region or _bucket_region(conn, target.bucket, policy, bar)
         context["region"] = chosen
-        transfer = _Transfer(target, bar, cancel)
-        chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=bool(region or target.region))
+        pruning = readers.can_prune(target.key, format, columns=cols, nrows=nrows)
+        transfer = Transfer(
+            target,
+            bar,
+            cancel,
+            retry=lambda fn: policy.call(fn, classify=_classify, on_retry=_on_retry(policy, bar)),
+            part_size=part_size,
+            max_concurrency=max_concurrency,
+            # A pruned Parquet read starts with the head alone; the answer's Content-Range gives the size.
+            first_bytes=readers.HEAD_BYTES if pruning else None,
+        )
+        plan = _ParquetPlan(cols, nrows) if pruning else None
+        chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=bool(region or target.region), plan=plan)
         context["region"] = chosen
         check_cancel(cancel)
+        row_groups = plan.row_groups if plan is not None else None
         frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                             **read_options)
+                             **({"row_groups": row_groups} if row_groups is not None else {}), **read_options)
     except S3Error as exc:
+        _abort(transfer)
         bar.finish(ok=False)
         _fill(exc, context)
         raise
     except BaseException:
+        _abort(transfer)
         bar.finish(ok=False)
         raise
     bar.finish(ok=True)
@@ -213,6 +238,7 @@ class Connection:
         unsigned_fallback: bool,
         connect_timeout: float,
         read_timeout: float,
+        max_pool_connections: int = 10,
     ) -> Connection:
         # A botocore session (boto3's adds nothing we use): credentials and config are read afresh for
         # every load; the service model, ~0.2 s to parse, comes from one loader shared by all.
@@ -251,6 +277,8 @@ class Connection:
             signature_version=None if signed else UNSIGNED,
             s3={"addressing_style": "path"} if endpoint_url else {},
             user_agent_extra="dreambolt_magic",
+            # One connection per part in flight, and one for the main stream.
+            max_pool_connections=max_pool_connections,
         )
         return cls(session, endpoint_url, signed, reason, config, profile, unsigned_fallback)
 
@@ -319,119 +347,22 @@ def _bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Prog
 # --- download ------------------------------------------------------------------------------------------
 
 
-class _Transfer:
-    """One object's bytes, written into one buffer; resumes from where a broken body stopped."""
-
-    def __init__(self, target: S3Uri, bar: Progress, cancel: CancelFlag | None = None) -> None:
-        self.target = target
-        self.bar = bar
-        self.cancel = cancel
-        self.step = CHUNK if cancel is None else CANCEL_CHUNK
-        self.buffer: bytearray | None = None
-        self.received = 0
-        self.size: int | None = None
-        self.etag: str | None = None
-        self.version_id: str | None = target.version_id
-        self.last_modified: str | None = None
-        self.fetched = 0
-        self.attempts = 0
-        self.restarted = False
-
-    @property
-    def data(self) -> memoryview:
-        assert self.buffer is not None
-        return memoryview(self.buffer)[: self.received]
-
-    def run(self, client: Any) -> None:
-        check_cancel(self.cancel)
-        self.attempts += 1
-        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
-        if self.target.version_id:
-            params["VersionId"] = self.target.version_id
-        resuming = self.buffer is not None and 0 < self.received and self.size is not None
-        if resuming:
-            params["Range"] = f"bytes={self.received}-{self.size - 1}"  # type: ignore[operator]
-            if self.etag:
-                params["IfMatch"] = self.etag
-        try:
-            response = client.get_object(**params)
-        except bce.ClientError as exc:
-            if resuming and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
-                self._object_changed()
-                return self.run(client)
-            raise
-        status = response["ResponseMetadata"]["HTTPStatusCode"]
-        if self.buffer is not None and (not resuming or status == 200):
-            # A whole object again (no size to resume against, or the server ignored the Range).
-            self.bar.rewind(self.received)
-            self.received = 0
-            if self.size is None:
-                self.buffer = bytearray()
-        if self.buffer is None:
-            self._begin(response)
-        self._stream(response["Body"])
-        if self.size is None:
-            self._verify_length(client)
-
-    def _verify_length(self, client: Any) -> None:
-        # Without a Content-Length a body that ends early looks complete: ask for the size it should have.
-        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
-        if self.version_id:
-            params["VersionId"] = self.version_id
-        expected = client.head_object(**params).get("ContentLength")
-        if expected is not None and expected != self.received:
-            raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=expected)
-
-    def _begin(self, response: dict[str, Any]) -> None:
-        self.size = response.get("ContentLength")
-        self.etag = response.get("ETag")
-        self.version_id = response.get("VersionId") or self.version_id
-        modified = response.get("LastModified")
-        self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
-        self.buffer = bytearray(self.size or 0)
-        self.bar.start(self.size, self.target.name)
-
-    def _stream(self, body: Any) -> None:
-        with contextlib.closing(body):
-            if self.size is None:
-                # No Content-Length: read to the end, growing the buffer.
-                assert self.buffer is not None
-                while chunk := body.read(self.step):
-                    self.buffer.extend(chunk)
-                    self._count(len(chunk))
-                    check_cancel(self.cancel)
-                return
-            assert self.buffer is not None
-            view = memoryview(self.buffer)
-            while self.received < self.size:
-                check_cancel(self.cancel)
-                n = body.readinto(view[self.received : min(self.received + self.step, self.size)])
-                if not n:
-                    raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=self.size)
-                self._count(n)
-
-    def _count(self, n: int) -> None:
-        self.received += n
-        self.fetched += n
-        self.bar.advance(n)
-
-    def _object_changed(self) -> None:
-        if self.restarted:
-            raise S3GenericError(
-                "the object changed twice while it was being downloaded",
-                code="ObjectChanged",
-                status=412,
-            )
-        self.restarted = True
-        self.bar.rewind(self.received)
-        self.buffer, self.received, self.size, self.etag = None, 0, None, None
-
-
 def _fetch(
-    conn: Connection, transfer: _Transfer, region: str, policy: RetryPolicy, bar: Progress, *,
+    conn: Connection,
+    transfer: Transfer,
+    region: str,
+    policy: RetryPolicy,
+    bar: Progress,
+    *,
     explicit: bool,
+    plan: _ParquetPlan | None = None,
 ) -> str:
-    """Download with retries; follow one region redirect. Returns the region that answered."""
+    """Download with retries; follow one region redirect. Returns the region that answered.
+
+    The main stream's attempts are retried here (it is the request a redirect or a refusal answers first);
+    the parts run under the same policy in the transfer's workers. An object that changes while it is
+    read is read again from the start, once.
+    """
     redirected = False
     while True:
         client = conn.client(region)
@@ -442,9 +373,17 @@ def _fetch(
             except (bce.BotoCoreError, bce.ClientError) as exc:
                 raise translate(exc, region=region, operation="GetObject", conn=conn) from exc
 
+        transfer.translate = lambda exc, region=region: translate(
+            exc, region=region, operation="GetObject", conn=conn
+        )
         try:
             policy.call(attempt, classify=_classify, on_retry=_on_retry(policy, bar))
+            transfer.join()
+            if plan is not None and transfer.sparse:
+                plan.fetch(transfer, client)
             return region
+        except ObjectChangedSignal:
+            transfer.restart()  # or ObjectChanged, the second time
         except S3RegionError as exc:
             named = exc.hints.get("bucket_region")
             if redirected or not named or named == region:
@@ -465,6 +404,44 @@ def _fetch(
                 status=exc.status,
                 hints={"profile": conn.profile, "unsigned_tried": True, "server_code": exc.code},
             ) from exc
+
+
+class _ParquetPlan:
+    """Reads only what ``columns`` and ``nrows`` need of a Parquet file: its footer, then those column chunks."""
+
+    def __init__(self, columns: list[str] | None, nrows: int | None) -> None:
+        self.columns = columns
+        self.nrows = nrows
+        self.row_groups: list[int] | None = None
+
+    def fetch(self, transfer: Transfer, client: Any) -> None:
+        size = transfer.size
+        assert size is not None
+        self.row_groups = None
+        if bytes(transfer.data[:4]) != b"PAR1":
+            # Not Parquet after all: fetch it whole, and let the reader say what it is.
+            transfer.fetch(client, [(transfer.limit, size)])
+            return
+        tail = max(transfer.limit, size - readers.PARQUET_TAIL)
+        transfer.fetch(client, [(tail, size)])
+        try:
+            footer = readers.parquet_footer_start(transfer.data)
+            if footer < tail:
+                transfer.fetch(client, [(footer, tail)])
+            ranges, self.row_groups = readers.parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows)
+        except (ValueError, OSError, pa.ArrowException):
+            # A footer that does not parse: fetch the rest, and let the reader say what is wrong.
+            self.row_groups = None
+            transfer.fetch(client, [(transfer.limit, tail)])
+            return
+        head, footer = transfer.limit, min(footer, tail)  # the first GET holds the head; the footer is here
+        needed = [(max(a, head), min(b, footer)) for a, b in ranges]
+        transfer.fetch(client, coalesce(needed, COALESCE_GAP))
+
+
+def _abort(transfer: Transfer | None) -> None:
+    if transfer is not None:
+        transfer.abort()
 
 
 def _classify(exc: BaseException) -> tuple[str | None, int | None] | None:

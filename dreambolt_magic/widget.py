@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import keyword
-import shlex
+import re
 import threading
 import time
 import traceback
@@ -39,6 +39,8 @@ __all__ = ["S3Panel", "WidgetProgress", "panel"]
 #: The setting names a panel passes to the loader, and the ``%%s3ingest`` flag of each.
 _FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile"}
 _FOLDER, _OBJECT = "folder:", "object:"
+#: What one magic argument may hold: IPython splits on blanks and keeps quotes; the magic splits on commas.
+_MAGIC_WORD = re.compile(r"[^\s,'\"\\]+")
 # Browsing waits on the kernel's thread, so it retries less than a load does.
 _BROWSE_ATTEMPTS = 2
 
@@ -56,7 +58,10 @@ def panel(
     ``options`` are those of :class:`S3Panel`.
     """
     made = S3Panel(endpoint_url=endpoint_url, region=region, profile=profile, anon=anon, **options)
-    made.refresh_buckets()
+    try:
+        made.refresh_buckets()
+    except Exception as exc:  # an unreachable endpoint, say: the panel shows why, and a bucket can be typed
+        made._show_error(exc)
     return made
 
 
@@ -163,7 +168,7 @@ class S3Panel(widgets.VBox):
         super().__init__()
         self.namespace: MutableMapping[str, Any] = _user_namespace() if namespace is None else namespace
         self.cell_defaults = dict(cell_defaults or {})
-        self.loader_options = {
+        self.loader_options: dict[str, Any] = {
             "max_attempts": max_attempts,
             "unsigned_fallback": unsigned_fallback,
             "connect_timeout": connect_timeout,
@@ -192,7 +197,8 @@ class S3Panel(widgets.VBox):
                                    continuous_update=False)
         self.profile = widgets.Text(profile or "", description="Profile", placeholder="default chain",
                                     continuous_update=False)
-        self.anon = widgets.Checkbox(bool(anon), description="Anonymous (public buckets)", indent=False)
+        self.anon = widgets.Checkbox(bool(anon), description="Anonymous", indent=False,
+                                     tooltip="Unsigned requests, for public buckets")
         self.bucket = widgets.Combobox(description="Bucket", placeholder="choose or type a bucket name",
                                        ensure_option=False, continuous_update=False)
         self.buckets_button = widgets.Button(description="List buckets", icon="refresh",
@@ -220,6 +226,11 @@ class S3Panel(widgets.VBox):
         self.cell = widgets.Textarea(placeholder="The equivalent %%s3ingest cell appears here after a load",
                                      rows=2, layout=wide)
         self.output = widgets.Output(layout=widgets.Layout(width="100%"))
+        # Stable class names (dreambolt-panel, dreambolt-load-button, ...) for styling and for browser tests.
+        self.add_class("dreambolt-panel")
+        for name in ("bucket", "entries", "uri", "format", "columns", "nrows", "variable", "load_button",
+                     "cancel_button", "progress", "status", "cell", "output"):
+            getattr(self, name).add_class("dreambolt-" + name.replace("_", "-"))
         self.children = [
             widgets.HTML("<b>S3 ingest</b>"),
             widgets.HBox([self.endpoint, self.region, self.profile, self.anon]),
@@ -246,11 +257,13 @@ class S3Panel(widgets.VBox):
         self.more_button.on_click(self._guarded(lambda _: self.more()))
         self.uri.observe(self._guarded(self._on_uri), names="value")
         self.format.observe(self._guarded(self._on_uri), names="value")
+        self.columns.observe(self._guarded(lambda _: self._note_columns()), names="value")
         self.load_button.on_click(self._guarded(lambda _: self.load()))
         self.cancel_button.on_click(self._guarded(lambda _: self.cancel()))
 
     def close(self) -> None:
-        """Close the panel and every widget in it."""
+        """Cancel a load in progress, then close the panel and every widget in it."""
+        self.cancel()
         for child in _descendants(self):
             child.close()
         super().close()
@@ -356,8 +369,8 @@ class S3Panel(widgets.VBox):
 
     def _show_entries(self) -> None:
         prefix = self._browsing[1] if self._browsing else ""
-        options = [(f"📁 {f[len(prefix):]}", _FOLDER + f) for f in self._folders]
-        options += [(f"📄 {_object_label(o, prefix)}", _OBJECT + o.key) for o in self._objects]
+        options = [(f[len(prefix):], _FOLDER + f) for f in self._folders]
+        options += [(_object_label(o, prefix), _OBJECT + o.key) for o in self._objects]
         with self._programmatic():
             self.entries.options = options
             self.entries.value = None
@@ -401,7 +414,10 @@ class S3Panel(widgets.VBox):
     # --- options -----------------------------------------------------------------------------------------
 
     def _on_uri(self, change: dict[str, Any]) -> None:
+        """Peek at the columns of the object named (again when the format changes)."""
         uri = self.uri.value.strip()
+        # A new format for the same object keeps the columns chosen that it still has.
+        kept = self.columns.value if change["owner"] is self.format else ()
         with self._programmatic():
             self.columns.options = ()
         if not self.running:
@@ -417,8 +433,16 @@ class S3Panel(widgets.VBox):
             raise
         with self._programmatic():
             self.columns.options = names
-        self.columns_note.value = (f"<i>{len(names)} columns; none selected: all</i>" if names
-                                   else "<i>columns unknown before loading: all are read</i>")
+            self.columns.value = tuple(c for c in kept if c in names)
+        self._note_columns()
+
+    def _note_columns(self) -> None:
+        total, chosen = len(self.columns.options), len(self.columns.value)
+        self.columns_note.value = (
+            "<i>columns unknown before loading: all are read</i>" if not total
+            else f"<i>{chosen} of {total} columns</i>" if chosen
+            else f"<i>{total} columns; none selected: all</i>"
+        )
 
     # --- loading -----------------------------------------------------------------------------------------
 
@@ -471,10 +495,12 @@ class S3Panel(widgets.VBox):
         if text and not text.isdigit():
             return self._refuse(f"Rows must be a whole number of 0 or more (or blank for all), not {text!r}.")
         fmt = None if self.format.value == "auto" else self.format.value
-        columns = list(self.columns.value) or None
+        # In the file's order, whatever order they were clicked in.
+        columns = [c for c in self.columns.options if c in self.columns.value] or None
         return _Request(name, uri, fmt, columns, int(text) if text else None, self.settings())
 
-    def _refuse(self, message: str) -> None:
+    def _refuse(self, message: str) -> _Request | None:
+        """Say why nothing was loaded; returns no request."""
         self.status.value = f"<span style='color:#a94442'>{escape(message)}</span>"
         return None
 
@@ -519,23 +545,37 @@ class S3Panel(widgets.VBox):
         self.cell.value = self.equivalent_cell(request)
 
     def equivalent_cell(self, request: _Request) -> str:
-        """The ``%%s3ingest`` cell that loads what ``request`` loaded, to re-run without the panel."""
+        """The ``%%s3ingest`` cell that loads what ``request`` loaded, to re-run without the panel.
+
+        IPython keeps quotes in magic arguments, so a column name the magic cannot take (with a space, a
+        comma or a quote in it) gets the equivalent ``dreambolt_magic.load()`` call instead.
+        """
+        values = [*(request.columns or ()), *(v for k, v in request.settings.items() if k in _FLAGS and v)]
+        if not all(_MAGIC_WORD.fullmatch(str(v)) for v in values):
+            return self._python_cell(request)
         args = [request.name]
         if request.format:
             args += ["--format", request.format]
         if request.columns:
-            args += ["--columns", shlex.quote(",".join(request.columns))]
+            args += ["--columns", ",".join(request.columns)]
         if request.nrows is not None:
             args += ["--nrows", str(request.nrows)]
         for setting, flag in _FLAGS.items():
             value = request.settings.get(setting)
             if value and value != self.cell_defaults.get(setting):
-                args += [flag, shlex.quote(value)]
+                args += [flag, value]
         if request.settings.get("anon") and not self.cell_defaults.get("anon"):
             args.append("--anon")
         # The magic fills {name} from the namespace in the body; a literal brace is written doubled.
         body = request.uri.replace("{", "{{").replace("}", "}}")
         return f"%%s3ingest {' '.join(args)}\n{body}"
+
+    def _python_cell(self, request: _Request) -> str:
+        # The loader reads no config, so every setting that was used is spelt out.
+        options = {"format": request.format, "columns": request.columns, "nrows": request.nrows,
+                   **{k: v for k, v in request.settings.items() if v}}
+        given = "".join(f", {name}={value!r}" for name, value in options.items() if value is not None)
+        return f"import dreambolt_magic\n{request.name} = dreambolt_magic.load({request.uri!r}{given})"
 
     # --- output ------------------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ BUCKET = "faults"
 KEY = "data.csv"
 ROWS = 3000  # about 67 KB of CSV
 CUT = 10_000  # where a broken body breaks
-CHUNK = 1 << 20  # the loader reads the body in chunks of this size (dreambolt_magic.s3.CHUNK)
+CHUNK = 1 << 20  # the loader reads the body in chunks of this size (dreambolt_magic.transfer.CHUNK)
 
 
 # --- arranging and observing ---------------------------------------------------------------------------

@@ -1,0 +1,523 @@
+"""The transfer engine: one object's bytes, fetched into one preallocated buffer, in parallel where it helps.
+
+A load starts with one plain GET (the *main stream*), so an object below :data:`PARALLEL_THRESHOLD` costs one
+request. Its ``Content-Length`` gives the size: a larger object is cut into parts, the main stream keeps
+reading from the front, and worker threads fetch parts from the back with explicit ranges (``bytes=a-b``,
+never a suffix range, which some S3-compatible servers answer wrongly). The main stream claims each next
+part as it reaches it and stops where a worker has already claimed one. So the split adapts itself: on a
+server that is slow at ranged GETs (moto re-reads the whole object for each) the single stream does most of
+the work, while on S3, where one connection gets a fraction of the link, the workers do.
+
+Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
+files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
+from the next missing byte, ``If-Match`` on the ETag of the first answer). An object that changes while it
+is read (412, or an answer with another ETag or size) is started again once, then reported as
+``ObjectChanged``. The cancel flag is checked by every thread between slices; progress is batched.
+
+:meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer: the untouched pages of a
+zero-filled ``bytearray`` take no memory), which is how Parquet column and row-group pruning reads a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import botocore.exceptions as bce
+
+from dreambolt_magic.errors import S3Error, S3GenericError
+from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
+from dreambolt_magic.uri import S3Uri
+
+__all__ = [
+    "CANCEL_CHUNK",
+    "CHUNK",
+    "DEFAULT_CONCURRENCY",
+    "MIN_PART",
+    "PARALLEL_THRESHOLD",
+    "ObjectChangedSignal",
+    "Transfer",
+    "coalesce",
+    "plan_parts",
+]
+
+T = TypeVar("T")
+
+#: Bytes per read: a read that times out loses what it had read, so reads are not made larger.
+CHUNK = 1 << 20
+#: With a cancel flag, the body is read in slices this small, so a check comes at least every 64 KiB.
+CANCEL_CHUNK = 64 << 10
+#: Below this size an object is read by one stream: more requests would cost more than they save.
+PARALLEL_THRESHOLD = 8 << 20
+#: Parts are never smaller than this (AWS's advice is 8-16 MB per ranged GET; smaller parts let a mid-sized
+#: object use a few connections).
+MIN_PART = 4 << 20
+#: Parts are never larger than this, so the last part does not leave every other connection idle for long.
+MAX_PART = 64 << 20
+#: Connections in flight for one object, the main stream included.
+DEFAULT_CONCURRENCY = 8
+#: The main stream is timed over its first PROBE_BYTES (or PROBE_SECONDS, if that comes first) before any
+#: worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local or loopback server,
+#: which more connections only slow down (moto re-reads the whole object for every ranged GET); a single
+#: connection to S3 gets far less, and there ranged GETs in parallel multiply the rate.
+PROBE_BYTES = 2 << 20
+PROBE_SECONDS = 0.25
+FAST_STREAM: float | None = 200e6
+#: Progress is handed on at most this often (seconds).
+PROGRESS_INTERVAL = 0.1
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+class ObjectChangedSignal(Exception):
+    """Internal: a part's answer shows the object changed since the first answer; start again once."""
+
+
+class _Stopped(Exception):
+    """Internal: another thread failed or the load was cancelled; this one stops quietly."""
+
+
+def plan_parts(size: int, *, part_size: int | None = None, max_concurrency: int | None = None) -> list[tuple[int, int]]:
+    """The ``(start, end)`` byte ranges (end exclusive) an object of ``size`` bytes is fetched in.
+
+    One part below :data:`PARALLEL_THRESHOLD` or with ``max_concurrency=1``; else about two parts per
+    connection (so a slow connection's share can go to another), each between :data:`MIN_PART` and
+    :data:`MAX_PART` unless ``part_size`` says otherwise.
+    """
+    concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max_concurrency
+    if size <= 0:
+        return [(0, 0)]
+    if concurrency <= 1 or (part_size is None and size < PARALLEL_THRESHOLD):
+        return [(0, size)]
+    if part_size is None:
+        part_size = min(MAX_PART, max(MIN_PART, -(-size // (2 * concurrency))))
+        part_size = -(-part_size // (1 << 20)) << 20  # whole MiB
+    part_size = max(1, part_size)
+    return [(start, min(start + part_size, size)) for start in range(0, size, part_size)]
+
+
+def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    """Sorted ranges, with those less than ``gap`` bytes apart merged: one request costs more than a gap."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class _Meter:
+    """Progress for many threads: bytes are summed under a lock and handed on at most every 0.1 s."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._last = float("-inf")  # the first bytes are shown at once, then at most every 0.1 s
+
+    def advance(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+            now = time.monotonic()
+            if now - self._last < PROGRESS_INTERVAL:
+                return
+            pending, self._pending, self._last = self._pending, 0, now
+        self.bar.advance(pending)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, 0
+        if pending:
+            self.bar.advance(pending)
+
+    def rewind(self, n: int) -> None:
+        self.flush()
+        if n:
+            self.bar.rewind(n)
+
+
+class _Parts:
+    """Which parts are free, taken or done; the main stream takes from the front, workers from the back."""
+
+    def __init__(self, parts: list[tuple[int, int]]) -> None:
+        self.parts = parts
+        self.taken = [False] * len(parts)
+        self._lock = threading.Lock()
+
+    def take(self, index: int) -> bool:
+        with self._lock:
+            if index >= len(self.parts) or self.taken[index]:
+                return False
+            self.taken[index] = True
+            return True
+
+    def take_last(self) -> int | None:
+        with self._lock:
+            for index in range(len(self.parts) - 1, -1, -1):
+                if not self.taken[index]:
+                    self.taken[index] = True
+                    return index
+        return None
+
+
+class Transfer:
+    """One object's bytes in one buffer; see the module docstring.
+
+    ``retry(fn)`` runs ``fn(attempt)`` under the load's retry policy and ``translate(exc)`` turns a botocore
+    exception into ours: the workers use both, so a part is retried exactly like the main stream.
+    :meth:`run` is the main stream's attempt (the caller retries it and follows region redirects), then
+    :meth:`join` waits for the workers.
+    """
+
+    def __init__(
+        self,
+        target: S3Uri,
+        bar: Progress,
+        cancel: CancelFlag | None = None,
+        *,
+        retry: Callable[[Callable[[int], Any]], Any] | None = None,
+        translate: Callable[[BaseException], S3Error] | None = None,
+        part_size: int | None = None,
+        max_concurrency: int | None = None,
+        first_bytes: int | None = None,
+    ) -> None:
+        self.target = target
+        self.bar = bar
+        self.meter = _Meter(bar)
+        self.cancel = cancel
+        self.retry = retry or (lambda fn: fn(1))
+        self.translate = translate
+        self.part_size = part_size
+        self.max_concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max(1, max_concurrency)
+        #: Ask the first GET for only this many bytes (``bytes=0-N``): the start of a sparse read.
+        self.first_bytes = first_bytes
+        self.step = CHUNK if cancel is None else CANCEL_CHUNK
+        self.fetched = 0
+        self.attempts = 0
+        self.restarted = False
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.buffer: bytearray | None = None
+        self.size: int | None = None
+        self.etag: str | None = None
+        self.version_id: str | None = self.target.version_id
+        self.last_modified: str | None = None
+        #: The main stream's next byte and where its claimed span ends.
+        self.received = 0
+        self.limit = 0
+        #: True once the first answer was a 206 for ``first_bytes``: only some ranges of the buffer are filled.
+        self.sparse = False
+        self.counted = 0  # bytes reported to progress since the last start
+        self._parts: _Parts | None = None
+        self._probe: tuple[Any, int, float] | None = None
+        #: Whether workers were started beside the main stream (decided by the probe).
+        self.parallel = False
+        self._front = 0
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+
+    @property
+    def data(self) -> memoryview:
+        """The object's bytes (for a sparse read, zeros where nothing was fetched)."""
+        assert self.buffer is not None
+        end = self.size if self.size is not None else self.received
+        return memoryview(self.buffer)[:end]
+
+    # --- the main stream ---------------------------------------------------------------------------------
+
+    def run(self, client: Any) -> None:
+        """One attempt of the main stream: the first GET, or a resume of it from the next missing byte."""
+        check_cancel(self.cancel)
+        self.attempts += 1
+        if self._stop.is_set():
+            return  # a worker failed: join() says why
+        params = self._params()
+        resuming = self.buffer is not None and self.size is not None and self.received > 0
+        if resuming:
+            end = self.limit if self.sparse else self.size
+            params["Range"] = f"bytes={self.received}-{end - 1}"  # type: ignore[operator]
+            if self.etag:
+                params["IfMatch"] = self.etag
+        elif self.buffer is None and self.first_bytes:
+            params["Range"] = f"bytes=0-{self.first_bytes - 1}"
+        try:
+            response = self._get(client, params)
+        except bce.ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if resuming and status == 412:
+                self._object_changed()
+                return self.run(client)
+            if status == 416 and self.buffer is None and self.first_bytes:
+                # An empty object has no byte 0 to ask for: read it whole.
+                self.first_bytes = None
+                return self.run(client)
+            raise
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        if self.buffer is not None and (not resuming or status == 200):
+            # A whole object again (no size to resume against, or the server ignored the Range).
+            self.meter.rewind(self.received)
+            self.counted -= self.received
+            self.received = 0
+            if self.size is None:
+                self.buffer = bytearray()
+        if self.buffer is None:
+            self._begin(response, client)
+        self._stream(response["Body"])
+        if self.size is None:
+            self._verify_length(client)
+
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
+        if self.target.version_id:
+            params["VersionId"] = self.target.version_id
+        return params
+
+    def _get(self, client: Any, params: dict[str, Any]) -> Any:
+        with self._lock:
+            self.requests += 1
+        return client.get_object(**params)
+
+    def _begin(self, response: dict[str, Any], client: Any) -> None:
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        length = response.get("ContentLength")
+        total = _total_of(response.get("ContentRange"))
+        self.size = total if status == 206 and total is not None else length
+        self.etag = response.get("ETag")
+        self.version_id = response.get("VersionId") or self.version_id
+        modified = response.get("LastModified")
+        self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
+        # bytearray(n) is calloc'd: pages a sparse read never writes take no memory.
+        self.buffer = bytearray(self.size or 0)
+        self.counted = 0
+        self.bar.start(self.size, self.target.name)
+        if self.size is None:
+            self.limit = 0
+            return
+        if status == 206:
+            self.limit = min(self.size, length if length is not None else self.size)
+            self.sparse = self.limit < self.size
+            return
+        parts = plan_parts(self.size, part_size=self.part_size, max_concurrency=self.max_concurrency)
+        self._parts = _Parts(parts)
+        self._parts.take(0)
+        self._front = 0
+        self.limit = parts[0][1]
+        if len(parts) > 1:
+            self._probe = (client, min(self.max_concurrency - 1, len(parts) - 1), time.monotonic())
+            if FAST_STREAM is None:
+                self._decide()
+
+    def _stream(self, body: Any) -> None:
+        with contextlib.closing(body):
+            if self.size is None:
+                # No Content-Length: read to the end, growing the buffer.
+                assert self.buffer is not None
+                while chunk := body.read(self.step):
+                    self.buffer.extend(chunk)
+                    self.received += len(chunk)
+                    self._count(len(chunk))
+                    check_cancel(self.cancel)
+                return
+            assert self.buffer is not None
+            view = memoryview(self.buffer)
+            while True:
+                while self.received < self.limit:
+                    check_cancel(self.cancel)
+                    if self._stop.is_set():
+                        return
+                    n = body.readinto(view[self.received : min(self.received + self.step, self.limit)])
+                    if not n:
+                        raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=self.limit)
+                    self.received += n
+                    self._count(n)
+                    if self._probe is not None:
+                        self._decide()
+                if not self._claim_next():
+                    return  # the rest is the workers'; closing drops what the server still sends
+
+    def _decide(self) -> None:
+        """Once the probe is over, start the workers unless the one stream is already fast."""
+        assert self._probe is not None
+        client, count, started = self._probe
+        elapsed = time.monotonic() - started
+        if FAST_STREAM is not None and self.received < PROBE_BYTES and elapsed < PROBE_SECONDS:
+            return
+        self._probe = None
+        rate = self.received / elapsed if elapsed > 0 else float("inf")
+        self.parallel = FAST_STREAM is None or rate < FAST_STREAM
+        if self.parallel:
+            self._start_workers(client, count)
+
+    def _claim_next(self) -> bool:
+        if self._parts is None or not self._parts.take(self._front + 1):
+            return False
+        self._front += 1
+        self.limit = self._parts.parts[self._front][1]
+        return True
+
+    def _verify_length(self, client: Any) -> None:
+        # Without a Content-Length a body that ends early looks complete: ask for the size it should have.
+        params = self._params()
+        if self.version_id:
+            params["VersionId"] = self.version_id
+        expected = client.head_object(**params).get("ContentLength")
+        if expected is not None and expected != self.received:
+            raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=expected)
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.fetched += n
+            self.counted += n
+        self.meter.advance(n)
+
+    def _object_changed(self) -> None:
+        """Start again from scratch once; the second time the object changes, give up."""
+        self.abort()
+        if self.restarted:
+            raise S3GenericError(
+                "the object changed twice while it was being downloaded",
+                code="ObjectChanged",
+                status=412,
+                attempts=self.attempts,
+            )
+        self.restarted = True
+        self.meter.rewind(self.counted)
+        first_bytes = self.first_bytes
+        self._reset()
+        self.first_bytes = first_bytes
+
+    def restart(self) -> None:
+        """After :class:`ObjectChangedSignal` from :meth:`join`: forget everything (or give up); run again."""
+        self._object_changed()
+
+    # --- workers -----------------------------------------------------------------------------------------
+
+    def fetch(self, client: Any, ranges: Sequence[tuple[int, int]]) -> None:
+        """Fill these ``(start, end)`` ranges of the buffer with ranged GETs in parallel; wait for them."""
+        wanted = [(max(0, a), min(b, self.size or 0)) for a, b in ranges]
+        wanted = [r for r in wanted if r[1] > r[0]]
+        # A long range is cut into parts too, so that it is fetched over several connections.
+        total = sum(b - a for a, b in wanted)
+        piece = max(MIN_PART, -(-total // (2 * self.max_concurrency)))
+        wanted = [(s, min(s + piece, b)) for a, b in wanted for s in range(a, b, piece)]
+        if not wanted:
+            return
+        self._parts = _Parts(wanted)
+        self._stop.clear()
+        self._failure = None
+        self._start_workers(client, min(self.max_concurrency, len(wanted)))
+        self.join()
+
+    def _start_workers(self, client: Any, count: int) -> None:
+        for i in range(count):
+            thread = threading.Thread(target=self._work, args=(client,), name=f"dreambolt-part-{i}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _work(self, client: Any) -> None:
+        parts = self._parts
+        assert parts is not None
+        try:
+            while not self._stop.is_set() and (index := parts.take_last()) is not None:
+                self._fetch_part(client, *parts.parts[index])
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the thread that joins
+            with self._lock:
+                if self._failure is None:
+                    self._failure = exc
+            self._stop.set()
+
+    def _fetch_part(self, client: Any, start: int, end: int) -> None:
+        assert self.buffer is not None
+        view = memoryview(self.buffer)
+        done = start
+
+        def attempt(number: int) -> None:
+            nonlocal done
+            if number > 1:
+                with self._lock:
+                    self.attempts += 1
+            self._check()
+            params = self._params()
+            params["Range"] = f"bytes={done}-{end - 1}"
+            if self.etag:
+                params["IfMatch"] = self.etag
+            try:
+                try:
+                    response = self._get(client, params)
+                except bce.ClientError as exc:
+                    if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
+                        raise ObjectChangedSignal from exc
+                    raise
+                with contextlib.closing(response["Body"]) as body:
+                    self._check_same(response)
+                    if response["ResponseMetadata"]["HTTPStatusCode"] == 200:
+                        _skip(body, done)  # the server ignored the Range: the part starts further in
+                    while done < end:
+                        self._check()
+                        n = body.readinto(view[done : min(done + self.step, end)])
+                        if not n:
+                            raise bce.IncompleteReadError(actual_bytes=done - start, expected_bytes=end - start)
+                        done += n
+                        self._count(n)
+            except (bce.BotoCoreError, bce.ClientError) as exc:
+                if self.translate is None:
+                    raise
+                raise self.translate(exc) from exc
+
+        self.retry(attempt)
+
+    def _check(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+        check_cancel(self.cancel)
+
+    def _check_same(self, response: dict[str, Any]) -> None:
+        # A server that ignores If-Match still tells, by the ETag or the size, that the object is another.
+        etag = response.get("ETag")
+        total = _total_of(response.get("ContentRange"))
+        if (self.etag and etag and etag != self.etag) or (total is not None and total != self.size):
+            raise ObjectChangedSignal
+
+    def join(self) -> None:
+        """Wait for the workers; raise the first failure (:class:`ObjectChangedSignal`: call :meth:`restart`)."""
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        self.meter.flush()
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def abort(self) -> None:
+        """Stop the workers and wait for them, dropping their failures (the caller has its own)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        self._failure = None
+        self.meter.flush()
+
+
+def _total_of(content_range: str | None) -> int | None:
+    match = _CONTENT_RANGE.fullmatch(content_range or "")
+    return int(match.group(3)) if match and match.group(3) != "*" else None
+
+
+def _skip(body: Any, n: int) -> None:
+    while n > 0:
+        chunk = body.read(min(n, CHUNK))
+        if not chunk:
+            raise bce.IncompleteReadError(actual_bytes=0, expected_bytes=n)
+        n -= len(chunk)

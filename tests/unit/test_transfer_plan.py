@@ -1,0 +1,104 @@
+"""The transfer engine's pure parts: how an object is cut into parts, range coalescing, batched progress."""
+
+from __future__ import annotations
+
+import pytest
+
+from dreambolt_magic import readers, transfer
+from dreambolt_magic.transfer import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, plan_parts
+
+MiB = 1 << 20
+
+
+def covers(parts: list[tuple[int, int]], size: int) -> bool:
+    joined = all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    return parts[0][0] == 0 and parts[-1][1] == size and joined
+
+
+@pytest.mark.parametrize("size", [1, 1000, PARALLEL_THRESHOLD - 1])
+def test_small_objects_are_one_part(size: int) -> None:
+    assert plan_parts(size) == [(0, size)]
+
+
+@pytest.mark.parametrize("size", [PARALLEL_THRESHOLD, 100 * MiB, 248_000_000, 5 << 30])
+def test_large_objects_are_cut_into_whole_mib_parts_within_bounds(size: int) -> None:
+    parts = plan_parts(size)
+    assert covers(parts, size)
+    sizes = {b - a for a, b in parts[:-1]}
+    assert len(sizes) == 1 and MIN_PART <= sizes.pop() <= MAX_PART
+
+
+def test_about_two_parts_per_connection() -> None:
+    assert len(plan_parts(256 * MiB, max_concurrency=8)) == 16
+
+
+def test_explicit_part_size_and_one_stream() -> None:
+    assert plan_parts(10 * MiB, part_size=4 * MiB) == [(0, 4 * MiB), (4 * MiB, 8 * MiB), (8 * MiB, 10 * MiB)]
+    assert plan_parts(100 * MiB, max_concurrency=1) == [(0, 100 * MiB)]
+
+
+def test_coalesce_merges_near_ranges_only() -> None:
+    assert coalesce([(100, 200), (0, 4), (250, 300), (1000, 1100), (5, 5)], gap=60) == [
+        (0, 4),
+        (100, 300),
+        (1000, 1100),
+    ]
+    assert coalesce([(0, 10), (5, 8)], gap=0) == [(0, 10)]
+
+
+class Bar:
+    def __init__(self) -> None:
+        self.advanced: list[int] = []
+        self.rewound: list[int] = []
+
+    def start(self, total: int | None, description: str = "") -> None: ...
+    def advance(self, n: int) -> None:
+        self.advanced.append(n)
+    def rewind(self, n: int) -> None:
+        self.rewound.append(n)
+    def retrying(self, attempt: int, max_attempts: int, reason: str, wait: float) -> None: ...
+    def finish(self, ok: bool) -> None: ...
+
+
+def test_meter_batches_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(transfer.time, "monotonic", lambda: now[0])
+    bar = Bar()
+    meter = transfer._Meter(bar)
+    for _ in range(1000):
+        meter.advance(10)
+        now[0] += 0.001  # a thousand updates in one second
+    meter.flush()
+    assert sum(bar.advanced) == 10_000
+    assert len(bar.advanced) <= 11
+
+
+def test_meter_flushes_before_rewinding() -> None:
+    bar = Bar()
+    meter = transfer._Meter(bar)
+    meter.advance(5)
+    meter.rewind(5)
+    assert (sum(bar.advanced), bar.rewound) == (5, [5])
+
+
+def test_footer_start_refuses_what_is_not_parquet() -> None:
+    with pytest.raises(ValueError):
+        readers.parquet_footer_start(memoryview(b"a,b\n1,2\n" * 3))
+    with pytest.raises(ValueError):
+        readers.parquet_footer_start(memoryview(b"PAR1" + b"\0" * 4 + b"\xff\xff\xff\x7fPAR1"))
+
+
+@pytest.mark.parametrize(
+    ("key", "format", "columns", "nrows", "expected"),
+    [
+        ("a.parquet", None, ["x"], None, True),
+        ("a.parquet", None, None, 10, True),
+        ("a.parquet", None, None, None, False),
+        ("a.parquet.gz", None, ["x"], None, False),
+        ("a.csv", None, ["x"], None, False),
+        ("a", "parquet", ["x"], None, True),
+        ("a", None, ["x"], None, False),
+    ],
+)
+def test_can_prune(key: str, format: str | None, columns: list[str] | None, nrows: int | None, expected: bool) -> None:
+    assert readers.can_prune(key, format, columns=columns, nrows=nrows) is expected

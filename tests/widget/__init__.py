@@ -1,0 +1,1 @@
+"""The widget panel, driven from Python as a person would click it."""
