@@ -94,9 +94,14 @@ class S3Error(Exception):
         return "the object"
 
     @property
+    def summary(self) -> str:
+        """What failed, in one line, without the code and status."""
+        return self._message or self.fmt.format(where=self.where, **self._fields())
+
+    @property
     def message(self) -> str:
         """One line: what failed, with the S3 code and HTTP status where known."""
-        text = self._message or self.fmt.format(where=self.where, **self._fields())
+        text = self.summary
         tags = [t for t in (self.code, f"HTTP {self.status}" if self.status else None) if t]
         if tags and not any(t in text for t in tags):
             text = f"{text} ({', '.join(tags)})"

@@ -290,7 +290,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "region": err.region,
         "status": err.status,
         "code": err.code,
-        "message": err.message,
+        "message": err.summary,
         "detail": err.detail,
         "profile": profile,
         "profile_flag": f" --profile {profile}" if profile else "",
@@ -352,10 +352,17 @@ def _details(err: S3Error) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
+def _repeats(err: S3Error) -> bool:
+    """Whether the explanation already says what the one-line message says (format errors, mostly)."""
+    return err.summary in err.explanation
+
+
 def render_text(err: S3Error) -> str:
     """Several lines of plain text: title, cause, fix, details."""
-    lines = [f"{type(err).__name__}: {err.title}", f"  {err.message}", "", f"What happened: {err.explanation}",
-             f"How to fix it: {err.remedy}"]
+    lines = [f"{type(err).__name__}: {err.title}"]
+    if not _repeats(err):
+        lines.append(f"  {err.message}")
+    lines += ["", f"What happened: {err.explanation}", f"How to fix it: {err.remedy}"]
     details = _details(err)
     if details:
         lines.append("")
@@ -375,8 +382,8 @@ def render_html(err: S3Error) -> str:
         "<div class='dreambolt-error' style='border-left:4px solid #d9534f;background:#fdf3f2;"
         "padding:0.6em 1em;margin:0.3em 0;font-family:var(--jp-ui-font-family,sans-serif)'>"
         f"<div style='font-weight:bold;color:#a94442'>{esc(type(err).__name__)}: {esc(err.title)}</div>"
-        f"<div style='margin:0.3em 0'>{esc(err.message)}</div>"
-        f"<div><b>What happened.</b> {esc(err.explanation)}</div>"
+        + ("" if _repeats(err) else f"<div style='margin:0.3em 0'>{esc(err.message)}</div>")
+        + f"<div><b>What happened.</b> {esc(err.explanation)}</div>"
         f"<div style='margin-top:0.3em'><b>How to fix it.</b> {esc(err.remedy)}</div>"
         + (f"<details style='margin-top:0.4em'><summary>Details</summary><table>{rows}</table></details>"
            if rows else "")
