@@ -1,27 +1,48 @@
-"""Fixtures shared by the whole suite: a local S3 (moto) and a guard that keeps tests off the network.
+"""Fixtures shared by the whole suite: a local S3 (moto), a guard that keeps tests off the network, a
+fault-injecting proxy and a real IPython shell.
 
 - ``s3_server`` (session): moto's ThreadedMotoServer on 127.0.0.1 at a free port.
 - ``s3`` (per test, on request): resets moto, sets fake credentials and isolates ~/.aws, and returns
   an :class:`S3Helper` for making buckets and objects.
 - ``_offline`` (session, autouse): no test can find real AWS credentials, ask EC2 metadata for some,
   resolve a public host name or connect anywhere but loopback.
+- ``_fresh_region_cache`` (autouse): the process-wide bucket-region cache is empty when each test starts
+  and when it ends.
+- ``proxy`` (per test, on request): a started :class:`~faults.proxy.FaultProxy` in front of the ``s3``
+  fixture's moto, no faults queued; pass ``endpoint_url=proxy.endpoint_url`` to the loader and arrange
+  buckets with ``s3`` directly.
+- ``shell`` (module): the process's ``InteractiveShell`` singleton. ``display()`` and
+  ``capture_output()`` find the shell through the singleton, so the magics must run in it. If another
+  module already made one, it is reused and left in place; if this module made it, it is cleared at the end
+  so later modules can make their own (``start_ipython()`` would otherwise meet a foreign singleton).
+- ``ip`` (per test): the extension freshly loaded, ``endpoint_url`` set to moto and ``progress`` off by
+  ``%config``; afterwards the extension is unloaded, the ``S3IngestMagics`` config section forgotten and
+  the names a test bound removed or put back, so nothing leaks into the next test.
 
 Sample data to put in buckets: ``from helpers import make_frame, to_bytes`` (tests/helpers.py).
 """
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import os
 import socket
+import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from dreambolt_magic.regions import region_cache
+
+if TYPE_CHECKING:
+    from faults.proxy import FaultProxy
+    from IPython.core.interactiveshell import InteractiveShell
 
 # Variables that would lead botocore to real credentials, a real profile or a real endpoint.
 _AWS_LEAKS = (
@@ -244,3 +265,91 @@ def s3(s3_server: MotoEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         yield helper
     finally:
         helper.close()
+
+
+# --- state the loader keeps between loads ---------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_region_cache() -> Iterator[None]:
+    """An empty bucket-region cache, before and after: a region one test learnt would spare the next a lookup."""
+    region_cache.clear()
+    yield
+    region_cache.clear()
+
+
+# --- faults between the loader and S3 ----------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy(s3: S3Helper) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of moto, with no faults queued."""
+    from faults.proxy import FaultProxy
+
+    with FaultProxy(s3.endpoint_url) as running:
+        yield running
+
+
+# --- a real IPython shell ----------------------------------------------------------------------------
+
+EXTENSION = "dreambolt_magic"
+SECTION = "S3IngestMagics"
+
+
+@pytest.fixture(scope="module")
+def shell() -> Iterator[InteractiveShell]:
+    """The InteractiveShell singleton, with history kept in memory (no ~/.ipython database)."""
+    # Imported here, not above, so that tests which need no shell never import IPython.
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    if InteractiveShell.initialized():
+        yield InteractiveShell.instance()
+        return
+    main, builtin_names = sys.modules["__main__"], set(vars(builtins))
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    instance = InteractiveShell.instance(config=config)
+    # The shell installs its user module as __main__; pytest's belongs there (as start_ipython() does).
+    sys.modules["__main__"] = main
+    try:
+        yield instance
+    finally:
+        InteractiveShell.clear_instance()
+        # It also adds builtins such as __IPYTHON__, which libraries read as "running in IPython".
+        for name in set(vars(builtins)) - builtin_names:
+            delattr(builtins, name)
+
+
+def _forget_config(shell: InteractiveShell) -> None:
+    # %config merges its section into every configurable's config, the shell's included, and a Magics
+    # instance made later takes its config from the shell (its parent): drop the section everywhere.
+    for configurable in [shell, *shell.configurables]:
+        if SECTION in configurable.config:
+            del configurable.config[SECTION]
+
+
+def _unload(shell: InteractiveShell) -> None:
+    if EXTENSION in shell.extension_manager.loaded:
+        shell.run_line_magic("unload_ext", EXTENSION)
+
+
+@pytest.fixture
+def ip(shell: InteractiveShell, s3: S3Helper) -> Iterator[InteractiveShell]:
+    """The shell with the extension loaded afresh, reading from moto, progress bar off."""
+    _unload(shell)
+    _forget_config(shell)
+    saved_ns = dict(shell.user_ns)
+    shell.run_line_magic("load_ext", EXTENSION)
+    shell.run_line_magic("config", f"{SECTION}.endpoint_url = {s3.endpoint_url!r}")
+    shell.run_line_magic("config", f"{SECTION}.progress = False")
+    try:
+        yield shell
+    finally:
+        _unload(shell)
+        _forget_config(shell)
+        for name in set(shell.user_ns) - set(saved_ns):
+            del shell.user_ns[name]
+        for name, value in saved_ns.items():
+            if shell.user_ns.get(name) is not value:
+                shell.user_ns[name] = value

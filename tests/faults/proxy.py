@@ -10,11 +10,15 @@ optional path substring, how many times) and what happens instead::
         load(uri, endpoint_url=proxy.endpoint_url)
         assert [r.status for r in proxy.requests if r.method == "GET"] == [503, 503, 200, 206]
 
+    with FaultProxy(s3.endpoint_url) as proxy:
+        proxy.add(Fault(Throttle(rate=500_000), times=None))  # every body at 500 kB/s, as over a slow link
+
 Faults are tried in the order they were added; the first that matches (and has times left) applies, so
 one request meets at most one fault. :attr:`FaultProxy.requests` records every request, so a test can
 assert how many were made and of what kind. Credentials never reach the record: of the Authorization
 header only the region of its credential scope is kept, and query strings (a presigned URL carries its
-signature there) are dropped.
+signature there) are dropped. Under :class:`Throttle`, :attr:`FaultProxy.sent` counts the body bytes that
+went out and :attr:`FaultProxy.aborted` tells whether a client hung up before its body was all sent.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-__all__ = ["Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall"]
+__all__ = ["Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle"]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded; the proxy also
 # sets Content-Length itself, since it may cut or drop the body.
@@ -109,13 +113,25 @@ class Delay:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """Forward, but send the body at ``rate`` bytes a second, ``piece`` bytes at a time (a slow link).
+
+    Each answer gets the whole rate to itself. A client that gives up mid-body is seen doing so:
+    :attr:`FaultProxy.aborted` is set and :attr:`FaultProxy.sent` stops growing.
+    """
+
+    rate: float
+    piece: int = 8 * 1024
+
+
+@dataclass(frozen=True)
 class Hook:
     """Call ``run()`` (e.g. to replace the object in moto), then forward."""
 
     run: Callable[[], object]
 
 
-Action = Reply | Reset | Cut | Stall | Delay | Hook
+Action = Reply | Reset | Cut | Stall | Delay | Throttle | Hook
 
 
 @dataclass(frozen=True)
@@ -168,6 +184,9 @@ class FaultProxy:
         self.upstream = (parts.hostname, parts.port)
         self._faults: list[list[Any]] = []  # [fault, times left (None: no limit)]
         self._seen: list[Seen] = []
+        self._sent = 0
+        #: Set once a client has closed its connection while a :class:`Throttle` was still sending its body.
+        self.aborted = threading.Event()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -218,16 +237,24 @@ class FaultProxy:
             self._faults.append([fault, fault.times])
 
     def clear(self) -> None:
-        """Forget the queued faults and the requests seen."""
+        """Forget the queued faults, the requests seen, the bytes sent and any abort."""
         with self._lock:
             self._faults.clear()
             self._seen.clear()
+            self._sent = 0
+            self.aborted.clear()
 
     @property
     def requests(self) -> list[Seen]:
         """Every request seen so far, in the order they arrived."""
         with self._lock:
             return list(self._seen)
+
+    @property
+    def sent(self) -> int:
+        """Body bytes sent so far under :class:`Throttle`."""
+        with self._lock:
+            return self._sent
 
     def _take(self, method: str, path: str) -> Action | None:
         with self._lock:
@@ -327,8 +354,25 @@ class FaultProxy:
             h.wfile.write(data[: action.after])
             self._stopping.wait(action.seconds)
             h.wfile.write(data[action.after :])
+        elif isinstance(action, Throttle):
+            self._throttle(h, action, data)
         else:
             h.wfile.write(data)
+
+    def _throttle(self, h: BaseHTTPRequestHandler, throttle: Throttle, data: bytes) -> None:
+        try:
+            for start in range(0, len(data), throttle.piece):
+                if self._stopping.wait(throttle.piece / throttle.rate):
+                    h.close_connection = True  # the body is short of its Content-Length
+                    return
+                piece = data[start : start + throttle.piece]
+                h.wfile.write(piece)
+                h.wfile.flush()
+                with self._lock:
+                    self._sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True
+            self.aborted.set()
 
 
 def _send_error(h: BaseHTTPRequestHandler, reply: Reply) -> None:

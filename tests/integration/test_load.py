@@ -47,13 +47,6 @@ ATTRS_KEYS = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _fresh_region_cache() -> Iterator[None]:
-    region_cache.clear()
-    yield
-    region_cache.clear()
-
-
 class Store:
     """What the conftest's S3Helper offers, with boto3 clients kept for the whole module.
 

@@ -15,7 +15,6 @@ from helpers import COMPRESSIONS, FORMATS, compress, key_for, make_frame, to_byt
 
 import dreambolt_magic
 from dreambolt_magic.errors import S3FormatError
-from dreambolt_magic.regions import region_cache
 
 if TYPE_CHECKING:
     from conftest import MotoEndpoint, S3Helper
@@ -26,13 +25,6 @@ ALL_COMPRESSIONS: list[str | None] = [None, *COMPRESSIONS]
 ROWS = 50
 
 Put = Callable[[str, bytes], str]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_region_cache() -> Iterator[None]:
-    region_cache.clear()
-    yield
-    region_cache.clear()
 
 
 @pytest.fixture(scope="module")

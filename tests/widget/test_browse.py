@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +32,7 @@ from .conftest import BUCKET
 if TYPE_CHECKING:
     from conftest import S3Helper
 
-    from .throttle import ThrottledProxy
-
 EXPLICIT_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
-
-
-@pytest.fixture
-def proxy(s3: S3Helper) -> Iterator[FaultProxy]:
-    with FaultProxy(s3.endpoint_url) as running:
-        yield running
 
 
 def ranges(proxy: FaultProxy) -> list[tuple[int, int]]:
@@ -284,7 +275,7 @@ def test_a_cancelled_download_stops_within_moments(s3: S3Helper, slow: Any) -> N
     s3.make_bucket(BUCKET)
     data = b"a,b\n" + b"1,2\n" * 1_000_000  # 4 MB: 8 s at 500 kB/s
     uri = s3.put(BUCKET, "big.csv", data)
-    proxy: ThrottledProxy = slow(500_000)
+    proxy: FaultProxy = slow(500_000)
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
     began = time.monotonic()
