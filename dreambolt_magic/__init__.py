@@ -17,6 +17,7 @@ from dreambolt_magic.errors import (
     S3NotFound,
     S3RateLimit,
     S3RegionError,
+    S3TooLarge,
     S3UriError,
 )
 from dreambolt_magic.s3 import load, parse_uri, summarize
@@ -33,6 +34,7 @@ __all__ = [
     "S3NotFound",
     "S3RateLimit",
     "S3RegionError",
+    "S3TooLarge",
     "S3Uri",
     "S3UriError",
     "load",

@@ -186,8 +186,8 @@ class _Session:
         anon: bool,
         unsigned_fallback: bool = True,
         max_attempts: int = 3,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
     ) -> _Session:
         conn = Connection.open(
             profile=profile,

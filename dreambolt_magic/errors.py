@@ -10,6 +10,7 @@ Every error the loader lets out is an :class:`S3Error`. The tree::
     ├── S3RegionError            the bucket lives in another region than the one asked
     ├── S3NetworkError           unreachable endpoint, timeouts, connections that keep failing
     ├── S3FormatError            bytes that do not parse as the format; unsupported format
+    ├── S3TooLarge               the load would not fit in the memory available (also a MemoryError)
     └── S3GenericError           any other S3 error
 
 Classes are chosen from the S3 error code (:data:`CODE_CLASSES`) and, failing that, from the HTTP
@@ -32,6 +33,7 @@ __all__ = [
     "S3NotFound",
     "S3RateLimit",
     "S3RegionError",
+    "S3TooLarge",
     "S3UriError",
     "class_for",
 ]
@@ -192,6 +194,11 @@ class S3FormatError(S3Error):
     title = "Cannot read the file"
 
 
+class S3TooLarge(S3Error, MemoryError):
+    fmt = "{where} is too large to load into the memory available"
+    title = "Too large for memory"
+
+
 class S3GenericError(S3Error):
     fmt = "S3 answered with an error for {where}"
     title = "S3 error"
@@ -217,6 +224,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "NoSuchBucket": S3NotFound,
     "NoSuchKey": S3NotFound,
     "NoSuchVersion": S3NotFound,
+    "NoMatchingObjects": S3NotFound,
     # Throttling.
     "SlowDown": S3RateLimit,
     "ServiceUnavailable": S3RateLimit,
@@ -249,6 +257,11 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "EmptyObject": S3FormatError,
     "MissingColumns": S3FormatError,
     "BadEncoding": S3FormatError,
+    "SchemaMismatch": S3FormatError,
+    "ColumnClash": S3FormatError,
+    "BadFilter": S3FormatError,
+    # Memory (the loader's code).
+    "TooLarge": S3TooLarge,
     # URI.
     "InvalidUri": S3UriError,
     "InvalidBucketName": S3UriError,

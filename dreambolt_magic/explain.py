@@ -21,6 +21,7 @@ from dreambolt_magic.errors import (
     S3NotFound,
     S3RateLimit,
     S3RegionError,
+    S3TooLarge,
     S3UriError,
 )
 
@@ -213,6 +214,33 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{message}",
         "Pass the file's encoding, e.g. dreambolt_magic.load(uri, encoding='latin-1').",
     ),
+    "TooLarge": (
+        "Loading {where} needs about {need_text} of memory ({need_note}), more than the {available_text} "
+        "{available_note}. It was refused before its data were downloaded.",
+        "Read less of it: --columns a,b and --nrows N (for Parquet only those columns and row groups are "
+        "downloaded). For the whole of it, use dask, which works on a file in pieces: "
+        "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with "
+        "--force (force=True).",
+    ),
+    "NoMatchingObjects": (
+        "No object matches {where}: the listing of bucket {bucket} under that prefix found none{filter_note}.",
+        "List what is there with `aws s3 ls s3://{bucket}/{parent} --recursive`{endpoint_flag}; keys are "
+        "case-sensitive, * matches within one folder and ** across folders.",
+    ),
+    "SchemaMismatch": (
+        "{message}",
+        "Load the objects separately, or name their types the same way when they are written; "
+        "--columns can leave the conflicting column out.",
+    ),
+    "ColumnClash": (
+        "{message}",
+        "Choose another name (--source-column NAME), or load with partitions=False.",
+    ),
+    "BadFilter": (
+        "{message}",
+        "Use column or partition names that exist, compared with values of their type, e.g. "
+        "--filter \"year == 2024 and month in (5, 6)\".",
+    ),
     "InvalidUri": (
         "{message}",
         "Write the location as s3://bucket/path/to/file.parquet.",
@@ -257,6 +285,11 @@ _FALLBACK: dict[type[S3Error], tuple[str, str]] = {
         "Check the network connection and proxy settings, then run the cell again.",
     ),
     S3FormatError: ("{message}", "Check the file, or name its format with --format."),
+    S3TooLarge: (
+        "Loading {where} needs more memory than is available.",
+        "Read less of it with --columns a,b and --nrows N, use dask for the whole of it, or load it anyway "
+        "with --force (force=True) if you know it fits.",
+    ),
     S3GenericError: (
         "S3 answered with an error{code_note}: {message}",
         "Run the cell again; if it persists, look up the S3 error code in the AWS documentation.",
@@ -306,12 +339,42 @@ def _values(err: S3Error) -> dict[str, Any]:
         "bucket_region_flag": f" {bucket_region}" if bucket_region else " REGION",
         "version": hints.get("version_id") or "",
         "code_note": f" ({err.code})" if err.code else "",
+        "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
+        "need_text": _human_bytes(hints.get("need")),
+        "available_text": _human_bytes(hints.get("available_memory")),
+        "need_note": (
+            "the columns and row groups asked for, compressed and uncompressed"
+            if hints.get("what") == "parquet"
+            else f"its {_human_bytes(hints.get('size'))} and the DataFrame parsed from them"
+        ),
+        "available_note": "the load may use (memory_limit)" if hints.get("limit_given") else "available now",
+        "dask_reader": _dask_reader(key),
+        "uri_text": err.uri or f"s3://{err.bucket or 'bucket'}/{key}",
         "unsigned_note": (
             "An unsigned request was tried in case the object is public, and S3 refused it."
             if hints.get("unsigned_tried")
             else ""
         ),
     }
+
+
+def _human_bytes(n: Any) -> str:
+    if not isinstance(n, (int, float)):
+        return "an unknown amount"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} TB"
+
+
+def _dask_reader(key: str) -> str:
+    name = key.lower()
+    for suffix, reader in ((".parquet", "read_parquet"), (".pq", "read_parquet"), (".json", "read_json"),
+                           (".jsonl", "read_json"), (".ndjson", "read_json")):
+        if suffix in name:
+            return reader
+    return "read_csv"
 
 
 def _entry(err: S3Error) -> tuple[str, str]:

@@ -50,8 +50,8 @@ class S3IngestMagics(Magics):
         True,
         help="With no credentials configured at all, try the object unsigned once (it may be public).",
     ).tag(config=True)
-    connect_timeout = Float(10.0, help="Seconds to wait for a connection to S3.").tag(config=True)
-    read_timeout = Float(60.0, help="Seconds to wait for data on an open connection.").tag(config=True)
+    connect_timeout = Float(5.0, help="Seconds to wait for a connection to S3.").tag(config=True)
+    read_timeout = Float(15.0, help="Seconds to wait for data on an open connection.").tag(config=True)
 
     @validate("max_attempts")
     def _check_attempts(self, proposal: dict[str, Any]) -> int:
@@ -94,7 +94,17 @@ class S3IngestMagics(Magics):
     @argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets.")
     @argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5).")
     @argument("--no-progress", action="store_true", help="No progress bar.")
+    @argument("--force", action="store_true",
+              help="Load even if it looks too large for the memory available.")
     @argument("--quiet", "-q", action="store_true", help="No summary line.")
+    @argument("--info", action="store_true",
+              help="Show the objects, total bytes, columns and row counts (from Parquet footers) instead of "
+              "loading; nothing is bound.")
+    @argument("--source-column", default=None, metavar="NAME",
+              help="For several objects: add a column NAME holding each row's object URI.")
+    @argument("--filter", default=None, metavar="EXPR",
+              help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
+              "partitions (year=2024/) that cannot match are not downloaded.")
     @line_cell_magic
     def s3ingest(self, line: str, cell: str | None = None) -> Any:
         """Load an S3 object into a pandas DataFrame.
@@ -113,6 +123,12 @@ class S3IngestMagics(Magics):
         variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
         feather/arrow, compressed with .gz, .bz2, .xz or .zst.
 
+        Several objects load into one DataFrame: put one URI per line in the cell, or use a glob
+        (s3://bucket/logs/2024-*/*.csv.gz; ** crosses folders) or a prefix ending in / (every object
+        under it). Schemas are unified (a missing column is null); Hive folders (year=2024/) become
+        columns. --filter EXPR keeps matching rows and skips partitions that cannot match; EXPR allows
+        only comparisons, in, and, or, not, column names and literals.
+
         Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
         never pass secrets as arguments. With none configured, a public object still loads unsigned.
         Defaults for every option: %config S3IngestMagics.
@@ -120,6 +136,9 @@ class S3IngestMagics(Magics):
         On failure an explanation with the cause and the fix is shown, and VAR keeps its previous value.
         """
         args = parse_argstring(self.s3ingest, line)
+        if args.info:
+            self._preview(args.target if cell is None else self._uris_from_body(cell), args, show=True)
+            return None
         if cell is None:
             return self._load(args.target, args)
         name = args.target
@@ -128,19 +147,21 @@ class S3IngestMagics(Magics):
                 f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
                 "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
             )
-        frame = self._load(self._uri_from_body(cell), args)
+        frame = self._load(self._uris_from_body(cell), args)
         self._user_ns[name] = frame
         return None
 
-    def _uri_from_body(self, cell: str) -> str:
+    def _uris_from_body(self, cell: str) -> str | list[str]:
         lines = [ln.strip() for ln in cell.splitlines()]
         lines = [ln for ln in lines if ln and not ln.startswith("#")]
         if not lines:
             raise UsageError("The cell has no URI: put one on the line below %%s3ingest VAR, e.g. "
                              "s3://bucket/path/data.parquet")
-        if len(lines) > 1:
-            raise UsageError(f"The cell has {len(lines)} lines; put exactly one URI in it.")
-        text = lines[0]
+        # Several lines are several objects (or globs, or prefixes), loaded into one frame.
+        uris = [self._substitute(line) for line in lines]
+        return uris[0] if len(uris) == 1 else uris
+
+    def _substitute(self, text: str) -> str:
         if "{" not in text and "}" not in text:
             return text
         try:
@@ -151,13 +172,27 @@ class S3IngestMagics(Magics):
         except (ValueError, IndexError, AttributeError) as exc:
             raise UsageError(f"The braces in {text!r} are not a valid {{name}} substitution: {exc}") from None
 
-    def _load(self, uri: str, args: Any) -> Any:
+    def _load(self, uri: str | list[str], args: Any) -> Any:
         if args.nrows is not None and args.nrows < 0:
             raise UsageError(f"--nrows must be 0 or more, not {args.nrows}")
         if args.max_attempts is not None and args.max_attempts < 1:
             raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
         if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
             raise UsageError(f"--columns {args.columns!r} has an empty name; write e.g. --columns a,b")
+        if args.source_column is not None and not args.source_column.strip():
+            raise UsageError("--source-column needs a column name, e.g. --source-column source")
+        if args.filter is not None:
+            from dreambolt_magic.expr import Filter, FilterSyntaxError
+
+            # IPython splits magic lines without removing quotes: --filter "year == 2024" arrives quoted.
+            text = args.filter.strip()
+            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+                args.filter = text[1:-1]
+
+            try:
+                Filter(args.filter)
+            except FilterSyntaxError as exc:
+                raise UsageError(f"--filter: {exc}") from None
         quiet = args.quiet or self.quiet
         try:
             frame = s3.load(
@@ -174,6 +209,9 @@ class S3IngestMagics(Magics):
                 unsigned_fallback=self.unsigned_fallback,
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
+                force=args.force,
+                source_column=args.source_column,
+                filter=args.filter,
             )
         except S3Error as exc:
             # The rich explanation once, then a one-line error so the cell fails (Run All stops here).
@@ -183,6 +221,46 @@ class S3IngestMagics(Magics):
         if not quiet:
             print(s3.summarize(frame))
         return frame
+
+    @line_magic
+    def s3ingest_info(self, line: str = "") -> Any:
+        """Show what %%s3ingest would load, without downloading the data.
+
+        Usage: %s3ingest_info URI [--format F] [--region R] [--profile P] [--endpoint-url E] [--anon]
+               info = %s3ingest_info s3://bucket/table/
+
+        URI may be a glob or a prefix ending in /. Shows the objects and their total size, the columns
+        (with types and row counts from Parquet footers, read with a ranged GET each; for other formats
+        the names from the first object's first few KiB), and Hive partition columns. Returns the info.
+        """
+        if not line.strip():
+            raise UsageError("%s3ingest_info needs a URI, e.g. %s3ingest_info s3://bucket/table/")
+        args = parse_argstring(self.s3ingest, line)
+        return self._preview(args.target, args, show=False)
+
+    def _preview(self, uri: str | list[str], args: Any, *, show: bool) -> Any:
+        from dreambolt_magic import preview
+
+        try:
+            found = preview.info(
+                uri,
+                format=args.format,
+                region=args.region or self.region,
+                profile=args.profile or self.profile,
+                endpoint_url=args.endpoint_url or self.endpoint_url,
+                anon=bool(args.anon) or self.anon,
+                max_attempts=args.max_attempts or self.max_attempts,
+                unsigned_fallback=self.unsigned_fallback,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+            )
+        except S3Error as exc:
+            display(exc)
+            exc.displayed = True
+            raise
+        if show:
+            display(found)
+        return found
 
     @line_magic
     def s3ingest_demo(self, line: str = "") -> Any:
@@ -283,7 +361,7 @@ class _Namespace(Mapping[str, Any]):
         return len(self._ns)
 
 
-_NAMES = {"line": ("s3ingest", "s3ingest_demo", "s3ingest_panel"), "cell": ("s3ingest",)}
+_NAMES = {"line": ("s3ingest", "s3ingest_demo", "s3ingest_info", "s3ingest_panel"), "cell": ("s3ingest",)}
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -21,7 +21,7 @@ import pyarrow as pa
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from dreambolt_magic import logs, readers
+from dreambolt_magic import logs, memory, readers
 from dreambolt_magic.errors import (
     S3AuthError,
     S3Error,
@@ -53,7 +53,7 @@ def parse_uri(text: str) -> S3Uri:
 
 
 def load(
-    uri: str | S3Uri,
+    uri: str | S3Uri | Sequence[str | S3Uri],
     *,
     format: str | None = None,
     columns: Sequence[str] | str | None = None,
@@ -65,11 +65,15 @@ def load(
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
-    connect_timeout: float = 10.0,
-    read_timeout: float = 60.0,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 15.0,
     cancel: CancelFlag | None = None,
     max_concurrency: int = DEFAULT_CONCURRENCY,
     part_size: int | None = None,
+    force: bool = False,
+    memory_limit: int | None = None,
+    source_column: str | None = None,
+    filter: str | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Load one S3 object into a pandas DataFrame.
@@ -78,7 +82,9 @@ def load(
     ----------
     uri:
         ``s3://bucket/key``, ``s3a://...``, ``https://bucket.s3.REGION.amazonaws.com/key``, a path-style
-        URL, or any of these with ``?versionId=...``.
+        URL, or any of these with ``?versionId=...``. Several objects load into one frame: a list of
+        URIs, a glob (``s3://b/logs/2024-*/*.csv.gz``, ``**`` across folders) or a prefix ending in ``/``
+        (see :func:`dreambolt_magic.dataset.load_many`, which takes the same options and a few more).
     format:
         ``parquet``, ``csv``, ``tsv``, ``json``, ``jsonl`` or ``feather``; by default taken from the key's
         extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
@@ -104,8 +110,17 @@ def load(
         waits) and raises :class:`~dreambolt_magic.progress.Cancelled`.
     max_concurrency, part_size:
         Connections in flight for one object, and the bytes each ranged GET asks for. An object under
-        16 MiB is read by one GET; a larger one in parts of 8-64 MiB (about two per connection) unless
-        ``part_size`` is given; ``max_concurrency=1`` reads every object with one stream.
+        8 MiB is read by one GET; a larger one starts as one stream and, if that stream is slow, goes on
+        in parts of 4-64 MiB (about two per connection) unless ``part_size`` is given;
+        ``max_concurrency=1`` reads every object with one stream.
+    force, memory_limit:
+        Before the body is read, the object's size (for a Parquet read of some columns or rows, their size
+        as the footer gives it) is compared with the memory available, or with ``memory_limit`` bytes if
+        given; a load that would not fit raises :class:`~dreambolt_magic.errors.S3TooLarge` unless
+        ``force=True``.
+    source_column, filter:
+        For a set of objects (see below): a column naming each row's object, and a restricted expression
+        (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -114,6 +129,17 @@ def load(
     S3Error
         One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
     """
+    if not isinstance(uri, (str, S3Uri)) or _is_many(uri) or source_column is not None or filter is not None:
+        # A list of URIs, a glob (a key with *) or a prefix (a key ending in /): one frame from many objects.
+        from dreambolt_magic import dataset
+
+        return dataset.load_many(
+            uri, format=format, columns=columns, nrows=nrows, region=region, profile=profile,
+            endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
+            unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
+            memory_limit=memory_limit, source_column=source_column, filter=filter, **read_options,
+        )
     started = time.monotonic()
     logs.install()  # before botocore logs its first signed request
     target = uri if isinstance(uri, S3Uri) else parse_uri(uri)
@@ -154,6 +180,8 @@ def load(
             max_concurrency=max_concurrency,
             # A pruned Parquet read starts with the head alone; the answer's Content-Range gives the size.
             first_bytes=readers.HEAD_BYTES if pruning else None,
+            force=force,
+            memory_limit=memory_limit,
         )
         plan = _ParquetPlan(cols, nrows) if pruning else None
         chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=bool(region or target.region), plan=plan)
@@ -209,7 +237,8 @@ def summarize(frame: pd.DataFrame) -> str:
         parts.append(f"unsigned ({info.get('unsigned_reason')})")
     if (info.get("attempts") or 1) > 1:
         parts.append(f"{info['attempts']} attempts")
-    return f"Loaded {info.get('uri', 'the object')}: " + " · ".join(parts)
+    count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
+    return f"Loaded {info.get('uri', 'the object')}{count}: " + " · ".join(parts)
 
 
 # --- credentials and clients -------------------------------------------------------------------------
@@ -434,6 +463,8 @@ class _ParquetPlan:
             self.row_groups = None
             transfer.fetch(client, [(transfer.limit, tail)])
             return
+        transfer.check_memory(memory.parquet_need(transfer.data, columns=self.columns, row_groups=self.row_groups),
+                              what="parquet")
         head, footer = transfer.limit, min(footer, tail)  # the first GET holds the head; the footer is here
         needed = [(max(a, head), min(b, footer)) for a, b in ranges]
         transfer.fetch(client, coalesce(needed, COALESCE_GAP))
@@ -531,6 +562,12 @@ def translate(
 
 
 # --- small helpers -------------------------------------------------------------------------------------
+
+
+def _is_many(uri: Any) -> bool:
+    from dreambolt_magic import dataset
+
+    return dataset.is_many(uri)
 
 
 def _columns(columns: Sequence[str] | str | None) -> list[str] | None:

@@ -14,6 +14,12 @@ from the next missing byte, ``If-Match`` on the ETag of the first answer). An ob
 is read (412, or an answer with another ETag or size) is started again once, then reported as
 ``ObjectChanged``. The cancel flag is checked by every thread between slices; progress is batched.
 
+Before the body is read, the size the first answer gives is checked against the memory available
+(:mod:`dreambolt_magic.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C in
+the main thread) :meth:`Transfer.abort` stops the workers: it shuts down the sockets of the bodies they are
+reading, so a worker blocked in a read (a stalled server) wakes at once instead of after the read timeout,
+and waits for every worker to end.
+
 :meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer: the untouched pages of a
 zero-filled ``bytearray`` take no memory), which is how Parquet column and row-group pruning reads a file.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +37,7 @@ from typing import Any, TypeVar
 
 import botocore.exceptions as bce
 
+from dreambolt_magic import memory
 from dreambolt_magic.errors import S3Error, S3GenericError
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
@@ -70,6 +78,8 @@ PROBE_SECONDS = 0.25
 FAST_STREAM: float | None = 200e6
 #: Progress is handed on at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
+#: How long :meth:`Transfer.abort` waits for the workers once their sockets are shut down (seconds).
+ABORT_WAIT = 1.5
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -186,6 +196,8 @@ class Transfer:
         part_size: int | None = None,
         max_concurrency: int | None = None,
         first_bytes: int | None = None,
+        force: bool = False,
+        memory_limit: int | None = None,
     ) -> None:
         self.target = target
         self.bar = bar
@@ -197,6 +209,11 @@ class Transfer:
         self.max_concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max(1, max_concurrency)
         #: Ask the first GET for only this many bytes (``bytes=0-N``): the start of a sparse read.
         self.first_bytes = first_bytes
+        #: The memory guard's settings: skip it, or the bytes a load may use (default: what is available).
+        self.force = force
+        self.memory_limit = memory_limit
+        #: Bodies being read, by any thread: :meth:`abort` shuts their sockets down.
+        self._open: set[Any] = set()
         self.step = CHUNK if cancel is None else CANCEL_CHUNK
         self.fetched = 0
         self.attempts = 0
@@ -222,7 +239,8 @@ class Transfer:
         #: Whether workers were started beside the main stream (decided by the probe).
         self.parallel = False
         self._front = 0
-        self._threads: list[threading.Thread] = []
+        #: The workers, each with the event it sets as it ends (see :meth:`join` for why not Thread.join).
+        self._threads: dict[threading.Thread, threading.Event] = {}
         self._stop = threading.Event()
         self._failure: BaseException | None = None
 
@@ -271,7 +289,11 @@ class Transfer:
             if self.size is None:
                 self.buffer = bytearray()
         if self.buffer is None:
-            self._begin(response, client)
+            try:
+                self._begin(response, client)
+            except BaseException:
+                response["Body"].close()
+                raise
         self._stream(response["Body"])
         if self.size is None:
             self._verify_length(client)
@@ -296,6 +318,9 @@ class Transfer:
         self.version_id = response.get("VersionId") or self.version_id
         modified = response.get("LastModified")
         self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
+        if self.size is not None and not (status == 206 and self.first_bytes):
+            # A sparse read is checked once its footer says what it will fetch (check_memory).
+            self.check_memory(memory.estimate(self.size), what="object")
         # bytearray(n) is calloc'd: pages a sparse read never writes take no memory.
         self.buffer = bytearray(self.size or 0)
         self.counted = 0
@@ -317,8 +342,12 @@ class Transfer:
             if FAST_STREAM is None:
                 self._decide()
 
+    def check_memory(self, need: int, *, what: str = "object") -> None:
+        """Refuse (:class:`~dreambolt_magic.errors.S3TooLarge`) if ``need`` bytes would not fit in memory."""
+        memory.check(need, limit=self.memory_limit, force=self.force, what=what, size=self.size)
+
     def _stream(self, body: Any) -> None:
-        with contextlib.closing(body):
+        with self._reading(body):
             if self.size is None:
                 # No Content-Length: read to the end, growing the buffer.
                 assert self.buffer is not None
@@ -420,11 +449,19 @@ class Transfer:
 
     def _start_workers(self, client: Any, count: int) -> None:
         for i in range(count):
-            thread = threading.Thread(target=self._work, args=(client,), name=f"dreambolt-part-{i}", daemon=True)
-            self._threads.append(thread)
+            done = threading.Event()
+            thread = threading.Thread(target=self._work, args=(client, done), name=f"dreambolt-part-{i}",
+                                      daemon=True)
+            self._threads[thread] = done
             thread.start()
 
-    def _work(self, client: Any) -> None:
+    def _work(self, client: Any, done: threading.Event) -> None:
+        try:
+            self._work_on(client)
+        finally:
+            done.set()
+
+    def _work_on(self, client: Any) -> None:
         parts = self._parts
         assert parts is not None
         try:
@@ -460,7 +497,7 @@ class Transfer:
                     if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
                         raise ObjectChangedSignal from exc
                     raise
-                with contextlib.closing(response["Body"]) as body:
+                with self._reading(response["Body"]) as body:
                     self._check_same(response)
                     if response["ResponseMetadata"]["HTTPStatusCode"] == 200:
                         _skip(body, done)  # the server ignored the Range: the part starts further in
@@ -472,11 +509,25 @@ class Transfer:
                         done += n
                         self._count(n)
             except (bce.BotoCoreError, bce.ClientError) as exc:
+                if self._stop.is_set():
+                    raise _Stopped from exc  # abort() shut the socket: not a failure to retry
                 if self.translate is None:
                     raise
                 raise self.translate(exc) from exc
 
         self.retry(attempt)
+
+    @contextlib.contextmanager
+    def _reading(self, body: Any) -> Any:
+        """Close ``body`` at the end, and let :meth:`abort` shut its socket down while it is read."""
+        with self._lock:
+            self._open.add(body)
+        try:
+            yield body
+        finally:
+            with self._lock:
+                self._open.discard(body)
+            body.close()
 
     def _check(self) -> None:
         if self._stop.is_set():
@@ -492,22 +543,46 @@ class Transfer:
 
     def join(self) -> None:
         """Wait for the workers; raise the first failure (:class:`ObjectChangedSignal`: call :meth:`restart`)."""
-        for thread in self._threads:
+        # Waiting on the workers' own events, not Thread.join(): on Python 3.11 a KeyboardInterrupt that lands
+        # in Thread.join() marks the thread as stopped while it still runs, and later joins return at once.
+        for thread, done in self._threads.items():
+            done.wait()
             thread.join()
-        self._threads = []
+        self._threads = {}
         self.meter.flush()
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
 
     def abort(self) -> None:
-        """Stop the workers and wait for them, dropping their failures (the caller has its own)."""
+        """Stop the workers and wait for them, dropping their failures (the caller has its own).
+
+        A worker blocked in a read would only notice the stop after the read timeout: the sockets of
+        the bodies in flight are shut down, which ends such a read at once.
+        """
         self._stop.set()
-        for thread in self._threads:
-            thread.join()
-        self._threads = []
+        with self._lock:
+            bodies = list(self._open)
+        for body in bodies:
+            _shut_down(body)
+        deadline = time.monotonic() + ABORT_WAIT
+        for thread, done in self._threads.items():
+            if done.wait(max(0.0, deadline - time.monotonic())):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = {t: d for t, d in self._threads.items() if t.is_alive()}
         self._failure = None
         self.meter.flush()
+
+
+def _shut_down(body: Any) -> None:
+    """Shut down the socket under a botocore body (its reader then sees the end), from any thread."""
+    raw = getattr(body, "_raw_stream", body)  # botocore's StreamingBody wraps urllib3's response
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _total_of(content_range: str | None) -> int | None:

@@ -161,8 +161,8 @@ class S3Panel(widgets.VBox):
         cell_defaults: Mapping[str, Any] | None = None,
         max_attempts: int = 5,
         unsigned_fallback: bool = True,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
         page_size: int = 200,
     ) -> None:
         super().__init__()

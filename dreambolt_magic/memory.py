@@ -1,0 +1,93 @@
+"""The memory guard: refuse a load that would not fit in memory, before its body is read.
+
+A load holds the object's bytes and then the DataFrame parsed from them, both at once. The transfer calls
+:func:`check` as soon as the first answer gives the size (before reading the body), and a pruned Parquet
+read calls it again once the footer says how large the columns it will read are uncompressed. Either
+refuses with :class:`~dreambolt_magic.errors.S3TooLarge` (code ``TooLarge``) unless the caller forces the
+load. ``limit`` replaces the measured available memory (a front end's setting, or a test's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dreambolt_magic.errors import S3TooLarge
+
+__all__ = ["available", "check", "estimate", "parquet_need"]
+
+#: A frame parsed from text (CSV, JSON) or from Arrow-backed bytes takes at least as much memory as the
+#: bytes themselves, so the bytes plus the frame are at least twice the object's size. Compressed text
+#: expands further; the guard stays a lower bound rather than refuse loads that would have fitted.
+FRAME_FACTOR = 1.0
+
+
+def available() -> int | None:
+    """Bytes of memory available to this process now (``None`` if the system does not say)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return _meminfo_available()
+    return int(psutil.virtual_memory().available)
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def estimate(size: int) -> int:
+    """Bytes a load of an object of ``size`` bytes needs: its bytes, and the frame parsed from them."""
+    return size + int(size * FRAME_FACTOR)
+
+
+def parquet_need(data: Any, *, columns: Sequence[Any] | None, row_groups: Sequence[int] | None) -> int:
+    """Bytes a pruned Parquet read needs, from its footer: the chunks it fetches, and them uncompressed.
+
+    ``data`` must hold the footer (see :func:`dreambolt_magic.readers.parquet_ranges`, which picks the
+    same columns and row groups).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
+    wanted: set[str] | None = None
+    if columns is not None:
+        wanted = {str(c) for c in columns}
+        pandas_meta = metadata.schema.to_arrow_schema().pandas_metadata or {}
+        wanted |= {i for i in pandas_meta.get("index_columns", []) if isinstance(i, str)}
+    groups = range(metadata.num_row_groups) if row_groups is None else row_groups
+    need = 0
+    for index in groups:
+        group = metadata.row_group(index)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            path = chunk.path_in_schema
+            if wanted is not None and not any(path == name or path.startswith(name + ".") for name in wanted):
+                continue
+            need += chunk.total_compressed_size + chunk.total_uncompressed_size
+    return need
+
+
+def check(need: int, *, limit: int | None = None, force: bool = False, what: str = "the object",
+          size: int | None = None) -> None:
+    """Raise :class:`S3TooLarge` if ``need`` bytes exceed ``limit`` (default: :func:`available`).
+
+    ``force`` skips the check; so does a system that does not report its available memory. ``what`` and
+    ``size`` are told in the error (``size`` being the object's size, where ``need`` is an estimate).
+    """
+    if force:
+        return
+    have = available() if limit is None else limit
+    if have is None or need <= have:
+        return
+    raise S3TooLarge(
+        code="TooLarge",
+        hints={"need": need, "available_memory": have, "size": size, "what": what, "limit_given": limit is not None},
+    )
