@@ -40,7 +40,7 @@ from dreambolt_magic.errors import S3Error, S3FormatError, S3RegionError
 from dreambolt_magic.progress import NoProgress
 from dreambolt_magic.regions import region_cache
 from dreambolt_magic.retry import RetryPolicy
-from dreambolt_magic.s3 import Connection, _bucket_region, _classify, _endpoint_from_env, translate
+from dreambolt_magic.s3 import Connection, bucket_region, classify, endpoint_from_env, translate
 from dreambolt_magic.uri import S3Uri, parse
 
 __all__ = ["Listing", "ObjectInfo", "list_buckets", "list_prefix", "peek_columns"]
@@ -191,7 +191,7 @@ class _Session:
     ) -> _Session:
         conn = Connection.open(
             profile=profile,
-            endpoint_url=endpoint_url or _endpoint_from_env(),
+            endpoint_url=endpoint_url or endpoint_from_env(),
             anon=anon,
             unsigned_fallback=unsigned_fallback,
             connect_timeout=connect_timeout,
@@ -208,10 +208,10 @@ class _Session:
             except (bce.BotoCoreError, bce.ClientError) as exc:
                 raise translate(exc, bucket=bucket, region=region, operation=operation, conn=self.conn) from exc
 
-        return self.policy.call(attempt, classify=_classify)
+        return self.policy.call(attempt, classify=classify)
 
     def region_of(self, bucket: str, region: str | None) -> str:
-        return region or _bucket_region(self.conn, bucket, self.policy, NoProgress())
+        return region or bucket_region(self.conn, bucket, self.policy, NoProgress())
 
     def on_bucket(self, bucket: str, region: str | None, fn: Callable[[Any], T], operation: str) -> T:
         """``fn(client)`` against the bucket's region, following one redirect S3 names, as load() does."""

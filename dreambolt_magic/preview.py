@@ -61,14 +61,14 @@ class SetInfo:
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
     def lines(self, limit: int = 10) -> list[str]:
-        from dreambolt_magic.s3 import _human_bytes
+        from dreambolt_magic.s3 import human_bytes
 
         rows = f"{self.rows:,} rows" if self.rows is not None else "rows unknown until loaded"
         out = [f"{self.uri}: {len(self.objects):,} object{'s' if len(self.objects) != 1 else ''} · "
-               f"{_human_bytes(self.total_bytes)} · {rows}"]
+               f"{human_bytes(self.total_bytes)} · {rows}"]
         for obj in self.objects[:limit]:
             count = f" · {obj.rows:,} rows" if obj.rows is not None else ""
-            out.append(f"  {obj.uri}  {_human_bytes(obj.size or 0)}{count}")
+            out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}")
         if len(self.objects) > limit:
             out.append(f"  ... and {len(self.objects) - limit:,} more")
         out.append("Columns:" if self.schema else "Columns: unknown")

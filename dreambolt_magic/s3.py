@@ -40,7 +40,17 @@ from dreambolt_magic.uri import S3Uri, parse
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["load", "parse_uri", "summarize", "translate"]
+__all__ = [
+    "Connection",
+    "bucket_region",
+    "classify",
+    "endpoint_from_env",
+    "human_bytes",
+    "load",
+    "parse_uri",
+    "summarize",
+    "translate",
+]
 
 DEFAULT_REGION = "us-east-1"
 #: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
@@ -152,7 +162,7 @@ def load(
         raise ValueError(f"part_size must be a whole number of bytes of at least 1, not {part_size!r}")
     policy = RetryPolicy(max_attempts=max_attempts, sleep=_cancellable_sleep(cancel))
     bar = _progress(progress)
-    endpoint = endpoint_url or target.endpoint or _endpoint_from_env()
+    endpoint = endpoint_url or target.endpoint or endpoint_from_env()
     context = {"uri": str(target), "bucket": target.bucket, "key": target.key, "endpoint": endpoint}
     transfer: Transfer | None = None
     try:
@@ -168,14 +178,14 @@ def load(
             read_timeout=read_timeout,
             max_pool_connections=max_concurrency + 2,
         )
-        chosen = region or target.region or _bucket_region(conn, target.bucket, policy, bar)
+        chosen = region or target.region or bucket_region(conn, target.bucket, policy, bar)
         context["region"] = chosen
         pruning = readers.can_prune(target.key, format, columns=cols, nrows=nrows)
         transfer = Transfer(
             target,
             bar,
             cancel,
-            retry=lambda fn: policy.call(fn, classify=_classify, on_retry=_on_retry(policy, bar)),
+            retry=lambda fn: policy.call(fn, classify=classify, on_retry=_on_retry(policy, bar)),
             part_size=part_size,
             max_concurrency=max_concurrency,
             # A pruned Parquet read starts with the head alone; the answer's Content-Range gives the size.
@@ -228,7 +238,7 @@ def summarize(frame: pd.DataFrame) -> str:
     rows, cols = frame.shape
     parts = [
         f"{rows:,} rows x {cols:,} columns",
-        _human_bytes(size),
+        human_bytes(size),
         f"{elapsed:.2f} s",
         rate,
         f"region {info.get('region') or 'unknown'}",
@@ -340,7 +350,8 @@ def _no_botocore_redirect(context: dict[str, Any], **_: Any) -> None:
     context.setdefault("s3_redirect", {})["redirected"] = True
 
 
-def _endpoint_from_env() -> str | None:
+def endpoint_from_env() -> str | None:
+    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any."""
     # botocore would read these itself, but we need the endpoint to key the region cache and to report it.
     import os
 
@@ -350,7 +361,8 @@ def _endpoint_from_env() -> str | None:
 # --- region --------------------------------------------------------------------------------------------
 
 
-def _bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Progress) -> str:
+def bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Progress) -> str:
+    """The bucket's region: from the cache, else one HeadBucket (retried under ``policy``), else the default."""
     cached = region_cache.get(conn.endpoint_url, bucket)
     if cached:
         return cached
@@ -362,7 +374,7 @@ def _bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Prog
         except (bce.BotoCoreError, bce.ClientError) as exc:
             raise translate(exc, bucket=bucket, operation="HeadBucket", conn=conn) from exc
 
-    found, status = policy.call(attempt, classify=_classify, on_retry=_on_retry(policy, bar))
+    found, status = policy.call(attempt, classify=classify, on_retry=_on_retry(policy, bar))
     if found:
         region_cache.set(conn.endpoint_url, bucket, found)
         return found
@@ -406,7 +418,7 @@ def _fetch(
             exc, region=region, operation="GetObject", conn=conn
         )
         try:
-            policy.call(attempt, classify=_classify, on_retry=_on_retry(policy, bar))
+            policy.call(attempt, classify=classify, on_retry=_on_retry(policy, bar))
             transfer.join()
             if plan is not None and transfer.sparse:
                 plan.fetch(transfer, client)
@@ -475,7 +487,8 @@ def _abort(transfer: Transfer | None) -> None:
         transfer.abort()
 
 
-def _classify(exc: BaseException) -> tuple[str | None, int | None] | None:
+def classify(exc: BaseException) -> tuple[str | None, int | None] | None:
+    """``(code, status)`` of one of our errors, for the retry policy; ``None`` for anything else."""
     if isinstance(exc, S3Error):
         return exc.code, exc.status
     return None
@@ -606,7 +619,8 @@ def _fill(exc: S3Error, context: dict[str, Any]) -> None:
             setattr(exc, name, value)
 
 
-def _human_bytes(n: float) -> str:
+def human_bytes(n: float) -> str:
+    """A byte count for people: ``1.2 MB``."""
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"

@@ -91,7 +91,7 @@ class WidgetProgress:
             self.bar.max = max(total or 0, 1)
             self.bar.value = 0
             self.bar.bar_style = "info" if total is None else ""
-            self.status.value = escape(f"Loading {self._name}" + (f" ({s3._human_bytes(total)})" if total else ""))
+            self.status.value = escape(f"Loading {self._name}" + (f" ({s3.human_bytes(total)})" if total else ""))
 
     def advance(self, n: int) -> None:
         with self._lock:
@@ -121,8 +121,8 @@ class WidgetProgress:
         self.bar.value = min(self._received, self.bar.max)
         elapsed = now - self._began
         rate = f" · {self._received / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.05 else ""
-        of = f" of {s3._human_bytes(self._total)}" if self._total else ""
-        self.status.value = escape(f"{self._name}: {s3._human_bytes(self._received)}{of}{rate}")
+        of = f" of {s3.human_bytes(self._total)}" if self._total else ""
+        self.status.value = escape(f"{self._name}: {s3.human_bytes(self._received)}{of}{rate}")
 
 
 @dataclass(frozen=True)
@@ -610,7 +610,7 @@ def _object_label(info: browse.ObjectInfo, prefix: str) -> str:
     when = ""
     if isinstance(info.last_modified, datetime):
         when = " · " + info.last_modified.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{info.key[len(prefix):]} · {s3._human_bytes(info.size)}{when}"
+    return f"{info.key[len(prefix):]} · {s3.human_bytes(info.size)}{when}"
 
 
 def _user_namespace() -> MutableMapping[str, Any]:
