@@ -233,7 +233,7 @@ def expand(
         else:
             if conn is None:
                 conn = s3.Connection.open(
-                    profile=profile, endpoint_url=endpoint_url or target.endpoint or s3._endpoint_from_env(),
+                    profile=profile, endpoint_url=endpoint_url or target.endpoint or s3.endpoint_from_env(),
                     anon=anon, unsigned_fallback=unsigned_fallback,
                     connect_timeout=_default("connect_timeout", connect_timeout),
                     read_timeout=_default("read_timeout", read_timeout),
@@ -270,12 +270,12 @@ def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[
     for (endpoint, bucket), count in counts.items():
         if count < 2:
             continue
-        endpoint = endpoint or s3._endpoint_from_env()
+        endpoint = endpoint or s3.endpoint_from_env()
         if region_cache.get(endpoint, bucket):
             continue
         if conn is None or conn.endpoint_url != endpoint:
             conn = s3.Connection.open(**{**settings, "endpoint_url": endpoint})
-        s3._bucket_region(conn, bucket, policy, NoProgress())
+        s3.bucket_region(conn, bucket, policy, NoProgress())
 
 
 def _default(name: str, value: Any) -> Any:
@@ -330,7 +330,7 @@ class _Lister:
     def _list(self, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
         from dreambolt_magic import s3
 
-        region = self.region or s3._bucket_region(self.conn, bucket, self.policy, NoProgress())
+        region = self.region or s3.bucket_region(self.conn, bucket, self.policy, NoProgress())
         token = None
         while True:
             check_cancel(self.cancel)
@@ -363,7 +363,7 @@ class _Lister:
                 raise s3.translate(exc, bucket=bucket, region=region, operation="ListObjectsV2",
                                    conn=self.conn) from exc
 
-        return self.policy.call(attempt, classify=s3._classify)
+        return self.policy.call(attempt, classify=s3.classify)
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
