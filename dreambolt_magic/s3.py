@@ -194,7 +194,8 @@ def load(
             memory_limit=memory_limit,
         )
         plan = _ParquetPlan(cols, nrows) if pruning else None
-        chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=bool(region or target.region), plan=plan)
+        with transfer.watching():  # a cancel ends even a read that a stalled server holds
+            chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=bool(region or target.region), plan=plan)
         context["region"] = chosen
         check_cancel(cancel)
         row_groups = plan.row_groups if plan is not None else None

@@ -78,6 +78,8 @@ PROBE_SECONDS = 0.25
 FAST_STREAM: float | None = 200e6
 #: Progress is handed on at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
+#: How often the cancel watcher of :meth:`Transfer.watching` looks at the flag (seconds).
+CANCEL_POLL = 0.05
 #: How long :meth:`Transfer.abort` waits for the workers once their sockets are shut down (seconds).
 ABORT_WAIT = 1.5
 
@@ -554,6 +556,38 @@ class Transfer:
             failure, self._failure = self._failure, None
             raise failure
 
+    @contextlib.contextmanager
+    def watching(self) -> Any:
+        """While in this block, a set cancel flag shuts down the sockets being read, from a watcher thread.
+
+        Without it a cancel is seen between slices of a body, so a stalled server would hold it until the
+        read timeout; with it the blocked read ends at once and the next check raises Cancelled.
+        """
+        if self.cancel is None:
+            yield
+            return
+        cancel, finished = self.cancel, threading.Event()
+
+        def watch() -> None:
+            while not finished.is_set():
+                if cancel.wait(CANCEL_POLL):
+                    self._shut_open()
+                    return
+
+        watcher = threading.Thread(target=watch, name="dreambolt-cancel-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            watcher.join()
+
+    def _shut_open(self) -> None:
+        with self._lock:
+            bodies = list(self._open)
+        for body in bodies:
+            _shut_down(body)
+
     def abort(self) -> None:
         """Stop the workers and wait for them, dropping their failures (the caller has its own).
 
@@ -561,10 +595,7 @@ class Transfer:
         the bodies in flight are shut down, which ends such a read at once.
         """
         self._stop.set()
-        with self._lock:
-            bodies = list(self._open)
-        for body in bodies:
-            _shut_down(body)
+        self._shut_open()
         deadline = time.monotonic() + ABORT_WAIT
         for thread, done in self._threads.items():
             if done.wait(max(0.0, deadline - time.monotonic())):

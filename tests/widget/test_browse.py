@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from faults.proxy import Fault, FaultProxy, Reply
+from faults.proxy import Fault, FaultProxy, Reply, Stall
 from helpers import make_frame, to_bytes
 
 from dreambolt_magic import browse
@@ -284,6 +284,21 @@ def test_a_cancelled_download_stops_within_moments(s3: S3Helper, slow: Any) -> N
     assert time.monotonic() - began < 1.5
     assert proxy.aborted.wait(2), "the connection was not closed: the download went on"
     assert 0 < proxy.sent < len(data) / 2
+
+
+def test_a_cancel_ends_a_read_that_a_stalled_server_holds(s3: S3Helper, proxy: FaultProxy) -> None:
+    # The server sends 64 KiB and then nothing for a minute: without the cancel watcher shutting the socket
+    # down, the cancel would wait for the read timeout (15 s here).
+    s3.make_bucket(BUCKET)
+    data = b"a,b\n" + b"1,2\n" * 100_000
+    uri = s3.put(BUCKET, "stalled.csv", data)
+    proxy.add(Fault(Stall(after=64 << 10, seconds=60), method="GET"))
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    began = time.monotonic()
+    with pytest.raises(Cancelled):
+        s3_load(uri, proxy.endpoint_url, cancel, read_timeout=15)
+    assert time.monotonic() - began < 2
 
 
 def test_a_cancel_cuts_a_backoff_wait_short(s3: S3Helper, proxy: FaultProxy) -> None:
