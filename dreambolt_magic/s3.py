@@ -421,6 +421,7 @@ def _fetch(
         try:
             policy.call(attempt, classify=classify, on_retry=_on_retry(policy, bar))
             transfer.join()
+            transfer.verify()
             if plan is not None and transfer.sparse:
                 plan.fetch(transfer, client)
             return region

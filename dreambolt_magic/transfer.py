@@ -26,11 +26,14 @@ zero-filled ``bytearray`` take no memory), which is how Parquet column and row-g
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -38,7 +41,7 @@ from typing import Any, TypeVar
 import botocore.exceptions as bce
 
 from dreambolt_magic import memory
-from dreambolt_magic.errors import S3Error, S3GenericError
+from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
 
@@ -240,6 +243,11 @@ class Transfer:
         self._probe: tuple[Any, int, float] | None = None
         #: Whether workers were started beside the main stream (decided by the probe).
         self.parallel = False
+        #: Whether the main stream was resumed with a Range: botocore checks a whole-object stream against
+        #: its stored checksum itself, but not bytes put together from pieces (see :meth:`verify`).
+        self.pieced = False
+        #: The object's stored full-object checksum, as ``(response field, base64 value)``, where it has one.
+        self.checksum: tuple[str, str] | None = None
         self._front = 0
         #: The workers, each with the event it sets as it ends (see :meth:`join` for why not Thread.join).
         self._threads: dict[threading.Thread, threading.Event] = {}
@@ -283,6 +291,8 @@ class Transfer:
                 return self.run(client)
             raise
         status = response["ResponseMetadata"]["HTTPStatusCode"]
+        if resuming and status == 206:
+            self.pieced = True
         if self.buffer is not None and (not resuming or status == 200):
             # A whole object again (no size to resume against, or the server ignored the Range).
             self.meter.rewind(self.received)
@@ -317,6 +327,7 @@ class Transfer:
         total = _total_of(response.get("ContentRange"))
         self.size = total if status == 206 and total is not None else length
         self.etag = response.get("ETag")
+        self.checksum = _stored_checksum(response) if status == 200 else None
         self.version_id = response.get("VersionId") or self.version_id
         modified = response.get("LastModified")
         self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
@@ -426,6 +437,25 @@ class Transfer:
         first_bytes = self.first_bytes
         self._reset()
         self.first_bytes = first_bytes
+
+    def verify(self) -> None:
+        """Compare bytes put together from pieces with the object's stored checksum.
+
+        A mismatch means some piece was damaged on the way: the object is read again from the start, once
+        (:class:`ObjectChangedSignal`); a second mismatch is an S3NetworkError ``ChecksumMismatch``.
+        """
+        if self.checksum is None or self.sparse or self.buffer is None or not (self.pieced or self.parallel):
+            return
+        field, expected = self.checksum
+        if _digest(field, self.data) == expected:
+            return
+        if self.restarted:
+            raise S3NetworkError(
+                "the downloaded bytes did not match the object's stored checksum, twice",
+                code="ChecksumMismatch",
+                attempts=self.attempts,
+            )
+        raise ObjectChangedSignal
 
     def restart(self) -> None:
         """After :class:`ObjectChangedSignal` from :meth:`join`: forget everything (or give up); run again."""
@@ -614,6 +644,29 @@ def _shut_down(body: Any) -> None:
         return
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+#: The stored checksums whose full-object value the standard library can compute.
+_DIGESTS: dict[str, Callable[[memoryview], bytes]] = {
+    "ChecksumCRC32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
+    "ChecksumSHA1": lambda data: hashlib.sha1(data).digest(),
+    "ChecksumSHA256": lambda data: hashlib.sha256(data).digest(),
+}
+
+
+def _stored_checksum(response: dict[str, Any]) -> tuple[str, str] | None:
+    # A multipart upload's checksum is a checksum of part checksums ("...-12"): not of the bytes we hold.
+    if response.get("ChecksumType") == "COMPOSITE":
+        return None
+    for field in _DIGESTS:
+        value = response.get(field)
+        if value and "-" not in value:
+            return field, value
+    return None
+
+
+def _digest(field: str, data: memoryview) -> str:
+    return base64.b64encode(_DIGESTS[field](data)).decode("ascii")
 
 
 def _total_of(content_range: str | None) -> int | None:

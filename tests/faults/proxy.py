@@ -125,13 +125,20 @@ class Throttle:
 
 
 @dataclass(frozen=True)
+class Corrupt:
+    """Forward, but flip the bits of the body's byte at ``offset`` (damage on the way, length intact)."""
+
+    offset: int = 0
+
+
+@dataclass(frozen=True)
 class Hook:
     """Call ``run()`` (e.g. to replace the object in moto), then forward."""
 
     run: Callable[[], object]
 
 
-Action = Reply | Reset | Cut | Stall | Delay | Throttle | Hook
+Action = Reply | Reset | Cut | Stall | Delay | Throttle | Corrupt | Hook
 
 
 @dataclass(frozen=True)
@@ -356,6 +363,8 @@ class FaultProxy:
             h.wfile.write(data[action.after :])
         elif isinstance(action, Throttle):
             self._throttle(h, action, data)
+        elif isinstance(action, Corrupt) and action.offset < len(data):
+            h.wfile.write(data[: action.offset] + bytes([data[action.offset] ^ 0xFF]) + data[action.offset + 1 :])
         else:
             h.wfile.write(data)
 

@@ -31,7 +31,7 @@ from dreambolt_magic.errors import (
 from dreambolt_magic.progress import Progress
 from dreambolt_magic.regions import region_cache
 
-from .proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply, Reset, Seen, Stall
+from .proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Reset, Seen, Stall
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -275,6 +275,36 @@ def test_cut_body_is_resumed_with_range_and_if_match(
     assert (first.status, first.range, first.if_match) == (200, None, None)
     assert (second.status, second.range, second.if_match) == (206, f"bytes={CUT}-{len(body) - 1}", etag_of(s3))
     assert df.attrs["s3"]["bytes_fetched"] == len(body)  # resumed, not restarted
+
+
+def test_resumed_bytes_are_checked_against_the_stored_checksum(
+    proxy: FaultProxy, s3: S3Helper, uri: str, frame: pd.DataFrame, parsed: list[bytes], body: bytes
+) -> None:
+    # The resumed piece arrives damaged (same length, one byte flipped): no single answer can tell, the
+    # object's stored CRC32 over the whole buffer does, and the object is read again from the start.
+    proxy.add(Fault(Cut(after=CUT)))
+    proxy.add(Fault(Corrupt(offset=10)))
+
+    df = fetch(proxy, uri)
+
+    assert_loaded(df, frame, parsed, body)
+    assert [(seen.status, seen.range) for seen in gets(proxy)] == [
+        (200, None),
+        (206, f"bytes={CUT}-{len(body) - 1}"),
+        (200, None),
+    ]
+
+
+def test_damage_twice_is_a_checksum_error(proxy: FaultProxy, uri: str, body: bytes) -> None:
+    for _ in range(2):
+        proxy.add(Fault(Cut(after=CUT)))
+        proxy.add(Fault(Corrupt(offset=10)))
+
+    with pytest.raises(S3NetworkError) as info:
+        fetch(proxy, uri)
+
+    assert info.value.code == "ChecksumMismatch"
+    assert len(gets(proxy)) == 4
 
 
 def test_close_delimited_body_cut_is_caught_by_checksum(

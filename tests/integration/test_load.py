@@ -437,16 +437,17 @@ def test_path_style_url_names_the_endpoint_and_the_region_is_detected(
     assert region_cache.get(s3_server.endpoint_url, bucket) == "eu-west-2"
 
 
-def test_concurrent_loads_from_two_regions(s3: Store) -> None:
+def test_32_concurrent_loads_from_two_regions_share_the_region_cache(s3: Store) -> None:
     buckets = {"west": "eu-west-2", "east": "ap-northeast-1"}
     expected: dict[str, tuple[pd.DataFrame, str]] = {}
     for name, region in buckets.items():
         s3.make_bucket(name, region=region)
-        for i, fmt in enumerate(("parquet", "csv", "jsonl", "feather")):
+        for i in range(16):
+            fmt = ("parquet", "csv", "jsonl", "feather")[i % 4]
             df = make_frame(10 + i, seed=i)
             uri = s3.put(name, key_for(f"part-{i}", fmt), to_bytes(df, fmt))
             expected[uri] = (df, region)
-    assert len(expected) == 8
+    assert len(expected) == 32
     start = threading.Barrier(len(expected))
 
     def one(uri: str) -> pd.DataFrame:
