@@ -50,28 +50,19 @@ def estimate(size: int) -> int:
 def parquet_need(data: Any, *, columns: Sequence[Any] | None, row_groups: Sequence[int] | None) -> int:
     """Bytes a pruned Parquet read needs, from its footer: the chunks it fetches, and them uncompressed.
 
-    ``data`` must hold the footer (see :func:`dreambolt_magic.readers.parquet_ranges`, which picks the
-    same columns and row groups).
+    ``data`` must hold the footer. The chunks are those :func:`dreambolt_magic.readers.parquet_chunks`
+    picks, as the read itself does.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from dreambolt_magic.readers import parquet_chunks
+
     metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
-    wanted: set[str] | None = None
-    if columns is not None:
-        wanted = {str(c) for c in columns}
-        pandas_meta = metadata.schema.to_arrow_schema().pandas_metadata or {}
-        wanted |= {i for i in pandas_meta.get("index_columns", []) if isinstance(i, str)}
     groups = range(metadata.num_row_groups) if row_groups is None else row_groups
     need = 0
-    for index in groups:
-        group = metadata.row_group(index)
-        for j in range(group.num_columns):
-            chunk = group.column(j)
-            path = chunk.path_in_schema
-            if wanted is not None and not any(path == name or path.startswith(name + ".") for name in wanted):
-                continue
-            need += chunk.total_compressed_size + chunk.total_uncompressed_size
+    for chunk in parquet_chunks(metadata, columns=columns, row_groups=groups):
+        need += chunk.total_compressed_size + chunk.total_uncompressed_size
     return need
 
 

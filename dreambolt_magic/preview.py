@@ -23,8 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dreambolt_magic import readers
-from dreambolt_magic.dataset import MAX_WORKERS, ObjectRef, _default, _partition_types, expand
+from dreambolt_magic.dataset import MAX_WORKERS
 from dreambolt_magic.errors import S3Error, S3FormatError
+from dreambolt_magic.listing import ObjectRef, expand, load_default
+from dreambolt_magic.schema import partition_types
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["ObjectSummary", "SetInfo", "info"]
@@ -108,8 +110,8 @@ def info(
     settings: dict[str, Any] = {
         "region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
         "max_attempts": max_attempts, "unsigned_fallback": unsigned_fallback,
-        "connect_timeout": _default("connect_timeout", connect_timeout),
-        "read_timeout": _default("read_timeout", read_timeout),
+        "connect_timeout": load_default("connect_timeout", connect_timeout),
+        "read_timeout": load_default("read_timeout", read_timeout),
     }
     if format is not None:
         format = readers.normalize_format(format)
@@ -148,7 +150,7 @@ def info(
         except S3FormatError:
             names = []
         schema = dict.fromkeys(names, "?")
-    kinds = _partition_types(refs)
+    kinds = partition_types(refs)
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
     return SetInfo(dataset._label(uris), objects, schema, partitions)
 

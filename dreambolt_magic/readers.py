@@ -16,7 +16,7 @@ import lzma
 import operator
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "can_prune",
     "detect",
     "normalize_format",
+    "parquet_chunks",
     "parquet_footer_start",
     "parquet_ranges",
     "read",
@@ -487,11 +488,6 @@ def parquet_ranges(
     the reader restores the index from them.
     """
     metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
-    wanted: set[str] | None = None
-    if columns is not None:
-        wanted = {str(c) for c in columns}
-        pandas_meta = metadata.schema.to_arrow_schema().pandas_metadata or {}
-        wanted |= {i for i in pandas_meta.get("index_columns", []) if isinstance(i, str)}
     groups = list(range(metadata.num_row_groups))
     if nrows is not None:
         taken, count = [], 0
@@ -502,18 +498,33 @@ def parquet_ranges(
             count += metadata.row_group(index).num_rows
         groups = taken
     ranges = [(0, 4)]
-    for index in groups:
+    for chunk in parquet_chunks(metadata, columns=columns, row_groups=groups):
+        start = chunk.data_page_offset
+        if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+            start = min(start, chunk.dictionary_page_offset)
+        ranges.append((start, start + chunk.total_compressed_size))
+    return ranges, (groups if nrows is not None else None)
+
+
+def parquet_chunks(metadata: Any, *, columns: Sequence[Any] | None, row_groups: Iterable[int]) -> Iterator[Any]:
+    """The column chunks of ``row_groups`` that reading ``columns`` (``None``: all) needs, from a footer.
+
+    The pandas index columns are kept with the columns asked for, since the reader restores the index from
+    them. :func:`parquet_ranges` and :func:`dreambolt_magic.memory.parquet_need` both pick chunks here, so
+    the memory guard measures exactly what the read will fetch.
+    """
+    wanted: set[str] | None = None
+    if columns is not None:
+        wanted = {str(c) for c in columns}
+        pandas_meta = metadata.schema.to_arrow_schema().pandas_metadata or {}
+        wanted |= {i for i in pandas_meta.get("index_columns", []) if isinstance(i, str)}
+    for index in row_groups:
         group = metadata.row_group(index)
         for j in range(group.num_columns):
             chunk = group.column(j)
             path = chunk.path_in_schema
-            if wanted is not None and not any(path == name or path.startswith(name + ".") for name in wanted):
-                continue
-            start = chunk.data_page_offset
-            if chunk.has_dictionary_page and chunk.dictionary_page_offset:
-                start = min(start, chunk.dictionary_page_offset)
-            ranges.append((start, start + chunk.total_compressed_size))
-    return ranges, (groups if nrows is not None else None)
+            if wanted is None or any(path == name or path.startswith(name + ".") for name in wanted):
+                yield chunk
 
 
 def schema_columns(

@@ -17,7 +17,7 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic as dm
-from dreambolt_magic import S3FormatError, S3NotFound, dataset
+from dreambolt_magic import S3FormatError, S3NotFound, listing
 from dreambolt_magic.expr import Filter, FilterSyntaxError
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def test_a_prefix_of_200_objects_loads_in_listing_order_across_pages(
     frames = [pd.DataFrame({"n": [i, i + 1000], "name": [f"o{i}", f"p{i}"]}) for i in range(200)]
     for i, frame in enumerate(frames):
         s3.put(BUCKET, f"many/{i:03d}.csv", to_bytes(frame, "csv"))
-    monkeypatch.setattr(dataset, "LIST_PAGE_SIZE", 37)  # six pages
+    monkeypatch.setattr(listing, "LIST_PAGE_SIZE", 37)  # six pages
     df = _load(s3, f"s3://{BUCKET}/many/", source_column="source")
     expected = _concat(frames)
     expected["source"] = pd.Categorical(np.repeat([f"s3://{BUCKET}/many/{i:03d}.csv" for i in range(200)], 2))

@@ -1,0 +1,270 @@
+"""Expanding what a set names into objects: lists of URIs, globs, prefixes, and Hive partitions in keys.
+
+- ``s3://b/logs/`` (a key ending in ``/``): every object under the prefix, at any depth, except folder
+  markers and names starting with ``_`` or ``.`` below it (``_SUCCESS``, ``_delta_log/``, ``.crc``).
+- ``s3://b/logs/2024-*/*.csv.gz``: a glob, when the key has a ``*``. ``*`` matches within one path
+  segment, ``**`` across segments (``**/`` also matches none), ``?`` one character and ``[abc]`` one of a
+  set. A key without ``*`` is taken literally: S3 keys may hold ``?`` and ``[``.
+- A list of any of these (and of plain URIs): all of their objects, each once.
+
+Listings are paged (:data:`LIST_PAGE_SIZE` keys a request) from the literal part of the key before the first
+wildcard. A listing that matches nothing is :class:`~dreambolt_magic.errors.S3NotFound` (code
+``NoMatchingObjects``), never an empty frame. Each key's ``name=value`` folders are read here, as text;
+:mod:`dreambolt_magic.schema` gives them their types.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote
+
+import botocore.exceptions as bce
+
+from dreambolt_magic.errors import S3NotFound, S3RegionError, S3UriError
+from dreambolt_magic.progress import CancelFlag, NoProgress, check_cancel
+from dreambolt_magic.regions import region_cache
+from dreambolt_magic.retry import RetryPolicy
+from dreambolt_magic.uri import S3Uri, parse
+
+__all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "load_default"]
+
+#: Keys asked for per ListObjectsV2 request (S3's maximum).
+LIST_PAGE_SIZE = 1000
+_GLOB = "*"
+_PARTITION = re.compile(r"([^=/]+)=([^/]*)")
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One object of a set: where it is, what the listing said about it, and its partition values."""
+
+    uri: S3Uri
+    size: int | None = None
+    etag: str | None = None
+    partitions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return str(self.uri)
+
+
+def is_many(uri: Any) -> bool:
+    """Whether ``uri`` names a set of objects: a list or tuple, or text whose key has a ``*`` or ends in ``/``."""
+    if isinstance(uri, (list, tuple)):
+        return True
+    if not isinstance(uri, str):
+        return False
+    try:
+        target = _parse(uri)
+    except S3UriError:
+        return False
+    return _GLOB in target.key or target.key == "" or target.key.endswith("/")
+
+
+def expand(
+    uris: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    cancel: CancelFlag | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    anon: bool = False,
+    max_attempts: int = 5,
+    unsigned_fallback: bool = True,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+) -> list[ObjectRef]:
+    """The objects ``uris`` name, in order, each once: globs and prefixes listed (paged), others as given.
+
+    Raises :class:`~dreambolt_magic.errors.S3NotFound` (``NoMatchingObjects``) when a glob or prefix matches
+    nothing, and the loader's errors for the listing requests (a missing bucket, access refused, ...).
+    """
+    from dreambolt_magic import s3
+
+    items = [uris] if isinstance(uris, (str, S3Uri)) else list(uris)
+    if not items:
+        raise ValueError("no URI was given: pass one or more s3:// URIs, globs or prefixes")
+    targets = [(item if isinstance(item, S3Uri) else _parse(item), isinstance(item, str)) for item in items]
+    # One set of connection settings serves the listing and the region lookups.
+    settings = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon, "unsigned_fallback": unsigned_fallback,
+                "connect_timeout": load_default("connect_timeout", connect_timeout),
+                "read_timeout": load_default("read_timeout", read_timeout)}
+    conn = None
+    refs: list[ObjectRef] = []
+    seen: set[str] = set()
+    for target, textual in targets:
+        pattern = textual and (_GLOB in target.key or target.key == "" or target.key.endswith("/"))
+        if not pattern:
+            found = [ObjectRef(target, partitions=_partitions_of(target.key))]
+        else:
+            if conn is None:
+                conn = s3.Connection.open(
+                    **{**settings, "endpoint_url": endpoint_url or target.endpoint or s3.endpoint_from_env()}
+                )
+            lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=s3._cancellable_sleep(cancel)),
+                             region or target.region, cancel)
+            found = lister.matching(target)
+            if not found:
+                raise S3NotFound(uri=str(target).rstrip("/") + ("/" if target.key.endswith("/") else ""),
+                                 bucket=target.bucket, key=target.key, code="NoMatchingObjects",
+                                 endpoint=conn.endpoint_url, hints={"pattern": target.key})
+        for ref in found:
+            if ref.text not in seen:
+                seen.add(ref.text)
+                refs.append(ref)
+    _learn_regions(refs, region, settings=settings, policy=RetryPolicy(max_attempts=max_attempts), conn=conn)
+    return refs
+
+
+def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[str, Any], policy: RetryPolicy,
+                   conn: Any) -> None:
+    """Find each bucket's region once, before the loads: else every load of a list would ask at the same time."""
+    from dreambolt_magic import s3
+
+    counts: dict[tuple[str | None, str], int] = {}
+    for ref in refs:
+        if region is None and ref.uri.region is None:
+            where = (settings["endpoint_url"] or ref.uri.endpoint, ref.uri.bucket)
+            counts[where] = counts.get(where, 0) + 1
+    for (endpoint, bucket), count in counts.items():
+        if count < 2:
+            continue
+        endpoint = endpoint or s3.endpoint_from_env()
+        if region_cache.get(endpoint, bucket):
+            continue
+        if conn is None or conn.endpoint_url != endpoint:
+            conn = s3.Connection.open(**{**settings, "endpoint_url": endpoint})
+        s3.bucket_region(conn, bucket, policy, NoProgress())
+
+
+def load_default(name: str, value: Any) -> Any:
+    """``value``, or :func:`dreambolt_magic.s3.load`'s default for ``name``: one place says what it is."""
+    if value is not None:
+        return value
+    import inspect
+
+    from dreambolt_magic import s3
+
+    return inspect.signature(s3.load).parameters[name].default
+
+
+def _parse(text: str) -> S3Uri:
+    try:
+        return parse(text)
+    except S3UriError as exc:
+        # "s3://bucket/" names the whole bucket: a prefix of "", which parse() refuses as a missing key.
+        stripped = text.strip()
+        if exc.code == "InvalidUri" and exc.bucket and stripped.endswith("/"):
+            return replace(parse(stripped + "_"), key="")
+        raise
+
+
+class _Lister:
+    """Paged ListObjectsV2 with the loader's retries, region detection and one redirect followed."""
+
+    def __init__(self, conn: Any, policy: RetryPolicy, region: str | None, cancel: CancelFlag | None) -> None:
+        self.conn, self.policy, self.region, self.cancel = conn, policy, region, cancel
+
+    def matching(self, target: S3Uri) -> list[ObjectRef]:
+        key = target.key
+        if _GLOB in key:
+            literal = re.split(r"[*?\[]", key, maxsplit=1)[0]
+            regex = _glob_regex(key)
+            base = literal.rpartition("/")[0] + "/" if "/" in literal else ""
+            hidden_ok = key.rpartition("/")[2][:1] in ("_", ".")
+            keep = lambda k: regex.fullmatch(k) is not None and (hidden_ok or not _hidden(k[len(base):]))  # noqa: E731
+        else:
+            literal = key
+            keep = lambda k: not _hidden(k[len(key):])  # noqa: E731
+        refs = []
+        for entry in self._list(target.bucket, literal):
+            name = entry["Key"]
+            if name.endswith("/") or not keep(name):
+                continue
+            refs.append(ObjectRef(S3Uri(target.bucket, name, region=target.region, endpoint=target.endpoint),
+                                  size=int(entry.get("Size") or 0), etag=entry.get("ETag"),
+                                  partitions=_partitions_of(name)))
+        return refs
+
+    def _list(self, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
+        from dreambolt_magic import s3
+
+        region = self.region or s3.bucket_region(self.conn, bucket, self.policy, NoProgress())
+        token = None
+        while True:
+            check_cancel(self.cancel)
+            params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE}
+            if token:
+                params["ContinuationToken"] = token
+            try:
+                answer = self._call(region, bucket, params)
+            except S3RegionError as exc:
+                named = exc.hints.get("bucket_region")
+                if not named or named == region:
+                    raise
+                region_cache.set(self.conn.endpoint_url, bucket, named)
+                region = named
+                answer = self._call(region, bucket, params)
+            yield from answer.get("Contents", [])
+            token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
+            if not token:
+                return
+
+    def _call(self, region: str, bucket: str, params: dict[str, Any]) -> dict[str, Any]:
+        from dreambolt_magic import s3
+
+        client = self.conn.client(region)
+
+        def attempt(_: int) -> dict[str, Any]:
+            try:
+                return client.list_objects_v2(**params)
+            except (bce.BotoCoreError, bce.ClientError) as exc:
+                raise s3.translate(exc, bucket=bucket, region=region, operation="ListObjectsV2",
+                                   conn=self.conn) from exc
+
+        return self.policy.call(attempt, classify=s3.classify)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """``*`` within a segment, ``**`` across segments (``**/`` also none), ``?`` one character, ``[...]`` a set."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            # fnmatch knows the set syntax ([!a-c]); only its inner regex is kept.
+            out.append(fnmatch.translate(pattern[i : end + 1])[4:-3])
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _hidden(relative: str) -> bool:
+    return any(part[:1] in ("_", ".") for part in relative.split("/") if part)
+
+
+def _partitions_of(key: str) -> dict[str, str]:
+    folders = key.split("/")[:-1]
+    found = {}
+    for folder in folders:
+        match = _PARTITION.fullmatch(folder)
+        if match:
+            found[unquote(match[1])] = unquote(match[2])
+    return found

@@ -1,0 +1,161 @@
+"""Combining a set's frames into one: Hive partition columns, schema unification, the filter on rows.
+
+Hive partitions (``year=2024/month=05/``) in a key's folders become columns (whole numbers when every value
+of a partition is one, else text). A ``filter`` (see :mod:`dreambolt_magic.expr`) is first decided on the
+partition values, so objects in partitions that cannot match are never fetched, then applied to the rows.
+
+Schemas are unified: a column missing from some objects is null there (whole-number columns then become
+float, as in ``pandas.concat``); a column whose type conflicts between objects (text in one, numbers in
+another) is :class:`~dreambolt_magic.errors.S3FormatError` (code ``SchemaMismatch``) naming both objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.expr import Filter, FilterColumnError
+from dreambolt_magic.listing import ObjectRef
+
+__all__ = ["Loaded", "apply_filter", "combine", "columns_to_read", "partition_types", "typed", "with_partitions"]
+
+_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+_WHOLE = re.compile(r"-?\d{1,18}")
+
+
+def partition_types(refs: Sequence[ObjectRef]) -> dict[str, type]:
+    """For each partition name, in order of first appearance: ``int`` if every value is a whole number."""
+    kinds: dict[str, type] = {}
+    for ref in refs:
+        for name, value in ref.partitions.items():
+            whole = value == _HIVE_NULL or _WHOLE.fullmatch(value) is not None
+            kinds[name] = int if whole and kinds.get(name, int) is int else str
+    return kinds
+
+
+def typed(partitions: dict[str, str], kinds: dict[str, type]) -> dict[str, Any]:
+    values: dict[str, Any] = dict.fromkeys(kinds)
+    for name, value in partitions.items():
+        values[name] = None if value == _HIVE_NULL else kinds[name](value)
+    return values
+
+
+def columns_to_read(wanted: list[str] | None, expression: Filter | None, kinds: dict[str, type]) -> list[str] | None:
+    """The columns to read from the objects: those asked for and those the filter needs, not partitions."""
+    if wanted is None:
+        return None
+    names = [c for c in wanted if c not in kinds]
+    names += sorted((expression.names if expression else set()) - set(names) - set(kinds))
+    return names or None
+
+
+@dataclass
+class Loaded:
+    ref: ObjectRef
+    frame: pd.DataFrame
+
+
+def with_partitions(frame: pd.DataFrame, ref: ObjectRef, kinds: dict[str, type]) -> pd.DataFrame:
+    values = typed(ref.partitions, kinds)
+    for name in kinds:
+        if name in frame.columns:
+            raise S3FormatError(
+                f"{ref.text} has a column {name!r} and its key has a partition {name}=...; rename one, or "
+                "load with partitions=False", uri=ref.text, bucket=ref.uri.bucket, key=ref.uri.key,
+                code="ColumnClash", hints={"column": name},
+            )
+    if not kinds:
+        return frame
+    frame = frame.copy(deep=False)
+    for name in kinds:
+        frame[name] = values[name]
+    return frame
+
+
+def _kind(series: pd.Series) -> str:
+    """A coarse type, for telling whether two objects' columns can share one: number, text, bool, ..."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return f"datetime ({dtype.tz})"
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _kind(pd.Series(dtype.categories))
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    return {"string": "text", "boolean": "bool", "integer": "number", "floating": "number",
+            "mixed-integer-float": "number", "decimal": "number", "datetime": "datetime",
+            "datetime64": "datetime", "date": "date", "bytes": "bytes"}.get(inferred, "object")
+
+
+def combine(loaded: list[Loaded], kinds: dict[str, type], source_column: str | None) -> pd.DataFrame:
+    frames = [with_partitions(item.frame, item.ref, kinds) for item in loaded]
+    order: dict[str, None] = {}
+    for frame in frames:
+        order.update(dict.fromkeys(frame.columns))
+    # Per column, the objects where it holds values: only those decide its type.
+    first: dict[str, tuple[str, str, str]] = {}
+    informative: dict[str, set[int]] = {}
+    for index, (item, frame) in enumerate(zip(loaded, frames, strict=True)):
+        for name in frame.columns:
+            column = frame[name]
+            if isinstance(column, pd.DataFrame) or column.isna().all():
+                continue
+            kind = _kind(column)
+            informative.setdefault(name, set()).add(index)
+            seen = first.setdefault(name, (kind, item.ref.text, str(column.dtype)))
+            if kind != seen[0] and "object" not in (kind, seen[0]):
+                raise S3FormatError(
+                    f"column {name!r} is {kind} ({column.dtype}) in {item.ref.text} but {seen[0]} ({seen[2]}) "
+                    f"in {seen[1]}: the objects cannot be combined", uri=item.ref.text, bucket=item.ref.uri.bucket,
+                    key=item.ref.uri.key, code="SchemaMismatch",
+                    hints={"column": name, "other": seen[1], "types": [seen[2], str(column.dtype)]},
+                )
+    # A column that is all null in one object would otherwise decide the type (float NaN beside text).
+    trimmed = []
+    for index, frame in enumerate(frames):
+        empty = [n for n in frame.columns if n in informative and index not in informative[n]]
+        trimmed.append(frame.drop(columns=empty) if empty else frame)
+    lengths = [len(f) for f in trimmed]
+    if len(trimmed) == 1:
+        result = trimmed[0].reset_index(drop=True)
+    else:
+        result = pd.concat(trimmed, ignore_index=True, sort=False)
+    result = result.reindex(columns=list(order)) if list(result.columns) != list(order) else result
+    if source_column is not None:
+        if source_column in result.columns:
+            raise S3FormatError(
+                f"the source column {source_column!r} is already a column of the data; choose another name",
+                uri=loaded[0].ref.text, code="ColumnClash", hints={"column": source_column},
+            )
+        codes = np.repeat(np.arange(len(loaded)), lengths)
+        result[source_column] = pd.Categorical.from_codes(codes, categories=[i.ref.text for i in loaded])
+    result.attrs = {}
+    return result
+
+
+def apply_filter(expression: Filter, frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    try:
+        return frame[expression.mask(frame)]
+    except FilterColumnError as exc:
+        raise S3FormatError(
+            f"the filter {expression.text!r} names {exc.name!r}, which is neither a column of {label} nor a "
+            f"partition; its columns are {', '.join(map(repr, frame.columns))}", uri=label, code="BadFilter",
+            hints={"column": exc.name, "available": [str(c) for c in frame.columns]},
+        ) from None
+    except TypeError as exc:
+        raise S3FormatError(
+            f"the filter {expression.text!r} compares values of different types in {label}: {exc}", uri=label,
+            code="BadFilter", detail=str(exc),
+        ) from None
