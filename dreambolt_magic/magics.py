@@ -20,6 +20,7 @@ from IPython.display import display
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import s3
+from dreambolt_magic.cache import DEFAULT_MAX_BYTES, Cache
 from dreambolt_magic.errors import S3Error
 
 __all__ = ["S3IngestMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -52,12 +53,32 @@ class S3IngestMagics(Magics):
     ).tag(config=True)
     connect_timeout = Float(5.0, help="Seconds to wait for a connection to S3.").tag(config=True)
     read_timeout = Float(15.0, help="Seconds to wait for data on an open connection.").tag(config=True)
+    cache = Bool(
+        False,
+        help="Keep loaded objects on disk: an unchanged object is not downloaded again (one HEAD instead). "
+        "--cache / --no-cache decide for one load.",
+    ).tag(config=True)
+    cache_dir = Unicode(
+        None, allow_none=True,
+        help="Directory of the cache (made with mode 0700). Default: $XDG_CACHE_HOME/dreambolt_magic, "
+        "else ~/.cache/dreambolt_magic.",
+    ).tag(config=True)
+    cache_size = Int(
+        DEFAULT_MAX_BYTES, help="Bytes the cache may hold; least recently used objects are evicted beyond."
+    ).tag(config=True)
 
     @validate("max_attempts")
     def _check_attempts(self, proposal: dict[str, Any]) -> int:
         value = proposal["value"]
         if value < 1:
             raise TraitError(f"max_attempts must be at least 1, not {value}")
+        return int(value)
+
+    @validate("cache_size")
+    def _check_cache_size(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise TraitError(f"cache_size must be a positive number of bytes, not {value}")
         return int(value)
 
     @validate("connect_timeout", "read_timeout")
@@ -97,6 +118,9 @@ class S3IngestMagics(Magics):
     @argument("--force", action="store_true",
               help="Load even if it looks too large for the memory available.")
     @argument("--quiet", "-q", action="store_true", help="No summary line.")
+    @argument("--cache", action="store_true", default=None,
+              help="Keep the objects on disk; an unchanged object is not downloaded again (see %%s3ingest_cache).")
+    @argument("--no-cache", action="store_true", help="Do not use the cache, whatever the configuration says.")
     @argument("--info", action="store_true",
               help="Show the objects, total bytes, columns and row counts (from Parquet footers) instead of "
               "loading; nothing is bound.")
@@ -212,6 +236,7 @@ class S3IngestMagics(Magics):
                 force=args.force,
                 source_column=args.source_column,
                 filter=args.filter,
+                cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
             )
         except S3Error as exc:
             # The rich explanation once, then a one-line error so the cell fails (Run All stops here).
@@ -261,6 +286,35 @@ class S3IngestMagics(Magics):
         if show:
             display(found)
         return found
+
+    def _cache(self) -> Cache:
+        return Cache(self.cache_dir, max_bytes=self.cache_size)
+
+    @line_magic
+    def s3ingest_cache(self, line: str = "") -> Any:
+        """Show or clear the local cache of S3 objects that %%s3ingest --cache keeps.
+
+        Usage: %s3ingest_cache         list the cached objects (most recently used first) and their size
+               %s3ingest_cache clear   remove every cached object
+
+        The cache's directory and size limit are %config S3IngestMagics.cache_dir and .cache_size;
+        %config S3IngestMagics.cache = True caches every load. Returns the cache.
+        """
+        command = line.strip()
+        store = self._cache()
+        if command == "clear":
+            removed = store.clear()
+            print(f"Removed {removed:,} cached object{'s' if removed != 1 else ''} from {store.directory}.")
+            return None
+        if command:
+            raise UsageError(f"Unknown argument {command!r}; use %s3ingest_cache or %s3ingest_cache clear.")
+        entries = store.entries()
+        total = sum(e.size for e in entries)
+        print(f"Cache at {store.directory}: {len(entries):,} object{'s' if len(entries) != 1 else ''}, "
+              f"{s3.human_bytes(total)} of {s3.human_bytes(store.max_bytes)}.")
+        for entry in entries:
+            print(f"  {entry.uri}  {s3.human_bytes(entry.size)}  etag {entry.etag}")
+        return store
 
     @line_magic
     def s3ingest_demo(self, line: str = "") -> Any:
@@ -361,7 +415,10 @@ class _Namespace(Mapping[str, Any]):
         return len(self._ns)
 
 
-_NAMES = {"line": ("s3ingest", "s3ingest_demo", "s3ingest_info", "s3ingest_panel"), "cell": ("s3ingest",)}
+_NAMES = {
+    "line": ("s3ingest", "s3ingest_cache", "s3ingest_demo", "s3ingest_info", "s3ingest_panel"),
+    "cell": ("s3ingest",),
+}
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from dreambolt_magic import logs, memory, readers
+from dreambolt_magic.cache import Cache, open_cache
 from dreambolt_magic.errors import (
     S3AuthError,
     S3Error,
@@ -38,6 +40,8 @@ from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, ObjectChangedSignal, T
 from dreambolt_magic.uri import S3Uri, parse
 
 if TYPE_CHECKING:
+    import os
+
     import pandas as pd
 
 __all__ = [
@@ -84,6 +88,7 @@ def load(
     memory_limit: int | None = None,
     source_column: str | None = None,
     filter: str | None = None,
+    cache: bool | str | os.PathLike[str] | Cache | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Load one S3 object into a pandas DataFrame.
@@ -131,6 +136,13 @@ def load(
     source_column, filter:
         For a set of objects (see below): a column naming each row's object, and a restricted expression
         (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
+    cache:
+        Keep the object's bytes on disk (:mod:`dreambolt_magic.cache`): ``True`` in the default directory
+        (``$XDG_CACHE_HOME/dreambolt_magic`` or ``~/.cache/dreambolt_magic``), a path for that directory,
+        or a :class:`~dreambolt_magic.cache.Cache` (to set its size limit). A cached object costs one HEAD
+        (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
+        fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
+        ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -148,7 +160,7 @@ def load(
             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
             cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
-            memory_limit=memory_limit, source_column=source_column, filter=filter, **read_options,
+            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, **read_options,
         )
     started = time.monotonic()
     logs.install()  # before botocore logs its first signed request
@@ -180,27 +192,66 @@ def load(
         )
         chosen = region or target.region or bucket_region(conn, target.bucket, policy, bar)
         context["region"] = chosen
-        pruning = readers.can_prune(target.key, format, columns=cols, nrows=nrows)
-        transfer = Transfer(
-            target,
-            bar,
-            cancel,
-            retry=lambda fn: policy.call(fn, classify=classify, on_retry=_on_retry(policy, bar)),
-            part_size=part_size,
-            max_concurrency=max_concurrency,
-            # A pruned Parquet read starts with the head alone; the answer's Content-Range gives the size.
-            first_bytes=readers.HEAD_BYTES if pruning else None,
-            force=force,
-            memory_limit=memory_limit,
-        )
-        plan = _ParquetPlan(cols, nrows) if pruning else None
-        with transfer.watching():  # a cancel ends even a read that a stalled server holds
-            chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=bool(region or target.region), plan=plan)
+        store = open_cache(cache)
+        explicit = bool(region or target.region)
+        where = (conn.endpoint_url, target.bucket, target.key, target.version_id)
+        cached: memoryview | None = None
+        if store is not None and store.has(*where):
+            # The object's current ETag decides whether the entry is still the object.
+            head, chosen, head_attempts = _head(conn, target, chosen, policy, bar, explicit=explicit)
+            context["region"] = chosen
+            cached = store.get(*where, etag=head.get("ETag"))
+        if cached is not None:
+            size = len(cached)
+            memory.check(memory.estimate(size), limit=memory_limit, force=force, what="object", size=size)
+            bar.start(size, f"{target.name} (cached)")
+            bar.advance(size)
+            check_cancel(cancel)
+            frame = readers.read(cached, key=target.key, format=format, columns=cols, nrows=nrows, **read_options)
+            modified = head.get("LastModified")
+            fetched: dict[str, Any] = {
+                "etag": head.get("ETag"),
+                "version_id": head.get("VersionId") or target.version_id,
+                "last_modified": modified.isoformat() if isinstance(modified, datetime) else modified,
+                "size": size,
+                "bytes_fetched": 0,
+                "attempts": head_attempts,
+            }
+        else:
+            # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
+            pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows)
+            transfer = Transfer(
+                target,
+                bar,
+                cancel,
+                retry=lambda fn: policy.call(fn, classify=classify, on_retry=_on_retry(policy, bar)),
+                part_size=part_size,
+                max_concurrency=max_concurrency,
+                # A pruned Parquet read starts with the head alone; the answer's Content-Range gives the size.
+                first_bytes=readers.HEAD_BYTES if pruning else None,
+                force=force,
+                memory_limit=memory_limit,
+            )
+            plan = _ParquetPlan(cols, nrows) if pruning else None
+            with transfer.watching():  # a cancel ends even a read that a stalled server holds
+                chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=explicit, plan=plan)
+            context["region"] = chosen
+            check_cancel(cancel)
+            if store is not None and not transfer.sparse:
+                store.put(*where, transfer.data, etag=transfer.etag, object_version=transfer.version_id,
+                          last_modified=transfer.last_modified)
+            row_groups = plan.row_groups if plan is not None else None
+            frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
+                                 **({"row_groups": row_groups} if row_groups is not None else {}), **read_options)
+            fetched = {
+                "etag": transfer.etag,
+                "version_id": transfer.version_id,
+                "last_modified": transfer.last_modified,
+                "size": transfer.size,
+                "bytes_fetched": transfer.fetched,
+                "attempts": transfer.attempts,
+            }
         context["region"] = chosen
-        check_cancel(cancel)
-        row_groups = plan.row_groups if plan is not None else None
-        frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                             **({"row_groups": row_groups} if row_groups is not None else {}), **read_options)
     except S3Error as exc:
         _abort(transfer)
         bar.finish(ok=False)
@@ -217,14 +268,10 @@ def load(
         "key": target.key,
         "region": chosen,
         "endpoint": conn.endpoint_url,
-        "etag": transfer.etag,
-        "version_id": transfer.version_id,
-        "last_modified": transfer.last_modified,
-        "size": transfer.size,
-        "bytes_fetched": transfer.fetched,
-        "attempts": transfer.attempts,
+        **fetched,
         "signed": conn.signed,
         "unsigned_reason": conn.unsigned_reason,
+        "cached": cached is not None,
         "elapsed": round(time.monotonic() - started, 6),
     }
     return frame
@@ -387,6 +434,41 @@ def bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Progr
 
 
 # --- download ------------------------------------------------------------------------------------------
+
+
+def _head(
+    conn: Connection, target: S3Uri, region: str, policy: RetryPolicy, bar: Progress, *, explicit: bool
+) -> tuple[dict[str, Any], str, int]:
+    """One HeadObject (retried; one region redirect followed): the answer, the region and the attempts."""
+    params: dict[str, Any] = {"Bucket": target.bucket, "Key": target.key}
+    if target.version_id:
+        params["VersionId"] = target.version_id
+    attempts = 0
+    redirected = False
+    while True:
+        client = conn.client(region)
+
+        def attempt(_: int, client: Any = client, region: str = region) -> dict[str, Any]:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return dict(client.head_object(**params))
+            except (bce.BotoCoreError, bce.ClientError) as exc:
+                raise translate(exc, bucket=target.bucket, region=region, operation="HeadObject",
+                                conn=conn) from exc
+
+        try:
+            answer = policy.call(attempt, classify=classify, on_retry=_on_retry(policy, bar))
+            return answer, region, attempts
+        except S3RegionError as exc:
+            named = exc.hints.get("bucket_region")
+            if redirected or not named or named == region:
+                raise
+            redirected = True
+            region_cache.set(conn.endpoint_url, target.bucket, named)
+            region = named
+            if explicit:
+                exc.hints["explicit_region"] = True
 
 
 def _fetch(

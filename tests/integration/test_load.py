@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 ATTRS_KEYS = {
     "uri", "bucket", "key", "region", "endpoint", "etag", "version_id", "last_modified", "size",
-    "bytes_fetched", "attempts", "signed", "unsigned_reason", "elapsed",
+    "bytes_fetched", "attempts", "signed", "unsigned_reason", "cached", "elapsed",
 }  # fmt: skip
 
 
@@ -265,6 +265,7 @@ def test_attrs_record_where_the_frame_came_from(s3: Store, frame: pd.DataFrame) 
     assert info["attempts"] == 1
     assert info["signed"] is True
     assert info["unsigned_reason"] is None
+    assert info["cached"] is False
     assert isinstance(info["elapsed"], float) and info["elapsed"] >= 0
 
 

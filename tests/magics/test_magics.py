@@ -46,6 +46,9 @@ TRAIT_DEFAULTS: dict[str, Any] = {
     "unsigned_fallback": True,
     "connect_timeout": 5.0,
     "read_timeout": 15.0,
+    "cache": False,
+    "cache_dir": None,
+    "cache_size": 2 << 30,
 }
 
 

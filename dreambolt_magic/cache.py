@@ -1,0 +1,283 @@
+"""A local, size-limited cache of S3 objects' bytes, so that a cell run again downloads nothing.
+
+One file per object, named by a hash of the endpoint, bucket, key and version id (if the URI names one);
+the file holds a small JSON header (where the bytes came from, their ETag and version id) and then the
+object's bytes, exactly as downloaded. The loader asks S3 for the object's current ETag (one HEAD) and
+uses the entry only if it matches; a changed object is fetched again and its entry replaced.
+
+- Files are written to a temporary name and renamed into place, so a reader never sees half an entry
+  and two kernels writing the same entry leave one whole one.
+- The directory is made with mode 0700 and the files with 0600 (``mkstemp``): the bytes are the user's
+  data. Credentials are never stored: the header holds the endpoint (without any user:password part),
+  bucket, key, ETag, version id, size and dates, nothing else.
+- Least recently used entries are evicted once the total passes ``max_bytes``; a hit sets the file's
+  modification time to now, and that is the order of use. An object larger than ``max_bytes`` is not kept.
+- A hit is read through ``mmap``: the parser gets a memoryview of the mapped file, with no copy.
+
+The cache never fails a load: an entry that cannot be read is a miss, one that cannot be written is
+skipped (with a warning in the ``dreambolt_magic`` log).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import mmap
+import os
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["DEFAULT_MAX_BYTES", "Cache", "Entry", "default_directory", "open_cache"]
+
+log = logging.getLogger("dreambolt_magic")
+
+#: The size limit of a cache made without one: 2 GiB.
+DEFAULT_MAX_BYTES = 2 << 30
+#: The first bytes of every entry file, then the header's length (4 bytes, big-endian), header, data.
+_MAGIC = b"DBMCACHE1\n"
+_LENGTH = struct.Struct(">I")
+_SUFFIX = ".s3c"
+_TEMP_PREFIX = ".tmp-"
+
+
+def default_directory() -> Path:
+    """``$XDG_CACHE_HOME/dreambolt_magic``, else ``~/.cache/dreambolt_magic`` (read when called)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dreambolt_magic"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached object, as its header describes it."""
+
+    path: Path
+    uri: str
+    endpoint: str | None
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+    size: int
+    last_modified: str | None
+    stored: float
+    used: float
+
+
+class Cache:
+    """The cache in ``directory``, holding at most ``max_bytes`` of object bytes."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES):
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError(f"max_bytes must be a whole number of bytes of at least 1, not {max_bytes!r}")
+        self.directory = Path(directory).expanduser() if directory is not None else default_directory()
+        self.max_bytes = max_bytes
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.directory)!r}, max_bytes={self.max_bytes})"
+
+    # --- lookups and stores ---------------------------------------------------------------------------
+
+    def path_for(self, endpoint: str | None, bucket: str, key: str, version_id: str | None = None) -> Path:
+        """The entry file of one object (of one version, if the URI names one)."""
+        name = json.dumps([_public(endpoint), bucket, key, version_id or ""])
+        return self.directory / (hashlib.sha256(name.encode()).hexdigest() + _SUFFIX)
+
+    def has(self, endpoint: str | None, bucket: str, key: str, version_id: str | None = None) -> bool:
+        """Whether an entry exists for the object at all (of any ETag)."""
+        return self.path_for(endpoint, bucket, key, version_id).is_file()
+
+    def get(
+        self, endpoint: str | None, bucket: str, key: str, version_id: str | None, *, etag: str | None
+    ) -> memoryview | None:
+        """The cached bytes if the entry's ETag is ``etag`` (and it is whole), else ``None``; marks it used."""
+        if not etag:
+            return None
+        path = self.path_for(endpoint, bucket, key, version_id)
+        try:
+            with open(path, "rb") as file:
+                header, offset = _read_header(file)
+                if header.get("etag") != etag or header.get("bucket") != bucket or header.get("key") != key:
+                    return None
+                size = int(header["size"])
+                if os.fstat(file.fileno()).st_size != offset + size:
+                    return None  # damaged: fetch it again, and the store replaces it
+                if size == 0:
+                    data = memoryview(b"")
+                else:
+                    mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+                    data = memoryview(mapped)[offset:]
+            now = time.time()
+            os.utime(path, (now, now))  # the order of use, for eviction
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return data
+
+    def put(
+        self,
+        endpoint: str | None,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        data: bytes | bytearray | memoryview,
+        *,
+        etag: str | None,
+        object_version: str | None = None,
+        last_modified: str | None = None,
+    ) -> bool:
+        """Store ``data`` as the object's entry (replacing any other), then evict down to ``max_bytes``.
+
+        ``version_id`` is the one the URI named (it is part of the entry's name); ``object_version`` the
+        version S3 reported. Returns whether it was stored: not without an ETag, nor when larger than the
+        whole cache, nor when the directory cannot be written.
+        """
+        size = len(data)
+        if not etag or size > self.max_bytes:
+            return False
+        header = {
+            "uri": f"s3://{bucket}/{key}",
+            "endpoint": _public(endpoint),
+            "bucket": bucket,
+            "key": key,
+            "etag": etag,
+            "version_id": object_version or version_id,
+            "size": size,
+            "last_modified": last_modified,
+            "stored": time.time(),
+        }
+        path = self.path_for(endpoint, bucket, key, version_id)
+        try:
+            self._ensure_directory()
+            encoded = json.dumps(header).encode()
+            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.directory)  # mode 0600
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    file.write(_MAGIC + _LENGTH.pack(len(encoded)) + encoded)
+                    file.write(data)
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+        except OSError as exc:
+            log.warning("could not store s3://%s/%s in the cache at %s: %s", bucket, key, self.directory, exc)
+            return False
+        self.evict(keep=path)
+        return True
+
+    # --- housekeeping ---------------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        """Every whole entry, most recently used first."""
+        found = []
+        for path in self._files():
+            try:
+                with open(path, "rb") as file:
+                    header, _ = _read_header(file)
+                    used = os.fstat(file.fileno()).st_mtime
+                found.append(Entry(
+                    path=path, uri=header["uri"], endpoint=header.get("endpoint"), bucket=header["bucket"],
+                    key=header["key"], etag=header.get("etag"), version_id=header.get("version_id"),
+                    size=int(header["size"]), last_modified=header.get("last_modified"),
+                    stored=float(header.get("stored") or 0.0), used=used,
+                ))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return sorted(found, key=lambda e: e.used, reverse=True)
+
+    def size(self) -> int:
+        """Bytes the entries' files take (headers included)."""
+        total = 0
+        for path in self._files():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        return total
+
+    def evict(self, keep: Path | None = None) -> int:
+        """Remove least recently used entries until the total is within ``max_bytes``; returns how many."""
+        files = []
+        for path in self._files():
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                files.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in files)
+        removed = 0
+        for _, size, path in sorted(files, key=lambda f: f[0]):
+            if total <= self.max_bytes:
+                break
+            if path == keep:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+            total -= size
+        return removed
+
+    def clear(self) -> int:
+        """Remove every entry (and any temporary file a crashed write left); returns how many entries."""
+        removed = 0
+        for path in self._files():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        if self.directory.is_dir():
+            for temp in self.directory.glob(_TEMP_PREFIX + "*"):
+                with contextlib.suppress(OSError):
+                    temp.unlink()
+        return removed
+
+    def _files(self) -> Iterator[Path]:
+        if not self.directory.is_dir():
+            return iter(())
+        return (p for p in self.directory.iterdir() if p.name.endswith(_SUFFIX) and not p.name.startswith("."))
+
+    def _ensure_directory(self) -> None:
+        if self.directory.is_dir():
+            return
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
+
+
+def open_cache(spec: Any, *, max_bytes: int | None = None) -> Cache | None:
+    """The cache ``load(cache=...)`` asks for: ``None``/``False`` none, ``True`` the default directory,
+    a path that directory, or a :class:`Cache` as it is."""
+    if spec is None or spec is False:
+        return None
+    if isinstance(spec, Cache):
+        return spec
+    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    if spec is True:
+        return Cache(max_bytes=limit)
+    if isinstance(spec, (str, os.PathLike)):
+        return Cache(spec, max_bytes=limit)
+    raise TypeError(f"cache must be True, False, None, a directory or a Cache, not {spec!r}")
+
+
+def _public(endpoint: str | None) -> str | None:
+    """The endpoint without a ``user:password@`` part: credentials are never written to the cache."""
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    if parts.username is None and parts.password is None:
+        return endpoint
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _read_header(file: Any) -> tuple[dict[str, Any], int]:
+    start = file.read(len(_MAGIC) + _LENGTH.size)
+    if len(start) != len(_MAGIC) + _LENGTH.size or not start.startswith(_MAGIC):
+        raise ValueError("not a cache entry")
+    (length,) = _LENGTH.unpack(start[len(_MAGIC):])
+    header = json.loads(file.read(length))
+    if not isinstance(header, dict):
+        raise ValueError("not a cache entry")
+    return header, len(start) + length
