@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +21,6 @@ import dreambolt_magic
 from dreambolt_magic import readers, transfer
 from dreambolt_magic.errors import S3AuthError, S3GenericError
 from dreambolt_magic.progress import Cancelled
-from dreambolt_magic.regions import region_cache
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -33,22 +31,9 @@ PART = 256 * 1024
 EXPLICIT = re.compile(r"bytes=(\d+)-(\d+)")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_region_cache() -> Iterator[None]:
-    region_cache.clear()
-    yield
-    region_cache.clear()
-
-
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transfer, "FAST_STREAM", None)
-
-
-@pytest.fixture
-def proxy(s3: S3Helper) -> Iterator[FaultProxy]:
-    with FaultProxy(s3.endpoint_url) as running:
-        yield running
 
 
 @pytest.fixture
