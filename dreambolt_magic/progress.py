@@ -147,6 +147,9 @@ class TqdmProgress:
                 bar.update(self._pending)
                 self._pending = 0
             if ok:
+                if bar.total is not None and bar.n < bar.total:
+                    # A pruned read fetches less than the whole object: done is 100%, not a short (red) bar.
+                    bar.total = bar.n
                 bar.set_postfix_str("")
             else:
                 bar.colour = "red"
