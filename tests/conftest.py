@@ -191,9 +191,9 @@ def s3_server() -> Iterator[MotoEndpoint]:
 class S3Helper:
     """What a test needs to arrange S3: an endpoint, a client, and shortcuts for buckets and objects."""
 
-    def __init__(self, endpoint_url: str) -> None:
+    def __init__(self, endpoint_url: str, clients: dict[str, Any] | None = None) -> None:
         self.endpoint_url = endpoint_url
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, Any] = {} if clients is None else clients
 
     @property
     def client(self) -> Any:
@@ -240,8 +240,19 @@ class S3Helper:
         self._clients.clear()
 
 
+@pytest.fixture(scope="session")
+def _s3_clients() -> Iterator[dict[str, Any]]:
+    """boto3 clients for the session's server, one per region: a new client costs about 0.1 s (it parses
+    the S3 service model), more than a whole load; their fixed fake credentials never change."""
+    clients: dict[str, Any] = {}
+    yield clients
+    S3Helper("", clients).close()
+
+
 @pytest.fixture
-def s3(s3_server: MotoEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Helper]:
+def s3(
+    s3_server: MotoEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _s3_clients: dict[str, Any]
+) -> S3Helper:
     """An empty moto S3 and an environment that knows only fake credentials, for one test."""
     import boto3
 
@@ -260,11 +271,7 @@ def s3(s3_server: MotoEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_dir / "credentials"))
     # boto3's default session caches the credentials and config it found first; start each test afresh.
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    helper = S3Helper(s3_server.endpoint_url)
-    try:
-        yield helper
-    finally:
-        helper.close()
+    return S3Helper(s3_server.endpoint_url, _s3_clients)
 
 
 # --- state the loader keeps between loads ---------------------------------------------------------------

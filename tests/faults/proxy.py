@@ -238,6 +238,10 @@ class FaultProxy:
 
     # faults and the record
 
+    def count(self, method: str, path: str) -> int:
+        """How many ``method`` requests for ``path`` (no query) the proxy has seen."""
+        return sum(1 for seen in list(self.requests) if (seen.method, seen.path) == (method, path))
+
     def add(self, fault: Fault) -> None:
         """Queue ``fault`` after those already queued."""
         with self._lock:

@@ -1,25 +1,23 @@
 """``dreambolt_magic.load`` over HTTP against moto: provenance, regions, endpoints, errors, secrets, progress.
 
 Every test talks to moto's server on 127.0.0.1 through the loader's public API. Where a test must know
-which requests the loader made (the region lookup), it points the loader at :class:`CountingProxy`, a
-reverse proxy in front of moto that records each request line; nothing inside the loader is patched.
+which requests the loader made (the region lookup), it points the loader at the ``proxy`` fixture
+(tests/faults/proxy.py), a reverse proxy in front of moto that records each request; nothing inside the
+loader is patched.
 """
 
 from __future__ import annotations
 
-import http.client
 import re
 import socket
 import threading
 import traceback
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -40,6 +38,7 @@ from dreambolt_magic.regions import region_cache
 
 if TYPE_CHECKING:
     from conftest import MotoEndpoint, S3Helper
+    from faults.proxy import FaultProxy
 
 ATTRS_KEYS = {
     "uri", "bucket", "key", "region", "endpoint", "etag", "version_id", "last_modified", "size",
@@ -47,63 +46,12 @@ ATTRS_KEYS = {
 }  # fmt: skip
 
 
-class Store:
-    """What the conftest's S3Helper offers, with boto3 clients kept for the whole module.
-
-    A new boto3 client costs about 0.1 s (it parses the S3 service model), more than a whole load here.
-    """
-
-    def __init__(self, endpoint_url: str, clients: dict[str, Any]) -> None:
-        self.endpoint_url = endpoint_url
-        self._clients = clients
-
-    @property
-    def client(self) -> Any:
-        return self.client_for("us-east-1")
-
-    def client_for(self, region: str) -> Any:
-        if region not in self._clients:
-            import boto3
-
-            self._clients[region] = boto3.session.Session().client(
-                "s3",
-                region_name=region,
-                endpoint_url=self.endpoint_url,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-        return self._clients[region]
-
-    def make_bucket(self, name: str, region: str = "us-east-1") -> str:
-        config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        self.client_for(region).create_bucket(Bucket=name, **config)
-        return name
-
-    def put(self, bucket: str, key: str, body: bytes, **kw: Any) -> str:
-        self.client.put_object(Bucket=bucket, Key=key, Body=body, **kw)
-        return f"s3://{bucket}/{key}"
-
-
-@pytest.fixture(scope="module")
-def _clients() -> Iterator[dict[str, Any]]:
-    clients: dict[str, Any] = {}
-    yield clients
-    for client in clients.values():
-        client.close()
-
-
-@pytest.fixture
-def s3(s3: S3Helper, _clients: dict[str, Any]) -> Store:
-    """The conftest's ``s3`` (moto reset, fake credentials, no ~/.aws), with the module's clients."""
-    return Store(s3.endpoint_url, _clients)
-
-
 @pytest.fixture
 def frame() -> pd.DataFrame:
     return make_frame(30, seed=3)
 
 
-def _load(s3: Store, uri: str, **kw: Any) -> pd.DataFrame:
+def _load(s3: S3Helper, uri: str, **kw: Any) -> pd.DataFrame:
     kw.setdefault("endpoint_url", s3.endpoint_url)
     kw.setdefault("progress", False)
     return dreambolt_magic.load(uri, **kw)
@@ -117,6 +65,14 @@ def _dead_endpoint() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials anywhere: not in the environment, not in the (empty) AWS files."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    _empty_aws_files(tmp_path, monkeypatch)
+
+
 def _empty_aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str = "") -> None:
     aws = tmp_path / "aws-empty"
     aws.mkdir()
@@ -124,83 +80,6 @@ def _empty_aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: st
     (aws / "credentials").write_text("")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws / "credentials"))
-
-
-# --- a proxy that counts requests ------------------------------------------------------------------------
-
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
-
-
-class CountingProxy:
-    """A reverse proxy on 127.0.0.1 that forwards every request to moto and records ``(method, path)``."""
-
-    def __init__(self, upstream: MotoEndpoint) -> None:
-        self.requests: list[tuple[str, str]] = []
-        lock = threading.Lock()
-        proxy = self
-
-        class Forward(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                with lock:
-                    proxy.requests.append((self.command, urlsplit(self.path).path))
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                conn = http.client.HTTPConnection(upstream.host, upstream.port, timeout=10)
-                try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
-                    upstream_headers = response.getheaders()
-                finally:
-                    conn.close()
-                self.send_response_only(response.status)
-                for name, value in upstream_headers:
-                    if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
-                        self.send_header(name, value)
-                length_out = response.getheader("Content-Length") if self.command == "HEAD" else None
-                self.send_header("Content-Length", length_out or str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-        # A short poll interval: shutdown() waits for one.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="counting-proxy", daemon=True
-        )
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def count(self, method: str, path: str) -> int:
-        return sum(1 for request in list(self.requests) if request == (method, path))
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-@pytest.fixture
-def proxy(s3: Store, s3_server: MotoEndpoint) -> Iterator[CountingProxy]:
-    server = CountingProxy(s3_server)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # --- a progress display that records what it is told -----------------------------------------------------
@@ -243,7 +122,7 @@ class RecordingProgress:
 # --- provenance ----------------------------------------------------------------------------------------
 
 
-def test_attrs_record_where_the_frame_came_from(s3: Store, frame: pd.DataFrame) -> None:
+def test_attrs_record_where_the_frame_came_from(s3: S3Helper, frame: pd.DataFrame) -> None:
     bucket = s3.make_bucket("provenance", region="eu-west-2")
     key = "reports/2024/q1.parquet"
     body = to_bytes(frame, "parquet")
@@ -270,7 +149,7 @@ def test_attrs_record_where_the_frame_came_from(s3: Store, frame: pd.DataFrame) 
 
 
 @pytest.fixture
-def versions(s3: Store) -> tuple[str, list[tuple[str, pd.DataFrame, bytes]]]:
+def versions(s3: S3Helper) -> tuple[str, list[tuple[str, pd.DataFrame, bytes]]]:
     """A versioned bucket holding two versions of ``data.csv``: ``(bucket, [(version_id, frame, body)])``."""
     bucket = s3.make_bucket("versioned")
     s3.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -286,7 +165,7 @@ def versions(s3: Store) -> tuple[str, list[tuple[str, pd.DataFrame, bytes]]]:
 
 @pytest.mark.parametrize("form", ["s3", "path-style-url"])
 def test_version_id_reads_the_old_version(
-    s3: Store, versions: tuple[str, list[tuple[str, pd.DataFrame, bytes]]], form: str
+    s3: S3Helper, versions: tuple[str, list[tuple[str, pd.DataFrame, bytes]]], form: str
 ) -> None:
     bucket, [(old_id, old_frame, old_body), _] = versions
     uri = (
@@ -307,7 +186,7 @@ def test_version_id_reads_the_old_version(
 
 
 def test_without_version_id_the_latest_is_read_and_its_version_recorded(
-    s3: Store, versions: tuple[str, list[tuple[str, pd.DataFrame, bytes]]]
+    s3: S3Helper, versions: tuple[str, list[tuple[str, pd.DataFrame, bytes]]]
 ) -> None:
     bucket, [_, (new_id, new_frame, _)] = versions
 
@@ -318,7 +197,7 @@ def test_without_version_id_the_latest_is_read_and_its_version_recorded(
 
 
 def test_unknown_version_id_is_not_found(
-    s3: Store, versions: tuple[str, list[tuple[str, pd.DataFrame, bytes]]]
+    s3: S3Helper, versions: tuple[str, list[tuple[str, pd.DataFrame, bytes]]]
 ) -> None:
     bucket, _ = versions
     uri = f"s3://{bucket}/data.csv?versionId=nosuchversion"
@@ -329,7 +208,7 @@ def test_unknown_version_id_is_not_found(
     _check_error(info.value, S3NotFound, code="NoSuchVersion", status=404, uri=uri, bucket=bucket, key="data.csv")
 
 
-def test_summarize_gives_shape_and_region(s3: Store) -> None:
+def test_summarize_gives_shape_and_region(s3: S3Helper) -> None:
     bucket = s3.make_bucket("summary", region="ap-southeast-2")
     uri = s3.put(bucket, "big.csv", to_bytes(make_frame(1234), "csv"))
 
@@ -345,7 +224,7 @@ def test_summarize_gives_shape_and_region(s3: Store) -> None:
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-2", "ap-northeast-1"])
-def test_region_is_detected_from_the_bucket(s3: Store, frame: pd.DataFrame, region: str) -> None:
+def test_region_is_detected_from_the_bucket(s3: S3Helper, frame: pd.DataFrame, region: str) -> None:
     bucket = s3.make_bucket("regional", region=region)
     uri = s3.put(bucket, "d.csv", to_bytes(frame, "csv"))
 
@@ -356,7 +235,7 @@ def test_region_is_detected_from_the_bucket(s3: Store, frame: pd.DataFrame, regi
 
 
 def test_second_load_of_a_bucket_asks_for_its_region_no_more(
-    s3: Store, proxy: CountingProxy, frame: pd.DataFrame
+    s3: S3Helper, proxy: FaultProxy, frame: pd.DataFrame
 ) -> None:
     bucket = s3.make_bucket("cached", region="eu-west-2")
     s3.put(bucket, "a.csv", to_bytes(frame, "csv"))
@@ -374,7 +253,7 @@ def test_second_load_of_a_bucket_asks_for_its_region_no_more(
     pd.testing.assert_frame_equal(second, frame)
 
 
-def test_region_cache_is_kept_per_endpoint(s3: Store, proxy: CountingProxy, frame: pd.DataFrame) -> None:
+def test_region_cache_is_kept_per_endpoint(s3: S3Helper, proxy: FaultProxy, frame: pd.DataFrame) -> None:
     bucket = s3.make_bucket("twice", region="eu-west-2")
     uri = s3.put(bucket, "a.csv", to_bytes(frame, "csv"))
 
@@ -386,7 +265,7 @@ def test_region_cache_is_kept_per_endpoint(s3: Store, proxy: CountingProxy, fram
     assert len(region_cache) == 2
 
 
-def test_explicit_region_wins_and_is_not_looked_up(s3: Store, proxy: CountingProxy, frame: pd.DataFrame) -> None:
+def test_explicit_region_wins_and_is_not_looked_up(s3: S3Helper, proxy: FaultProxy, frame: pd.DataFrame) -> None:
     bucket = s3.make_bucket("explicit", region="eu-west-2")
     uri = s3.put(bucket, "a.csv", to_bytes(frame, "csv"))
 
@@ -398,7 +277,7 @@ def test_explicit_region_wins_and_is_not_looked_up(s3: Store, proxy: CountingPro
     assert len(region_cache) == 0
 
 
-def test_region_in_an_aws_url_wins_and_is_not_looked_up(s3: Store, proxy: CountingProxy, frame: pd.DataFrame) -> None:
+def test_region_in_an_aws_url_wins_and_is_not_looked_up(s3: S3Helper, proxy: FaultProxy, frame: pd.DataFrame) -> None:
     bucket = s3.make_bucket("inurl", region="eu-west-2")
     s3.put(bucket, "dir/a b.csv", to_bytes(frame, "csv"))
 
@@ -411,7 +290,7 @@ def test_region_in_an_aws_url_wins_and_is_not_looked_up(s3: Store, proxy: Counti
     assert len(region_cache) == 0
 
 
-def test_explicit_region_beats_a_region_in_the_url(s3: Store, frame: pd.DataFrame) -> None:
+def test_explicit_region_beats_a_region_in_the_url(s3: S3Helper, frame: pd.DataFrame) -> None:
     bucket = s3.make_bucket("both", region="eu-west-2")
     s3.put(bucket, "a.csv", to_bytes(frame, "csv"))
 
@@ -421,7 +300,7 @@ def test_explicit_region_beats_a_region_in_the_url(s3: Store, frame: pd.DataFram
 
 
 def test_path_style_url_names_the_endpoint_and_the_region_is_detected(
-    s3: Store, s3_server: MotoEndpoint, frame: pd.DataFrame
+    s3: S3Helper, s3_server: MotoEndpoint, frame: pd.DataFrame
 ) -> None:
     # uri.py: a non-AWS host is an S3-compatible endpoint, and such a URL carries no region hint.
     bucket = s3.make_bucket("pathstyle", region="eu-west-2")
@@ -438,7 +317,7 @@ def test_path_style_url_names_the_endpoint_and_the_region_is_detected(
     assert region_cache.get(s3_server.endpoint_url, bucket) == "eu-west-2"
 
 
-def test_32_concurrent_loads_from_two_regions_share_the_region_cache(s3: Store) -> None:
+def test_32_concurrent_loads_from_two_regions_share_the_region_cache(s3: S3Helper) -> None:
     buckets = {"west": "eu-west-2", "east": "ap-northeast-1"}
     expected: dict[str, tuple[pd.DataFrame, str]] = {}
     for name, region in buckets.items():
@@ -471,7 +350,7 @@ def test_32_concurrent_loads_from_two_regions_share_the_region_cache(s3: Store) 
 
 @pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"])
 def test_endpoint_from_the_environment(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame, variable: str
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame, variable: str
 ) -> None:
     bucket = s3.make_bucket("fromenv", region="eu-west-2")
     uri = s3.put(bucket, "a.parquet", to_bytes(frame, "parquet"))
@@ -485,7 +364,7 @@ def test_endpoint_from_the_environment(
 
 
 def test_endpoint_argument_beats_the_environment(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame
 ) -> None:
     uri = s3.put(s3.make_bucket("argwins"), "a.csv", to_bytes(frame, "csv"))
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", _dead_endpoint())
@@ -513,7 +392,7 @@ KEYS = [
 
 @pytest.mark.parametrize("form", ["s3", "url"])
 @pytest.mark.parametrize("key", KEYS)
-def test_keys_with_special_characters(s3: Store, frame: pd.DataFrame, key: str, form: str) -> None:
+def test_keys_with_special_characters(s3: S3Helper, frame: pd.DataFrame, key: str, form: str) -> None:
     bucket = s3.make_bucket("oddkeys")
     s3.put(bucket, key, to_bytes(frame, "csv"))
     # s3:// keys are literal; in a URL the key is percent-encoded like any path.
@@ -544,7 +423,7 @@ def _check_error(
     assert str(err) == err.message and err.message
 
 
-def test_missing_key(s3: Store) -> None:
+def test_missing_key(s3: S3Helper) -> None:
     bucket = s3.make_bucket("keys")
     s3.put(bucket, "there.csv", b"a,b\n1,2\n")
     uri = "s3://keys/dir/missing.csv"
@@ -560,7 +439,7 @@ def test_missing_key(s3: Store) -> None:
 
 
 @pytest.mark.parametrize("region", [None, "eu-west-1"], ids=["detected", "explicit"])
-def test_missing_bucket(s3: Store, region: str | None) -> None:
+def test_missing_bucket(s3: S3Helper, region: str | None) -> None:
     uri = "s3://no-such-bucket-here/a.csv"
 
     with pytest.raises(S3NotFound) as info:
@@ -572,7 +451,7 @@ def test_missing_bucket(s3: Store, region: str | None) -> None:
     assert "no-such-bucket-here" in err.explanation
 
 
-def test_parquet_name_holding_csv_is_a_format_mismatch(s3: Store, frame: pd.DataFrame) -> None:
+def test_parquet_name_holding_csv_is_a_format_mismatch(s3: S3Helper, frame: pd.DataFrame) -> None:
     uri = s3.put(s3.make_bucket("mislabel"), "data.parquet", to_bytes(frame, "csv"))
 
     with pytest.raises(S3FormatError) as info:
@@ -585,7 +464,7 @@ def test_parquet_name_holding_csv_is_a_format_mismatch(s3: Store, frame: pd.Data
     assert "PAR1" in err.explanation
 
 
-def test_empty_object(s3: Store) -> None:
+def test_empty_object(s3: S3Helper) -> None:
     uri = s3.put(s3.make_bucket("empties"), "nothing.csv", b"")
 
     with pytest.raises(S3FormatError) as info:
@@ -595,7 +474,7 @@ def test_empty_object(s3: Store) -> None:
                  key="nothing.csv")  # fmt: skip
 
 
-def test_unknown_extension_with_binary_junk(s3: Store) -> None:
+def test_unknown_extension_with_binary_junk(s3: S3Helper) -> None:
     uri = s3.put(s3.make_bucket("junk"), "blob.bin", bytes(range(256)) * 4)
 
     with pytest.raises(S3FormatError) as info:
@@ -608,7 +487,7 @@ def test_unknown_extension_with_binary_junk(s3: Store) -> None:
 
 
 @pytest.mark.parametrize("region", [None, "us-east-1"], ids=["detecting-region", "explicit-region"])
-def test_connection_refused_is_a_network_error_after_the_attempts(s3: Store, region: str | None) -> None:
+def test_connection_refused_is_a_network_error_after_the_attempts(s3: S3Helper, region: str | None) -> None:
     uri = "s3://anything/a.csv"
     recorder = RecordingProgress()
 
@@ -624,13 +503,8 @@ def test_connection_refused_is_a_network_error_after_the_attempts(s3: Store, reg
     assert recorder.calls[-1] == ("finish", False)
 
 
-def test_no_credentials_and_no_fallback(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame
-) -> None:
+def test_no_credentials_and_no_fallback(s3: S3Helper, no_credentials: None, frame: pd.DataFrame) -> None:
     uri = s3.put(s3.make_bucket("private"), "a.csv", to_bytes(frame, "csv"))
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    _empty_aws_files(tmp_path, monkeypatch)
 
     with pytest.raises(S3AuthError) as info:
         _load(s3, uri, unsigned_fallback=False)
@@ -641,14 +515,9 @@ def test_no_credentials_and_no_fallback(
     assert "No AWS credentials were found" in err.explanation
 
 
-def test_no_credentials_falls_back_to_unsigned(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame
-) -> None:
+def test_no_credentials_falls_back_to_unsigned(s3: S3Helper, no_credentials: None, frame: pd.DataFrame) -> None:
     # moto, like S3, lets an unsigned request read only an object that is public.
     uri = s3.put(s3.make_bucket("public", region="eu-west-2"), "a.csv", to_bytes(frame, "csv"), ACL="public-read")
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    _empty_aws_files(tmp_path, monkeypatch)
 
     df = _load(s3, uri)
 
@@ -660,12 +529,9 @@ def test_no_credentials_falls_back_to_unsigned(
 
 
 def test_no_credentials_and_a_private_object_after_the_unsigned_try(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame
+    s3: S3Helper, no_credentials: None, frame: pd.DataFrame
 ) -> None:
     uri = s3.put(s3.make_bucket("private"), "a.csv", to_bytes(frame, "csv"))
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    _empty_aws_files(tmp_path, monkeypatch)
 
     with pytest.raises(S3AuthError) as info:
         _load(s3, uri)
@@ -676,7 +542,7 @@ def test_no_credentials_and_a_private_object_after_the_unsigned_try(
     assert "An unsigned request was tried" in err.explanation
 
 
-def test_anonymous_load_of_a_public_object(s3: Store, frame: pd.DataFrame) -> None:
+def test_anonymous_load_of_a_public_object(s3: S3Helper, frame: pd.DataFrame) -> None:
     uri = s3.put(s3.make_bucket("anonymous"), "a.csv", to_bytes(frame, "csv"), ACL="public-read")
 
     df = _load(s3, uri, anon=True)
@@ -686,7 +552,9 @@ def test_anonymous_load_of_a_public_object(s3: Store, frame: pd.DataFrame) -> No
     assert df.attrs["s3"]["unsigned_reason"] == "anonymous access was asked for"
 
 
-def test_unknown_profile_lists_the_configured_ones(s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_unknown_profile_lists_the_configured_ones(
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     uri = "s3://whatever/a.csv"
     _empty_aws_files(tmp_path, monkeypatch, config="[profile analytics]\nregion = eu-west-2\n")
 
@@ -701,7 +569,7 @@ def test_unknown_profile_lists_the_configured_ones(s3: Store, monkeypatch: pytes
 
 
 def test_a_configured_profile_is_used(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame
 ) -> None:
     uri = s3.put(s3.make_bucket("profiled"), "a.csv", to_bytes(frame, "csv"))
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
@@ -727,7 +595,9 @@ def test_a_configured_profile_is_used(
     ],
     ids=["key", "bucket-detected", "bucket-explicit-region"],
 )
-def test_not_found_at_a_custom_endpoint_names_that_endpoint(s3: Store, uri: str, kw: dict[str, Any], code: str) -> None:
+def test_not_found_at_a_custom_endpoint_names_that_endpoint(
+    s3: S3Helper, uri: str, kw: dict[str, Any], code: str
+) -> None:
     # At an S3-compatible endpoint `aws s3 ls` without --endpoint-url lists AWS, not the store asked.
     s3.make_bucket("keys")
 
@@ -741,7 +611,7 @@ def test_not_found_at_a_custom_endpoint_names_that_endpoint(s3: Store, uri: str,
 
 
 @pytest.mark.parametrize("region", [None, "us-east-1"], ids=["detecting-region", "explicit-region"])
-def test_connection_refused_names_the_endpoint(s3: Store, region: str | None) -> None:
+def test_connection_refused_names_the_endpoint(s3: S3Helper, region: str | None) -> None:
     dead = _dead_endpoint()
 
     with pytest.raises(S3NetworkError) as info:
@@ -771,7 +641,7 @@ def _texts(err: S3Error) -> list[str]:
      "profile-no-such-key"],
 )  # fmt: skip
 def test_no_error_text_reveals_the_credentials(
-    s3: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame, scenario: str
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, frame: pd.DataFrame, scenario: str
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
@@ -803,7 +673,9 @@ def test_no_error_text_reveals_the_credentials(
     assert ACCESS_KEY not in repr(vars(info.value))
 
 
-def test_attrs_do_not_reveal_the_credentials(s3: Store, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame) -> None:
+def test_attrs_do_not_reveal_the_credentials(
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     uri = s3.put(s3.make_bucket("secrets"), "ok.csv", to_bytes(frame, "csv"))
@@ -819,7 +691,7 @@ def test_attrs_do_not_reveal_the_credentials(s3: Store, monkeypatch: pytest.Monk
 # --- progress ------------------------------------------------------------------------------------------
 
 
-def test_progress_is_told_the_size_every_byte_and_success(s3: Store) -> None:
+def test_progress_is_told_the_size_every_byte_and_success(s3: S3Helper) -> None:
     # Over 1 MiB, so the body arrives in more than one read.
     body = to_bytes(make_frame(60_000), "csv")
     assert len(body) > 1 << 20
@@ -842,7 +714,7 @@ def test_progress_is_told_the_size_every_byte_and_success(s3: Store) -> None:
     assert recorder.calls[-1] == ("finish", True)
 
 
-def test_progress_is_told_of_a_failure_before_any_byte(s3: Store) -> None:
+def test_progress_is_told_of_a_failure_before_any_byte(s3: S3Helper) -> None:
     s3.make_bucket("progress")
     recorder = RecordingProgress()
 
@@ -854,7 +726,7 @@ def test_progress_is_told_of_a_failure_before_any_byte(s3: Store) -> None:
     assert recorder.calls[-1] == ("finish", False)
 
 
-def test_progress_is_told_of_a_failure_after_the_download(s3: Store, frame: pd.DataFrame) -> None:
+def test_progress_is_told_of_a_failure_after_the_download(s3: S3Helper, frame: pd.DataFrame) -> None:
     body = to_bytes(frame, "csv")
     uri = s3.put(s3.make_bucket("progress"), "bad.parquet", body)
     recorder = RecordingProgress()
@@ -867,7 +739,9 @@ def test_progress_is_told_of_a_failure_after_the_download(s3: Store, frame: pd.D
     assert recorder.calls[-1] == ("finish", False)
 
 
-def test_default_progress_bar_in_a_terminal(s3: Store, frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_progress_bar_in_a_terminal(
+    s3: S3Helper, frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
     body = to_bytes(frame, "parquet")
     uri = s3.put(s3.make_bucket("progress"), "bar.parquet", body)
 
@@ -885,7 +759,7 @@ def test_default_progress_bar_in_a_terminal(s3: Store, frame: pd.DataFrame, caps
     assert f"| {size}/{size} [" in final, err
 
 
-def test_default_progress_bar_after_a_failure(s3: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_progress_bar_after_a_failure(s3: S3Helper, capsys: pytest.CaptureFixture[str]) -> None:
     s3.make_bucket("progress")
 
     with warnings.catch_warnings(record=True) as caught:
