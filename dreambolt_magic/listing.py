@@ -62,7 +62,12 @@ def is_many(uri: Any) -> bool:
         target = _parse(uri)
     except S3UriError:
         return False
-    return _GLOB in target.key or target.key == "" or target.key.endswith("/")
+    return _is_pattern(target.key)
+
+
+def _is_pattern(key: str) -> bool:
+    """A key that names several objects: a glob, a whole bucket, or a prefix ending in ``/``."""
+    return _GLOB in key or key == "" or key.endswith("/")
 
 
 def expand(
@@ -97,7 +102,7 @@ def expand(
     refs: list[ObjectRef] = []
     seen: set[str] = set()
     for target, textual in targets:
-        pattern = textual and (_GLOB in target.key or target.key == "" or target.key.endswith("/"))
+        pattern = textual and _is_pattern(target.key)
         if not pattern:
             found = [ObjectRef(target, partitions=_partitions_of(target.key))]
         else:
