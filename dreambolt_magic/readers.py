@@ -18,6 +18,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import Any
 
 import pandas as pd
@@ -37,6 +38,7 @@ __all__ = [
     "READERS",
     "can_prune",
     "detect",
+    "named",
     "normalize_format",
     "parquet_chunks",
     "parquet_footer_start",
@@ -143,6 +145,11 @@ def _from_name(key: str) -> tuple[str | None, str | None]:
     if compression:
         suffixes.pop()
     return (EXTENSIONS.get(suffixes[-1]) if suffixes else None), compression
+
+
+def named(key: str) -> tuple[str | None, str | None]:
+    """The ``(format, compression)`` a key's name gives, e.g. ``("csv", "gzip")`` for ``a.csv.gz``."""
+    return _from_name(key)
 
 
 def _compression(key: str, head: bytes) -> str | None:
@@ -416,6 +423,7 @@ def read(
     columns: Sequence[Any] | None = None,
     nrows: int | None = None,
     row_groups: list[int] | None = None,
+    compression: str | None | EllipsisType = ...,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -430,7 +438,8 @@ def read(
     ``BadEncoding`` or ``ParseError``; ill-typed ``columns`` or ``nrows`` raise TypeError or ValueError.
 
     ``row_groups`` (Parquet) names the only row groups ``data`` holds, for bytes fetched sparsely as
-    :func:`parquet_ranges` planned them.
+    :func:`parquet_ranges` planned them. ``compression`` overrides what the key and the bytes say (``None``:
+    the bytes are already decompressed).
     """
     if nrows is not None:
         if isinstance(nrows, bool) or not hasattr(nrows, "__index__"):
@@ -444,7 +453,9 @@ def read(
         raise _error(key, "EmptyObject", "is empty (0 bytes)")
     if format is not None:
         format = normalize_format(format, key=key)  # before any decompression work
-    if compression := _compression(key, bytes(view[:HEAD_BYTES])):
+    if compression is ...:
+        compression = _compression(key, bytes(view[:HEAD_BYTES]))
+    if compression:
         view = _decompress(compression, view, key)
     if _kind(head := bytes(view[:HEAD_BYTES])) == "empty":
         raise _error(key, "EmptyObject", "holds nothing " + ("once decompressed" if compression else "but blanks"))

@@ -22,7 +22,7 @@ import pyarrow as pa
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from dreambolt_magic import logs, memory, readers
+from dreambolt_magic import logs, memory, readers, textplan
 from dreambolt_magic.cache import Cache, open_cache
 from dreambolt_magic.errors import (
     S3AuthError,
@@ -36,6 +36,7 @@ from dreambolt_magic.errors import (
 from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, check_cancel
 from dreambolt_magic.regions import bucket_region_from, detect_region, region_cache
 from dreambolt_magic.retry import RetryPolicy
+from dreambolt_magic.textplan import TextPlan
 from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, ObjectChangedSignal, Transfer, coalesce
 from dreambolt_magic.uri import S3Uri, parse
 
@@ -59,6 +60,11 @@ __all__ = [
 DEFAULT_REGION = "us-east-1"
 #: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
 COALESCE_GAP = 256 << 10
+
+
+#: The most of a Parquet file's end fetched first by a pruned read, to find its footer (1/32 of the file
+#: up to this, at least 64 KiB).
+LOAD_TAIL = 1 << 20
 
 
 def parse_uri(text: str) -> S3Uri:
@@ -220,6 +226,10 @@ def load(
         else:
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
             pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows)
+            plan: _ParquetPlan | TextPlan | None = _ParquetPlan(cols, nrows) if pruning else None
+            if store is None and nrows is not None and textplan.can_stream(target.key, format, nrows=nrows,
+                                                                           options=read_options):
+                plan = TextPlan(target.key, format, columns=cols, nrows=nrows, options=read_options)
             transfer = Transfer(
                 target,
                 bar,
@@ -227,12 +237,11 @@ def load(
                 retry=lambda fn: policy.call(fn, classify=classify, on_retry=_on_retry(policy, bar)),
                 part_size=part_size,
                 max_concurrency=max_concurrency,
-                # A pruned Parquet read starts with the head alone; the answer's Content-Range gives the size.
-                first_bytes=readers.HEAD_BYTES if pruning else None,
+                # A pruned read starts with the head alone; the answer's Content-Range gives the size.
+                first_bytes=None if plan is None else readers.HEAD_BYTES if pruning else textplan.FIRST_BYTES,
                 force=force,
                 memory_limit=memory_limit,
             )
-            plan = _ParquetPlan(cols, nrows) if pruning else None
             with transfer.watching():  # a cancel ends even a read that a stalled server holds
                 chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=explicit, plan=plan)
             context["region"] = chosen
@@ -240,9 +249,12 @@ def load(
             if store is not None and not transfer.sparse:
                 store.put(*where, transfer.data, etag=transfer.etag, object_version=transfer.version_id,
                           last_modified=transfer.last_modified)
-            row_groups = plan.row_groups if plan is not None else None
-            frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                                 **({"row_groups": row_groups} if row_groups is not None else {}), **read_options)
+            if isinstance(plan, TextPlan) and plan.frame is not None:
+                frame = plan.frame  # the rows asked for, parsed from the start of the object
+            else:
+                row_groups = plan.row_groups if isinstance(plan, _ParquetPlan) else None
+                frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
+                                     row_groups=row_groups, **read_options)
             fetched = {
                 "etag": transfer.etag,
                 "version_id": transfer.version_id,
@@ -479,7 +491,7 @@ def _fetch(
     bar: Progress,
     *,
     explicit: bool,
-    plan: _ParquetPlan | None = None,
+    plan: _ParquetPlan | TextPlan | None = None,
 ) -> str:
     """Download with retries; follow one region redirect. Returns the region that answered.
 
@@ -547,7 +559,9 @@ class _ParquetPlan:
             # Not Parquet after all: fetch it whole, and let the reader say what it is.
             transfer.fetch(client, [(transfer.limit, size)])
             return
-        tail = max(transfer.limit, size - readers.PARQUET_TAIL)
+        # A big file's footer (an entry per row group and column, with statistics) often passes 64 KiB: a
+        # longer tail, still a small share of the file, spares a second round trip for the rest of it.
+        tail = max(transfer.limit, size - min(LOAD_TAIL, max(readers.PARQUET_TAIL, size // 32)))
         transfer.fetch(client, [(tail, size)])
         try:
             footer = readers.parquet_footer_start(transfer.data)

@@ -21,7 +21,7 @@ reading, so a worker blocked in a read (a stalled server) wakes at once instead 
 and waits for every worker to end.
 
 :meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer: the untouched pages of a
-zero-filled ``bytearray`` take no memory), which is how Parquet column and row-group pruning reads a file.
+zero-filled buffer take no memory), which is how Parquet column and row-group pruning reads a file.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import mmap
 import re
 import socket
 import threading
@@ -87,6 +88,16 @@ CANCEL_POLL = 0.05
 ABORT_WAIT = 1.5
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+def _zeroed(size: int) -> bytearray | mmap.mmap:
+    """A writable buffer of ``size`` zero bytes whose pages take memory only once they are written.
+
+    ``bytearray(size)`` writes every byte (a memset: 0.12 s and the whole size resident for 240 MB, even
+    for a sparse read that fills a tenth of it); an anonymous mapping is zero pages the kernel hands out
+    as they are first written.
+    """
+    return mmap.mmap(-1, size) if size else bytearray()
 
 
 class ObjectChangedSignal(Exception):
@@ -228,7 +239,7 @@ class Transfer:
         self._reset()
 
     def _reset(self) -> None:
-        self.buffer: bytearray | None = None
+        self.buffer: bytearray | mmap.mmap | None = None
         self.size: int | None = None
         self.etag: str | None = None
         self.version_id: str | None = self.target.version_id
@@ -334,8 +345,7 @@ class Transfer:
         if self.size is not None and not (status == 206 and self.first_bytes):
             # A sparse read is checked once its footer says what it will fetch (check_memory).
             self.check_memory(memory.estimate(self.size), what="object")
-        # bytearray(n) is calloc'd: pages a sparse read never writes take no memory.
-        self.buffer = bytearray(self.size or 0)
+        self.buffer = _zeroed(self.size or 0)
         self.counted = 0
         self.bar.start(self.size, self.target.name)
         if self.size is None:
@@ -363,7 +373,7 @@ class Transfer:
         with self._reading(body):
             if self.size is None:
                 # No Content-Length: read to the end, growing the buffer.
-                assert self.buffer is not None
+                assert isinstance(self.buffer, bytearray)
                 while chunk := body.read(self.step):
                     self.buffer.extend(chunk)
                     self.received += len(chunk)
