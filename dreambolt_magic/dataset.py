@@ -6,7 +6,9 @@ a prefix or a list names), fetches them concurrently (a bounded pool of threads,
 concatenates them (:mod:`dreambolt_magic.schema`), in the order the objects were named or listed.
 
 A ``filter`` (see :mod:`dreambolt_magic.expr`) is first decided on the Hive partition values, so objects in
-partitions that cannot match are never fetched, then applied to the rows.
+partitions that cannot match are never fetched, then on each Parquet object's row-group statistics (from its
+footer, :mod:`dreambolt_magic.rowgroups`), so row groups that cannot match are never fetched either, and
+finally applied to the rows.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ def load_many(
         Add a column of this name holding each row's object URI (``s3://bucket/key``), as a categorical.
     filter:
         A restricted expression such as ``"year == 2024 and region in ('eu', 'us')"``: objects whose Hive
-        partitions cannot match are not fetched, and only matching rows are kept.
+        partitions cannot match are not fetched, nor are Parquet row groups whose statistics (min, max, null
+        count) prove that none of their rows can, and only matching rows are kept.
     partitions:
         Turn ``name=value`` folders in the keys into columns (default ``True``).
     max_workers:
@@ -122,7 +125,9 @@ def load_many(
         bar.start(_total(refs), f"{len(refs)} files")
         fetch = _Fetcher(refs, bar, cancel, max_workers, lambda ref, part, flag, cols: s3.load(
             ref.uri, format=format, columns=cols, nrows=None if expression and expression.names - set(kinds)
-            else nrows, progress=part, cancel=flag, **settings, **options), read_columns)
+            else nrows, progress=part, cancel=flag,
+            row_filter=expression.bind(typed(ref.partitions, kinds)) if expression is not None else None,
+            **settings, **options), read_columns)
         loaded = fetch.run(nrows, expression, kinds)
         provenance = _provenance(label, loaded, listed)
         frame = combine(loaded, kinds, source_column)

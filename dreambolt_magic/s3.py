@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from dreambolt_magic.rowgroups import RowFilter
+
 __all__ = [
     "Connection",
     "bucket_region",
@@ -88,6 +90,7 @@ def load(
     memory_limit: int | None = None,
     source_column: str | None = None,
     filter: str | None = None,
+    row_filter: RowFilter | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
@@ -136,6 +139,10 @@ def load(
     source_column, filter:
         For a set of objects (see below): a column naming each row's object, and a restricted expression
         (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
+    row_filter:
+        For one Parquet object: skip the row groups whose footer statistics prove that no row can match
+        (a :class:`~dreambolt_magic.rowgroups.RowFilter`; the set loader passes its ``filter`` here). The
+        rows of the groups read are not filtered: that is the caller's part.
     cache:
         Keep the object's bytes on disk (:mod:`dreambolt_magic.cache`): ``True`` in the default directory
         (``$XDG_CACHE_HOME/dreambolt_magic`` or ``~/.cache/dreambolt_magic``), a path for that directory,
@@ -219,7 +226,8 @@ def load(
             }
         else:
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
-            pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows)
+            pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows,
+                                                          row_filter=row_filter)
             transfer = Transfer(
                 target,
                 bar,
@@ -232,7 +240,7 @@ def load(
                 force=force,
                 memory_limit=memory_limit,
             )
-            plan = _ParquetPlan(cols, nrows) if pruning else None
+            plan = _ParquetPlan(cols, nrows, row_filter) if pruning else None
             with transfer.watching():  # a cancel ends even a read that a stalled server holds
                 chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=explicit, plan=plan)
             context["region"] = chosen
@@ -532,11 +540,13 @@ def _fetch(
 
 
 class _ParquetPlan:
-    """Reads only what ``columns`` and ``nrows`` need of a Parquet file: its footer, then those column chunks."""
+    """Reads only what ``columns``, ``nrows`` and ``row_filter`` need of a Parquet file: its footer, then those
+    column chunks of the row groups kept."""
 
-    def __init__(self, columns: list[str] | None, nrows: int | None) -> None:
+    def __init__(self, columns: list[str] | None, nrows: int | None, row_filter: RowFilter | None = None) -> None:
         self.columns = columns
         self.nrows = nrows
+        self.row_filter = row_filter
         self.row_groups: list[int] | None = None
 
     def fetch(self, transfer: Transfer, client: Any) -> None:
@@ -553,7 +563,8 @@ class _ParquetPlan:
             footer = readers.parquet_footer_start(transfer.data)
             if footer < tail:
                 transfer.fetch(client, [(footer, tail)])
-            ranges, self.row_groups = readers.parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows)
+            ranges, self.row_groups = readers.parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows,
+                                                             row_filter=self.row_filter)
         except (ValueError, OSError, pa.ArrowException):
             # A footer that does not parse: fetch the rest, and let the reader say what is wrong.
             self.row_groups = None
