@@ -74,6 +74,7 @@ def load(
     format: str | None = None,
     columns: Sequence[str] | str | None = None,
     nrows: int | None = None,
+    sample: int | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
@@ -108,6 +109,10 @@ def load(
         extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
     columns, nrows:
         Read only these columns (a list, or ``"a,b"``) and only the first ``nrows`` rows.
+    sample:
+        A first look: the first ``sample`` rows, of the first objects of a set, fetching as little as that
+        takes (see :mod:`dreambolt_magic.sampling`); ``df.attrs["s3"]["sample"]`` says it is one. Not with
+        ``nrows``.
     region:
         Sign for this region. By default: a region in the URL, else the bucket's own region as S3 reports
         it (cached per bucket).
@@ -158,7 +163,8 @@ def load(
     S3Error
         One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
     """
-    if not isinstance(uri, (str, S3Uri)) or _is_many(uri) or source_column is not None or filter is not None:
+    if (not isinstance(uri, (str, S3Uri)) or _is_many(uri) or source_column is not None or filter is not None
+            or sample is not None):
         # A list of URIs, a glob (a key with *) or a prefix (a key ending in /): one frame from many objects.
         from dreambolt_magic import dataset
 
@@ -167,7 +173,8 @@ def load(
             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
             cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
-            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, **read_options,
+            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, sample=sample,
+            **read_options,
         )
     started = time.monotonic()
     logs.install()  # before botocore logs its first signed request
@@ -304,6 +311,9 @@ def summarize(frame: pd.DataFrame) -> str:
     if (info.get("attempts") or 1) > 1:
         parts.append(f"{info['attempts']} attempts")
     count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
+    if info.get("sample"):
+        objects = info.get("object_count") or 1
+        count = f" (sample: the first {info['sample']:,} rows, from {objects:,} object{'s' if objects != 1 else ''})"
     return f"Loaded {info.get('uri', 'the object')}{count}: " + " · ".join(parts)
 
 
