@@ -266,7 +266,8 @@ class S3IngestMagics(Magics):
 
         URI may be a glob or a prefix ending in /. Shows the objects and their total size, the columns
         (with types and row counts from Parquet footers, read with a ranged GET each; for other formats
-        the names from the first object's first few KiB), and Hive partition columns. Returns the info.
+        the names from the first object's first few KiB), Hive partition columns, and the memory the
+        DataFrame would take (estimated from Parquet footers, or roughly from sizes, "~"). Returns the info.
         """
         if not line.strip():
             raise UsageError("%s3ingest_info needs a URI, e.g. %s3ingest_info s3://bucket/table/")
