@@ -92,6 +92,7 @@ def load(
     source_column: str | None = None,
     filter: str | None = None,
     row_filter: RowFilter | None = None,
+    listed_etag: str | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
@@ -155,6 +156,9 @@ def load(
         (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
         fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
         ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
+    listed_etag:
+        The object's ETag as a listing has just given it (the set loader passes it): with a cache, an entry
+        with this ETag is used without the HEAD.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -210,7 +214,12 @@ def load(
         explicit = bool(region or target.region)
         where = (conn.endpoint_url, target.bucket, target.key, target.version_id)
         cached: memoryview | None = None
-        if store is not None and store.has(*where):
+        listed = store.entry(*where) if store is not None and listed_etag is not None else None
+        if store is not None and listed is not None and listed.etag == listed_etag:
+            # A listing has just given the object's ETag, and the entry has it: no HEAD needed.
+            head, head_attempts = listed.head(), 0
+            cached = store.get(*where, etag=listed_etag)
+        elif store is not None and listed_etag is None and store.has(*where):
             # The object's current ETag decides whether the entry is still the object.
             head, chosen, head_attempts = _head(conn, target, chosen, policy, bar, explicit=explicit)
             context["region"] = chosen
