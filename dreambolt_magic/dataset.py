@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from dreambolt_magic import logs, readers, sampling
-from dreambolt_magic.errors import S3FormatError, S3NotFound
+from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
 from dreambolt_magic.expr import Filter
 from dreambolt_magic.listing import ObjectRef, expand, is_many, iter_refs, load_default
 from dreambolt_magic.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
@@ -37,6 +37,7 @@ from dreambolt_magic.schema import (
     partition_types,
     typed,
 )
+from dreambolt_magic.transfer import DEFAULT_CONCURRENCY
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["MAX_WORKERS", "ObjectRef", "expand", "is_many", "load_many"]
@@ -142,10 +143,11 @@ def load_many(
             waves, stop, total = sampler.waves(), sampler.stop, None
             kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
             bar.start(None, f"sample of {sample:,} rows")
+        shared = _connection(settings, options, max_workers, label)
         fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: s3.load(
             ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag,
             row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
-            listed_etag=ref.etag,
+            listed_etag=ref.etag, connection=shared,
             **settings, **options), total)
         loaded = fetch.run(waves, stop)
         if sample is not None:
@@ -179,6 +181,27 @@ def load_many(
         return frame
     finally:
         bar.finish(ok=ok)
+
+
+def _connection(settings: dict[str, Any], options: dict[str, Any], workers: int, label: str) -> Any:
+    """One botocore session, and one client per region, for every object of the set (at its endpoint): making
+    a client takes about 10 ms of CPU, longer than a small object takes to load."""
+    from dreambolt_magic import s3
+
+    per_object = options.get("max_concurrency")
+    if isinstance(per_object, bool) or not isinstance(per_object, int) or per_object < 1:
+        per_object = DEFAULT_CONCURRENCY  # s3.load reports a bad value, for the first object
+    try:
+        return s3.Connection.open(
+            profile=settings["profile"], endpoint_url=settings["endpoint_url"] or s3.endpoint_from_env(),
+            anon=settings["anon"], unsigned_fallback=settings["unsigned_fallback"],
+            connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
+            # Each object's own share: its parts in flight, and its main stream.
+            max_pool_connections=workers * (per_object + 2),
+        )
+    except S3Error as exc:
+        exc.uri = exc.uri or label
+        raise
 
 
 def _check_found(refs: Sequence[ObjectRef], label: str, expression: Filter | None, listed: int) -> None:

@@ -8,6 +8,7 @@ at the boundary, once (see :func:`translate`); nothing else in the package handl
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ def load(
     filter: str | None = None,
     row_filter: RowFilter | None = None,
     listed_etag: str | None = None,
+    connection: Connection | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
@@ -159,6 +161,10 @@ def load(
     listed_etag:
         The object's ETag as a listing has just given it (the set loader passes it): with a cache, an entry
         with this ETag is used without the HEAD.
+    connection:
+        A :class:`Connection` to use rather than open one (the set loader shares one across its objects: a
+        client takes longer to make than a small object to load). Its credentials and settings replace
+        ``profile``, ``anon``, ``unsigned_fallback`` and the timeouts; it is used only for its own endpoint.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -199,7 +205,7 @@ def load(
         if format is not None:
             format = readers.normalize_format(format, key=target.key)  # before any download
         bar.start(None, target.name)
-        conn = Connection.open(
+        conn = connection if connection is not None and connection.endpoint_url == endpoint else Connection.open(
             profile=profile,
             endpoint_url=endpoint,
             anon=anon,
@@ -341,6 +347,8 @@ class Connection:
     profile: str | None
     unsigned_fallback: bool
     clients: dict[str, Any] = field(default_factory=dict)
+    #: Clients are thread-safe, but making two from one botocore session at once is not.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -397,16 +405,17 @@ class Connection:
         return cls(session, endpoint_url, signed, reason, config, profile, unsigned_fallback)
 
     def client(self, region: str) -> Any:
-        client = self.clients.get(region)
-        if client is None:
-            client = self.session.create_client(
-                "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
-            )
-            # botocore follows a region redirect silently and never says where it went; we follow it
-            # ourselves, so the region we report is the region we used.
-            client.meta.events.register("before-call.s3", _no_botocore_redirect)
-            self.clients[region] = client
-        return client
+        with self.lock:
+            client = self.clients.get(region)
+            if client is None:
+                client = self.session.create_client(
+                    "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
+                )
+                # botocore follows a region redirect silently and never says where it went; we follow it
+                # ourselves, so the region we report is the region we used.
+                client.meta.events.register("before-call.s3", _no_botocore_redirect)
+                self.clients[region] = client
+            return client
 
     @property
     def default_region(self) -> str:
