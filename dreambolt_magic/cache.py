@@ -2,8 +2,9 @@
 
 One file per object, named by a hash of the endpoint, bucket, key and version id (if the URI names one);
 the file holds a small JSON header (where the bytes came from, their ETag and version id) and then the
-object's bytes, exactly as downloaded. The loader asks S3 for the object's current ETag (one HEAD) and
-uses the entry only if it matches; a changed object is fetched again and its entry replaced.
+object's bytes, exactly as downloaded. The loader asks S3 for the object's current ETag (one HEAD, or, for
+an object of a listed set, the listing's ETag) and uses the entry only if it matches; a changed object is
+fetched again and its entry replaced.
 
 - Files are written to a temporary name and renamed into place, so a reader never sees half an entry
   and two kernels writing the same entry leave one whole one.
@@ -69,6 +70,10 @@ class Entry:
     last_modified: str | None
     stored: float
     used: float
+
+    def head(self) -> dict[str, Any]:
+        """What a HEAD of the object would say, as far as the entry knows: its ETag, version and date."""
+        return {"ETag": self.etag, "VersionId": self.version_id, "LastModified": self.last_modified}
 
 
 class Cache:
@@ -176,21 +181,12 @@ class Cache:
 
     def entries(self) -> list[Entry]:
         """Every whole entry, most recently used first."""
-        found = []
-        for path in self._files():
-            try:
-                with open(path, "rb") as file:
-                    header, _ = _read_header(file)
-                    used = os.fstat(file.fileno()).st_mtime
-                found.append(Entry(
-                    path=path, uri=header["uri"], endpoint=header.get("endpoint"), bucket=header["bucket"],
-                    key=header["key"], etag=header.get("etag"), version_id=header.get("version_id"),
-                    size=int(header["size"]), last_modified=header.get("last_modified"),
-                    stored=float(header.get("stored") or 0.0), used=used,
-                ))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
+        found = [entry for entry in map(_entry, self._files()) if entry is not None]
         return sorted(found, key=lambda e: e.used, reverse=True)
+
+    def entry(self, endpoint: str | None, bucket: str, key: str, version_id: str | None = None) -> Entry | None:
+        """The entry of one object, as its header describes it (``None`` if there is none, or it is unreadable)."""
+        return _entry(self.path_for(endpoint, bucket, key, version_id))
 
     def size(self) -> int:
         """Bytes the entries' files take (headers included)."""
@@ -270,6 +266,21 @@ def _public(endpoint: str | None) -> str | None:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _entry(path: Path) -> Entry | None:
+    try:
+        with open(path, "rb") as file:
+            header, _ = _read_header(file)
+            used = os.fstat(file.fileno()).st_mtime
+        return Entry(
+            path=path, uri=header["uri"], endpoint=header.get("endpoint"), bucket=header["bucket"],
+            key=header["key"], etag=header.get("etag"), version_id=header.get("version_id"),
+            size=int(header["size"]), last_modified=header.get("last_modified"),
+            stored=float(header.get("stored") or 0.0), used=used,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read_header(file: Any) -> tuple[dict[str, Any], int]:

@@ -6,34 +6,38 @@ a prefix or a list names), fetches them concurrently (a bounded pool of threads,
 concatenates them (:mod:`dreambolt_magic.schema`), in the order the objects were named or listed.
 
 A ``filter`` (see :mod:`dreambolt_magic.expr`) is first decided on the Hive partition values, so objects in
-partitions that cannot match are never fetched, then applied to the rows.
+partitions that cannot match are never fetched, then on each Parquet object's row-group statistics (from its
+footer, :mod:`dreambolt_magic.rowgroups`), so row groups that cannot match are never fetched either, and
+finally applied to the rows.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
-from dreambolt_magic import logs, readers
-from dreambolt_magic.errors import S3FormatError, S3NotFound
-from dreambolt_magic.expr import Filter, FilterColumnError
-from dreambolt_magic.listing import ObjectRef, expand, is_many, load_default
+from dreambolt_magic import logs, readers, sampling
+from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
+from dreambolt_magic.expr import Filter
+from dreambolt_magic.listing import ObjectRef, expand, is_many, iter_refs, load_default
 from dreambolt_magic.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
+from dreambolt_magic.sampling import Sampler, Wave
 from dreambolt_magic.schema import (
     Loaded,
     apply_filter,
     columns_to_read,
     combine,
+    matching_rows,
     partition_types,
     typed,
-    with_partitions,
 )
+from dreambolt_magic.transfer import DEFAULT_CONCURRENCY
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["MAX_WORKERS", "ObjectRef", "expand", "is_many", "load_many"]
@@ -62,6 +66,7 @@ def load_many(
     filter: str | Filter | None = None,
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
+    sample: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Load many S3 objects into one pandas DataFrame (see the module docstring for what is accepted).
@@ -72,11 +77,17 @@ def load_many(
         Add a column of this name holding each row's object URI (``s3://bucket/key``), as a categorical.
     filter:
         A restricted expression such as ``"year == 2024 and region in ('eu', 'us')"``: objects whose Hive
-        partitions cannot match are not fetched, and only matching rows are kept.
+        partitions cannot match are not fetched, nor are Parquet row groups whose statistics (min, max, null
+        count) prove that none of their rows can, and only matching rows are kept.
     partitions:
         Turn ``name=value`` folders in the keys into columns (default ``True``).
     max_workers:
         Objects fetched at the same time (default 8).
+    sample:
+        The first ``sample`` rows of the set, in listing order, fetching as little as that takes: objects one
+        wave at a time (the first alone), listings a page at a time, Parquet files' first row groups
+        (see :mod:`dreambolt_magic.sampling`). Not random. Not with ``nrows``. ``df.attrs["s3"]["sample"]``
+        is ``sample``.
 
     ``columns`` may name partition columns; ``nrows`` keeps the first rows of the set and fetches objects
     (in order, ``max_workers`` at a time) only until it has them. ``df.attrs["s3"]`` describes the set, and
@@ -91,6 +102,7 @@ def load_many(
         raise ValueError(f"max_workers must be a whole number of at least 1, not {max_workers!r}")
     if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
         raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
+    sample = sampling.check(sample, nrows)
     if source_column is not None and (not isinstance(source_column, str) or not source_column):
         raise ValueError(f"source_column must be a column name, not {source_column!r}")
     expression = Filter(filter) if isinstance(filter, str) else filter
@@ -105,25 +117,43 @@ def load_many(
     bar = _set_progress(progress)
     ok = False
     try:
-        refs = expand(uris, cancel=cancel, **settings)
-        if not partitions:
-            refs = [replace(r, partitions={}) for r in refs]
-        kinds = partition_types(refs)
-        listed = len(refs)
-        if expression is not None:
-            refs = [r for r in refs if expression.decide(typed(r.partitions, kinds)) is not False]
-        if not refs:
-            raise S3NotFound(
-                f"no object of {label} matches the filter {expression.text!r}" if expression else None,
-                uri=label, code="NoMatchingObjects",
-                hints={"filter": expression.text if expression else None, "listed": listed},
-            )
-        read_columns = columns_to_read(wanted, expression, kinds)
-        bar.start(_total(refs), f"{len(refs)} files")
-        fetch = _Fetcher(refs, bar, cancel, max_workers, lambda ref, part, flag, cols: s3.load(
-            ref.uri, format=format, columns=cols, nrows=None if expression and expression.names - set(kinds)
-            else nrows, progress=part, cancel=flag, **settings, **options), read_columns)
-        loaded = fetch.run(nrows, expression, kinds)
+        waves: Iterable[Wave]
+        if sample is None:
+            refs = expand(uris, cancel=cancel, **settings)
+            if not partitions:
+                refs = [replace(r, partitions={}) for r in refs]
+            kinds = partition_types(refs)
+            listed = len(refs)
+            if expression is not None:
+                refs = [r for r in refs if expression.decide(typed(r.partitions, kinds)) is not False]
+            _check_found(refs, label, expression, listed)
+            read_columns = columns_to_read(wanted, expression, kinds)
+            rows = None if expression and expression.names - set(kinds) else nrows
+            # With nrows, objects are taken in order a pool-full at a time, until the rows are there.
+            waves = [Wave(refs, rows, read_columns)] if nrows is None else [
+                Wave(refs[i : i + max_workers], rows, read_columns) for i in range(0, len(refs), max_workers)]
+            counted = _Rows(nrows, expression, kinds)
+            stop, total = counted.stop, len(refs)
+            kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
+            bar.start(_total(refs), f"{len(refs)} files")
+        else:
+            source = iter_refs(uris, cancel=cancel, **settings)
+            sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
+                              expression=expression, workers=max_workers, columns=wanted)
+            waves, stop, total = sampler.waves(), sampler.stop, None
+            kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
+            bar.start(None, f"sample of {sample:,} rows")
+        shared = _connection(settings, options, max_workers, label)
+        fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: s3.load(
+            ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag,
+            row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
+            listed_etag=ref.etag, connection=shared,
+            **settings, **options), total)
+        loaded = fetch.run(waves, stop)
+        if sample is not None:
+            kinds, listed = sampler.kinds, sampler.listed
+            _check_found(sampler.pulled, label, expression, listed)
+            nrows = sample
         provenance = _provenance(label, loaded, listed)
         frame = combine(loaded, kinds, source_column)
         if expression is not None:
@@ -143,12 +173,44 @@ def load_many(
             frame = frame.iloc[:nrows]
         if expression is not None or nrows is not None:
             frame = frame.reset_index(drop=True)
+        if sample is not None:
+            provenance["sample"] = sample
         provenance["elapsed"] = round(time.monotonic() - started, 6)
         frame.attrs["s3"] = provenance
         ok = True
         return frame
     finally:
         bar.finish(ok=ok)
+
+
+def _connection(settings: dict[str, Any], options: dict[str, Any], workers: int, label: str) -> Any:
+    """One botocore session, and one client per region, for every object of the set (at its endpoint): making
+    a client takes about 10 ms of CPU, longer than a small object takes to load."""
+    from dreambolt_magic import s3
+
+    per_object = options.get("max_concurrency")
+    if isinstance(per_object, bool) or not isinstance(per_object, int) or per_object < 1:
+        per_object = DEFAULT_CONCURRENCY  # s3.load reports a bad value, for the first object
+    try:
+        return s3.Connection.open(
+            profile=settings["profile"], endpoint_url=settings["endpoint_url"] or s3.endpoint_from_env(),
+            anon=settings["anon"], unsigned_fallback=settings["unsigned_fallback"],
+            connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
+            # Each object's own share: its parts in flight, and its main stream.
+            max_pool_connections=workers * (per_object + 2),
+        )
+    except S3Error as exc:
+        exc.uri = exc.uri or label
+        raise
+
+
+def _check_found(refs: Sequence[ObjectRef], label: str, expression: Filter | None, listed: int) -> None:
+    if not refs:
+        raise S3NotFound(
+            f"no object of {label} matches the filter {expression.text!r}" if expression else None,
+            uri=label, code="NoMatchingObjects",
+            hints={"filter": expression.text if expression else None, "listed": listed},
+        )
 
 
 def _total(refs: Sequence[ObjectRef]) -> int | None:
@@ -169,10 +231,10 @@ def _label(uris: Any) -> str:
 class _FilesBar(TqdmProgress):
     """The tqdm bar, which also says "file n of N"."""
 
-    def files(self, done: int, total: int) -> None:
+    def files(self, done: int, total: int | None) -> None:
         with self._lock:
             if self._bar is not None:
-                self._bar.set_description(f"file {done} of {total}", refresh=False)
+                self._bar.set_description(f"file {done}" + (f" of {total}" if total else ""), refresh=False)
 
 
 def _set_progress(progress: bool | Progress) -> Progress:
@@ -226,44 +288,39 @@ class _EitherFlag:
 
 
 class _Fetcher:
-    """Runs the loads on a bounded pool; the first failure cancels the others and is raised."""
+    """Runs the loads on a bounded pool, a wave at a time; the first failure cancels the others and is raised."""
 
-    def __init__(self, refs: list[ObjectRef], bar: Progress, cancel: CancelFlag | None, workers: int,
-                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None], pd.DataFrame],
-                 columns: list[str] | None) -> None:
-        self.refs, self.bar, self.cancel, self.workers, self.load = refs, bar, cancel, workers, load
-        self.columns = columns
+    def __init__(self, bar: Progress, cancel: CancelFlag | None, workers: int,
+                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None], pd.DataFrame],
+                 total: int | None) -> None:
+        self.bar, self.cancel, self.workers, self.load, self.total = bar, cancel, workers, load, total
         self.done = 0
         self._lock = threading.Lock()
 
-    def _one(self, ref: ObjectRef, flag: CancelFlag) -> Loaded:
+    def _one(self, ref: ObjectRef, flag: CancelFlag, wave: Wave) -> Loaded:
         try:
-            frame = self.load(ref, _Part(self.bar), flag, self.columns)
+            frame = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
         except S3FormatError as exc:
             # A set's objects need not all have every column asked for: the others are null there.
-            present = [c for c in self.columns or () if c in (exc.hints.get("available") or ())]
+            present = [c for c in wave.columns or () if c in (exc.hints.get("available") or ())]
             if exc.code != "MissingColumns" or not present:
                 raise
-            frame = self.load(ref, _Part(self.bar), flag, present)
+            frame = self.load(ref, _Part(self.bar), flag, present, wave.rows)
         with self._lock:
             self.done += 1
             done = self.done
         files = getattr(self.bar, "files", None)
         if files is not None:
-            files(done, len(self.refs))
+            files(done, self.total)
         return Loaded(ref, frame)
 
-    def run(self, nrows: int | None, expression: Filter | None, kinds: dict[str, type]) -> list[Loaded]:
+    def run(self, waves: Iterable[Wave], stop: Callable[[list[Loaded]], bool]) -> list[Loaded]:
+        """Fetch each wave's objects at once, in order, until the waves end or ``stop`` says a batch is enough."""
         flag = _EitherFlag(self.cancel)
-        # With nrows, objects are taken in order a pool-full at a time, until the rows are there.
-        waves = [self.refs] if nrows is None else [self.refs[i : i + self.workers]
-                                                  for i in range(0, len(self.refs), self.workers)]
         loaded: list[Loaded] = []
-        rows = 0
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(self.refs)),
-                                thread_name_prefix="dreambolt-set") as pool:
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dreambolt-set") as pool:
             for wave in waves:
-                futures = [pool.submit(self._one, ref, flag) for ref in wave]
+                futures = [pool.submit(self._one, ref, flag, wave) for ref in wave.refs]
                 finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 failure = _first_failure(futures, finished)
                 if failure is not None:
@@ -275,27 +332,29 @@ class _Fetcher:
                     raise failure
                 batch = [f.result() for f in futures]
                 loaded += batch
-                if nrows is not None:
-                    rows += sum(_matching_rows(b, expression, kinds) for b in batch)
-                    if rows >= nrows:
-                        break
+                if stop(batch):
+                    break
         return loaded
+
+
+class _Rows:
+    """Counts the rows the objects bring, until ``limit`` (none: never enough, every object is fetched)."""
+
+    def __init__(self, limit: int | None, expression: Filter | None, kinds: dict[str, type]) -> None:
+        self.limit, self.expression, self.kinds = limit, expression, kinds
+        self.seen = 0
+
+    def stop(self, batch: list[Loaded]) -> bool:
+        if self.limit is None:
+            return False
+        self.seen += sum(matching_rows(b, self.expression, self.kinds) for b in batch)
+        return self.seen >= self.limit
 
 
 def _first_failure(futures: list[Future[Loaded]], finished: set[Future[Loaded]]) -> BaseException | None:
     failures = [f.exception() for f in futures if f in finished and not f.cancelled() and f.exception()]
     real = [e for e in failures if not isinstance(e, Cancelled)]
     return (real or failures or [None])[0]
-
-
-def _matching_rows(loaded: Loaded, expression: Filter | None, kinds: dict[str, type]) -> int:
-    if expression is None:
-        return len(loaded.frame)
-    frame = with_partitions(loaded.frame, loaded.ref, kinds)
-    try:
-        return int(expression.mask(frame).sum())
-    except (FilterColumnError, TypeError):
-        return 0  # the whole set decides, and reports, once it is combined
 
 
 def _provenance(label: str, loaded: list[Loaded], listed: int) -> dict[str, Any]:

@@ -10,6 +10,9 @@ One expression is used twice by the dataset loader:
 - :meth:`Filter.decide` on the Hive partition values of an object's key (``year=2024/``): ``False`` means no
   row of the object can match, so the object is never fetched. A name that is not a partition makes the
   answer unknown (``None``), and unknown objects are fetched.
+- :meth:`Filter.decide_ranges` on what a Parquet row group's statistics say of each column (its smallest and
+  largest value, and whether it may hold nulls): ``False`` means no row of the group can match, so the group is
+  never fetched. Unknown stays unknown (``None``), and unknown groups are fetched.
 - :meth:`Filter.mask` on a loaded frame: the rows to keep.
 
 No I/O here.
@@ -18,13 +21,22 @@ No I/O here.
 from __future__ import annotations
 
 import ast
+import datetime
+import decimal
+import math
 import operator
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["Filter", "FilterColumnError", "FilterSyntaxError"]
+__all__ = ["Bound", "Filter", "FilterColumnError", "FilterSyntaxError", "Range"]
+
+#: What a row group's statistics say of one column: ``(min, max, may_have_nulls)``. ``min`` and ``max`` bound
+#: its non-null values (``None`` for both: it holds only nulls); ``may_have_nulls`` is true unless the group
+#: surely has no null (nor NaN: Parquet statistics leave NaN out, so a float column always may have one).
+Range = tuple[Any, Any, bool]
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -145,6 +157,42 @@ class Filter:
             left = right
         return True
 
+    # --- on value ranges (row-group statistics): True, False or None (unknown) ----------------------------
+
+    def decide_ranges(self, ranges: Mapping[str, Range]) -> bool | None:
+        """Whether rows whose values lie in these ranges can match: ``False`` only if none can, ``True`` only if
+        every one does, ``None`` if unknown.
+
+        ``ranges`` maps a column to ``(min, max, may_have_nulls)`` (see :data:`Range`). A column missing from it
+        is unknown, and so is any comparison whose values cannot be compared with certainty: text with numbers,
+        a date or time of day with anything, a time zone with none, ``None`` as a literal, two columns. Rows are
+        judged as :meth:`mask` judges them: a null (or NaN) matches no comparison and no ``in``, but does match
+        ``not in``; ``not`` turns all into none and back.
+        """
+        return self._ranges(self._tree, ranges)
+
+    def _ranges(self, node: ast.AST, ranges: Mapping[str, Range]) -> bool | None:
+        if isinstance(node, ast.BoolOp):
+            results = [self._ranges(v, ranges) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return False if False in results else (None if None in results else True)
+            return True if True in results else (None if None in results else False)
+        if isinstance(node, ast.UnaryOp):
+            inner = self._ranges(node.operand, ranges)
+            return None if inner is None else not inner
+        assert isinstance(node, ast.Compare)
+        results = []
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            results.append(_link(op, left, right, ranges))
+            left = right
+        return False if False in results else (None if None in results else True)
+
+    def bind(self, values: Mapping[str, Any]) -> Bound:
+        """This filter with some columns' values known for a whole object (its Hive partitions): what a row
+        group test of that object needs besides its statistics."""
+        return Bound(self, dict(values))
+
     # --- on a frame: a boolean mask ------------------------------------------------------------------------
 
     def mask(self, frame: pd.DataFrame) -> pd.Series:
@@ -241,3 +289,115 @@ def _equal(a: Any, b: Any) -> bool:
         return False  # a null partition matches nothing, not even None (SQL's rule)
     x, y = _coerce(a, b)
     return bool(x == y)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A filter and the values some of its columns have in every row of one object (its partition values).
+
+    ``names`` are the columns left for statistics to tell; :meth:`decide_ranges` decides a row group of the
+    object from their ranges, each known value counting as a range of one value.
+    """
+
+    filter: Filter
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> set[str]:
+        return self.filter.names - set(self.values)
+
+    def decide_ranges(self, ranges: Mapping[str, Range]) -> bool | None:
+        known = {name: (value, value, value is None) for name, value in self.values.items()}
+        return self.filter.decide_ranges({**known, **ranges})
+
+
+# --- deciding one comparison on a range -------------------------------------------------------------------
+
+_FLIPPED: dict[type[ast.cmpop], type[ast.cmpop]] = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE,
+                                                     ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
+_NUMBERS = (int, float, decimal.Decimal)
+
+
+def _link(op: ast.cmpop, left: ast.AST, right: ast.AST, ranges: Mapping[str, Range]) -> bool | None:
+    """One ``left op right`` of a chain, where one side is a column with a known range."""
+    if isinstance(op, (ast.In, ast.NotIn)):
+        if not isinstance(left, ast.Name) or left.id not in ranges:
+            return None
+        items = [_literal_value(e) for e in right.elts]  # type: ignore[attr-defined]
+        return _in_range(ranges[left.id], items, isinstance(op, ast.In))
+    kind = type(op)
+    if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
+        left, right, kind = right, left, _FLIPPED[kind]  # the column on the left
+    if not isinstance(left, ast.Name) or isinstance(right, ast.Name) or left.id not in ranges:
+        return None
+    return _compare_range(kind, ranges[left.id], _literal_value(right))
+
+
+def _compare_range(kind: type[ast.cmpop], column: Range, literal: Any) -> bool | None:
+    low, high, nulls = column
+    if literal is None:
+        return None
+    if low is None and high is None:
+        return False  # only nulls, and a null matches no comparison
+    bounds = _comparable(low, high, literal)
+    if bounds is None:
+        return None
+    low, high, literal = bounds
+    none, every = {
+        ast.Eq: (literal < low or literal > high, low == high == literal),
+        ast.NotEq: (low == high == literal, literal < low or literal > high),
+        ast.Lt: (low >= literal, high < literal),
+        ast.LtE: (low > literal, high <= literal),
+        ast.Gt: (high <= literal, low > literal),
+        ast.GtE: (high < literal, low >= literal),
+    }[kind]
+    if none:
+        return False
+    return True if every and not nulls else None
+
+
+def _in_range(column: Range, items: list[Any], positive: bool) -> bool | None:
+    low, high, nulls = column
+    if any(item is None for item in items) or isinstance(low, datetime.date) or isinstance(high, datetime.date):
+        return None  # pandas' isin does not read text as timestamps, as its comparisons do
+    if low is None and high is None:
+        return not positive  # a null is in no list, so it is always "not in" one
+    inside, single = [], True
+    for item in items:
+        bounds = _comparable(low, high, item)
+        if bounds is None:
+            return None
+        lo, hi, value = bounds
+        if lo <= value <= hi:
+            inside.append(value)
+            single = single and lo == hi == value
+    if not inside:
+        return not positive  # no value of the group is in the list
+    if single and not nulls:
+        return positive  # every row holds the one value, and it is in the list
+    return None
+
+
+def _comparable(low: Any, high: Any, literal: Any) -> tuple[Any, Any, Any] | None:
+    """``low``, ``high`` and ``literal`` as values Python compares as pandas would, or ``None`` if unsure."""
+    if isinstance(low, bool) or isinstance(high, bool) or isinstance(literal, bool):
+        ok = all(isinstance(v, bool) for v in (low, high, literal))
+        return (low, high, literal) if ok else None
+    if all(isinstance(v, _NUMBERS) for v in (low, high, literal)):
+        if any(isinstance(v, float) and math.isnan(v) for v in (low, high, literal)):
+            return None
+        return low, high, literal
+    if isinstance(low, str) and isinstance(high, str) and isinstance(literal, str):
+        return low, high, literal
+    if isinstance(low, datetime.datetime) and isinstance(high, datetime.datetime) and isinstance(literal, str):
+        # pandas compares a datetime column with text by reading the text as a timestamp.
+        try:
+            when = pd.Timestamp(literal)
+        except (ValueError, TypeError):
+            return None
+        if when is pd.NaT or (when.tzinfo is None) != (low.tzinfo is None) or (low.tzinfo is None) != (
+                high.tzinfo is None):
+            # pandas reads naive text in the column's own zone, which the statistics (in UTC) do not tell.
+            return None
+        return pd.Timestamp(low), pd.Timestamp(high), when
+    return None

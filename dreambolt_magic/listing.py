@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
@@ -30,7 +30,7 @@ from dreambolt_magic.regions import region_cache
 from dreambolt_magic.retry import RetryPolicy
 from dreambolt_magic.uri import S3Uri, parse
 
-__all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "load_default"]
+__all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "iter_refs", "load_default"]
 
 #: Keys asked for per ListObjectsV2 request (S3's maximum).
 LIST_PAGE_SIZE = 1000
@@ -88,41 +88,62 @@ def expand(
     Raises :class:`~dreambolt_magic.errors.S3NotFound` (``NoMatchingObjects``) when a glob or prefix matches
     nothing, and the loader's errors for the listing requests (a missing bucket, access refused, ...).
     """
+    settings = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon, "unsigned_fallback": unsigned_fallback,
+                "connect_timeout": load_default("connect_timeout", connect_timeout),
+                "read_timeout": load_default("read_timeout", read_timeout)}
+    refs = list(iter_refs(uris, cancel=cancel, region=region, max_attempts=max_attempts, **settings))
+    _learn_regions(refs, region, settings=settings, policy=RetryPolicy(max_attempts=max_attempts), conn=None)
+    return refs
+
+
+def iter_refs(
+    uris: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    cancel: CancelFlag | None = None,
+    region: str | None = None,
+    max_attempts: int = 5,
+    **settings: Any,
+) -> Iterator[ObjectRef]:
+    """The objects of :func:`expand`, as they are listed: a page of a listing is requested only once the
+    previous one has been consumed, so a caller that stops early (a sample) lists no further.
+
+    ``settings`` are :func:`expand`'s connection settings (``profile``, ``endpoint_url``, ``anon``,
+    ``unsigned_fallback``, ``connect_timeout``, ``read_timeout``). Every URI is parsed before any request.
+    """
     from dreambolt_magic import s3
 
     items = [uris] if isinstance(uris, (str, S3Uri)) else list(uris)
     if not items:
         raise ValueError("no URI was given: pass one or more s3:// URIs, globs or prefixes")
     targets = [(item if isinstance(item, S3Uri) else _parse(item), isinstance(item, str)) for item in items]
-    # One set of connection settings serves the listing and the region lookups.
-    settings = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon, "unsigned_fallback": unsigned_fallback,
-                "connect_timeout": load_default("connect_timeout", connect_timeout),
-                "read_timeout": load_default("read_timeout", read_timeout)}
+    settings = {**settings, "connect_timeout": load_default("connect_timeout", settings.get("connect_timeout")),
+                "read_timeout": load_default("read_timeout", settings.get("read_timeout"))}
+    endpoint_url = settings.pop("endpoint_url", None)
     conn = None
-    refs: list[ObjectRef] = []
     seen: set[str] = set()
     for target, textual in targets:
-        pattern = textual and _is_pattern(target.key)
-        if not pattern:
-            found = [ObjectRef(target, partitions=_partitions_of(target.key))]
+        if not (textual and _is_pattern(target.key)):
+            found: Iterable[ObjectRef] = [ObjectRef(target, partitions=_partitions_of(target.key))]
         else:
             if conn is None:
+                # One set of connection settings serves every listing of the set.
                 conn = s3.Connection.open(
-                    **{**settings, "endpoint_url": endpoint_url or target.endpoint or s3.endpoint_from_env()}
+                    **settings, endpoint_url=endpoint_url or target.endpoint or s3.endpoint_from_env()
                 )
             lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=s3._cancellable_sleep(cancel)),
                              region or target.region, cancel)
             found = lister.matching(target)
-            if not found:
-                raise S3NotFound(uri=str(target).rstrip("/") + ("/" if target.key.endswith("/") else ""),
-                                 bucket=target.bucket, key=target.key, code="NoMatchingObjects",
-                                 endpoint=conn.endpoint_url, hints={"pattern": target.key})
+        matched = False
         for ref in found:
+            matched = True
             if ref.text not in seen:
                 seen.add(ref.text)
-                refs.append(ref)
-    _learn_regions(refs, region, settings=settings, policy=RetryPolicy(max_attempts=max_attempts), conn=conn)
-    return refs
+                yield ref
+        if not matched:
+            assert conn is not None  # only a listing can match nothing
+            raise S3NotFound(uri=str(target).rstrip("/") + ("/" if target.key.endswith("/") else ""),
+                             bucket=target.bucket, key=target.key, code="NoMatchingObjects",
+                             endpoint=conn.endpoint_url, hints={"pattern": target.key})
 
 
 def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[str, Any], policy: RetryPolicy,
@@ -174,7 +195,7 @@ class _Lister:
     def __init__(self, conn: Any, policy: RetryPolicy, region: str | None, cancel: CancelFlag | None) -> None:
         self.conn, self.policy, self.region, self.cancel = conn, policy, region, cancel
 
-    def matching(self, target: S3Uri) -> list[ObjectRef]:
+    def matching(self, target: S3Uri) -> Iterator[ObjectRef]:
         key = target.key
         if _GLOB in key:
             literal = re.split(r"[*?\[]", key, maxsplit=1)[0]
@@ -185,15 +206,12 @@ class _Lister:
         else:
             literal = key
             keep = lambda k: not _hidden(k[len(key):])  # noqa: E731
-        refs = []
         for entry in self._list(target.bucket, literal):
             name = entry["Key"]
             if name.endswith("/") or not keep(name):
                 continue
-            refs.append(ObjectRef(S3Uri(target.bucket, name, region=target.region, endpoint=target.endpoint),
-                                  size=int(entry.get("Size") or 0), etag=entry.get("ETag"),
-                                  partitions=_partitions_of(name)))
-        return refs
+            yield ObjectRef(S3Uri(target.bucket, name, region=target.region, endpoint=target.endpoint),
+                            size=int(entry.get("Size") or 0), etag=entry.get("ETag"), partitions=_partitions_of(name))
 
     def _list(self, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
         from dreambolt_magic import s3

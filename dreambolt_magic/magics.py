@@ -109,6 +109,9 @@ class S3IngestMagics(Magics):
               help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed.")
     @argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b.")
     @argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows.")
+    @argument("--sample", type=int, default=None, metavar="N",
+              help="A first look: the first N rows of the first objects, fetching no more objects (nor Parquet "
+              "row groups) than that takes; not random. Not with --nrows.")
     @argument("--region", default=None, help="Region to sign for (default: detected from the bucket).")
     @argument("--profile", default=None, help="AWS profile to take credentials from.")
     @argument("--endpoint-url", default=None, help="S3-compatible endpoint URL.")
@@ -128,7 +131,7 @@ class S3IngestMagics(Magics):
               help="For several objects: add a column NAME holding each row's object URI.")
     @argument("--filter", default=None, metavar="EXPR",
               help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
-              "partitions (year=2024/) that cannot match are not downloaded.")
+              "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded.")
     @line_cell_magic
     def s3ingest(self, line: str, cell: str | None = None) -> Any:
         """Load an S3 object into a pandas DataFrame.
@@ -150,8 +153,9 @@ class S3IngestMagics(Magics):
         Several objects load into one DataFrame: put one URI per line in the cell, or use a glob
         (s3://bucket/logs/2024-*/*.csv.gz; ** crosses folders) or a prefix ending in / (every object
         under it). Schemas are unified (a missing column is null); Hive folders (year=2024/) become
-        columns. --filter EXPR keeps matching rows and skips partitions that cannot match; EXPR allows
-        only comparisons, in, and, or, not, column names and literals.
+        columns. --filter EXPR keeps matching rows and skips partitions (and Parquet row groups, by their
+        statistics) that cannot match; EXPR allows only comparisons, in, and, or, not, column names and
+        literals. --sample N takes a first look: the first N rows of the first objects, fetching no more.
 
         Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
         never pass secrets as arguments. With none configured, a public object still loads unsigned.
@@ -199,6 +203,11 @@ class S3IngestMagics(Magics):
     def _load(self, uri: str | list[str], args: Any) -> Any:
         if args.nrows is not None and args.nrows < 0:
             raise UsageError(f"--nrows must be 0 or more, not {args.nrows}")
+        if args.sample is not None and args.sample < 1:
+            raise UsageError(f"--sample must be 1 or more rows, not {args.sample}")
+        if args.sample is not None and args.nrows is not None:
+            raise UsageError("--sample and --nrows both limit the rows: give one (--sample N: the first N rows of "
+                             "the first objects, said to be a sample; --nrows N: the first N rows)")
         if args.max_attempts is not None and args.max_attempts < 1:
             raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
         if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
@@ -224,6 +233,7 @@ class S3IngestMagics(Magics):
                 format=args.format,
                 columns=args.columns,
                 nrows=args.nrows,
+                sample=args.sample,
                 region=args.region or self.region,
                 profile=args.profile or self.profile,
                 endpoint_url=args.endpoint_url or self.endpoint_url,
@@ -256,7 +266,8 @@ class S3IngestMagics(Magics):
 
         URI may be a glob or a prefix ending in /. Shows the objects and their total size, the columns
         (with types and row counts from Parquet footers, read with a ranged GET each; for other formats
-        the names from the first object's first few KiB), and Hive partition columns. Returns the info.
+        the names from the first object's first few KiB), Hive partition columns, and the memory the
+        DataFrame would take (estimated from Parquet footers, or roughly from sizes, "~"). Returns the info.
         """
         if not line.strip():
             raise UsageError("%s3ingest_info needs a URI, e.g. %s3ingest_info s3://bucket/table/")

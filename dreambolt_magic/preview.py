@@ -8,6 +8,10 @@ gives every object's size), then reads as little of each as its format allows:
 - other formats: the column names, from the first few KiB (:func:`dreambolt_magic.browse.peek_columns`),
   for the first object only; their types and rows are unknown until the data is read.
 
+It also estimates the memory the DataFrame would take (:mod:`dreambolt_magic.memory`): for Parquet from the
+footers (rows, types, null counts, string lengths), usually within a few percent; for the other formats from
+the objects' sizes by a factor per format, a rough guess (shown with ``~``) that can be off by half or double.
+
 Every GET carries an explicit ``Range``: no object body is downloaded whole.
 """
 
@@ -16,13 +20,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dreambolt_magic import readers
+from dreambolt_magic import memory, readers
 from dreambolt_magic.dataset import MAX_WORKERS
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.listing import ObjectRef, expand, load_default
@@ -41,6 +45,9 @@ class ObjectSummary:
     format: str | None
     rows: int | None = None
     schema: dict[str, str] | None = None
+    #: Bytes the object's DataFrame would take, estimated; ``rough`` when from the size alone.
+    memory: int | None = None
+    rough: bool = False
 
 
 @dataclass
@@ -62,12 +69,30 @@ class SetInfo:
         counts = [o.rows for o in self.objects]
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
+    @property
+    def memory(self) -> int | None:
+        """The estimated memory of the whole frame in bytes (``None`` if some object's format is unknown)."""
+        sizes = [o.memory for o in self.objects]
+        return None if any(m is None for m in sizes) else sum(m for m in sizes if m is not None)
+
+    @property
+    def rough(self) -> bool:
+        """Whether :attr:`memory` is a rough guess from sizes (some object is not Parquet)."""
+        return any(o.rough for o in self.objects)
+
     def lines(self, limit: int = 10) -> list[str]:
         from dreambolt_magic.s3 import human_bytes
 
         rows = f"{self.rows:,} rows" if self.rows is not None else "rows unknown until loaded"
         out = [f"{self.uri}: {len(self.objects):,} object{'s' if len(self.objects) != 1 else ''} · "
                f"{human_bytes(self.total_bytes)} · {rows}"]
+        need = self.memory
+        if need is None:
+            out.append("Memory as a DataFrame: unknown (an object's format is unknown)")
+        elif self.rough:
+            out.append(f"Memory as a DataFrame: ~{human_bytes(need)} (a rough guess from the objects' sizes)")
+        else:
+            out.append(f"Memory as a DataFrame: about {human_bytes(need)} (estimated from the Parquet footers)")
         for obj in self.objects[:limit]:
             count = f" · {obj.rows:,} rows" if obj.rows is not None else ""
             out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}")
@@ -122,14 +147,20 @@ def info(
         connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
     )
 
+    kinds = partition_types(refs)
+
     def one(ref: ObjectRef) -> ObjectSummary:
         try:
             fmt, compression = readers.detect(ref.uri.key, b"", format=format)
         except S3FormatError:
             fmt, compression = None, None
         if fmt == "parquet" and compression is None:
-            return _parquet(session, ref, region)
-        return ObjectSummary(str(ref.uri), ref.size, fmt)
+            found = _parquet(session, ref, region)
+            # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
+            extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
+            return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra)
+        guess = memory.text_frame(ref.size, fmt, compression) if fmt is not None and ref.size is not None else None
+        return ObjectSummary(str(ref.uri), ref.size, fmt, memory=guess, rough=True)
 
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs)))) as pool:
         objects = list(pool.map(one, refs))
@@ -150,7 +181,6 @@ def info(
         except S3FormatError:
             names = []
         schema = dict.fromkeys(names, "?")
-    kinds = partition_types(refs)
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
     return SetInfo(dataset._label(uris), objects, schema, partitions)
 
@@ -189,4 +219,4 @@ def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:
         raise
     schema = meta.schema.to_arrow_schema()
     columns = {f.name: str(f.type) for f in schema if not f.name.startswith("__index_level_")}
-    return ObjectSummary(str(ref.uri), size, "parquet", meta.num_rows, columns)
+    return ObjectSummary(str(ref.uri), size, "parquet", meta.num_rows, columns, memory=memory.parquet_frame(meta))

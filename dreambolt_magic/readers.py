@@ -26,7 +26,9 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
+from dreambolt_magic import rowgroups
 from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.rowgroups import RowFilter
 
 __all__ = [
     "ALIASES",
@@ -322,6 +324,10 @@ def _read_parquet(request: Request) -> pd.DataFrame:
     schema = file.schema_arrow
     # pyarrow silently skips asked-for columns that do not exist, so check against the schema first.
     request.require(n for n in schema.names if not re.fullmatch(r"__index_level_\d+__", n))
+    if nrows is None and request.row_groups is not None:
+        # The others were never fetched (a filter's statistics ruled them out).
+        table = file.read_row_groups(request.row_groups, columns=columns, use_pandas_metadata=True)
+        return table.replace_schema_metadata(_cut_range_index(schema, len(table))).to_pandas(**request.options)
     if nrows is None:
         return file.read(columns=columns, use_pandas_metadata=True).to_pandas(**request.options)
     # With row_groups, the others were never fetched: nothing may look at them, not even a read-ahead.
@@ -465,9 +471,17 @@ def read(
     return _parse(fmt, Request(view, key, wanted, nrows, read_options, row_groups))
 
 
-def can_prune(key: str, format: str | None, *, columns: Sequence[Any] | None, nrows: int | None) -> bool:
-    """Whether a read of ``key`` can fetch only some byte ranges: uncompressed Parquet with columns or nrows."""
-    if columns is None and nrows is None:
+def can_prune(
+    key: str,
+    format: str | None,
+    *,
+    columns: Sequence[Any] | None,
+    nrows: int | None,
+    row_filter: RowFilter | None = None,
+) -> bool:
+    """Whether a read of ``key`` can fetch only some byte ranges: uncompressed Parquet with columns or nrows,
+    or with a row filter on columns (whose statistics may rule out row groups)."""
+    if columns is None and nrows is None and not (row_filter is not None and row_filter.names):
         return False
     named_format, compression = _from_name(key)
     fmt = normalize_format(format, key=key) if format is not None else named_format
@@ -489,17 +503,21 @@ def parquet_footer_start(data: memoryview) -> int:
 
 
 def parquet_ranges(
-    data: memoryview, *, columns: Sequence[Any] | None, nrows: int | None
+    data: memoryview, *, columns: Sequence[Any] | None, nrows: int | None, row_filter: RowFilter | None = None
 ) -> tuple[list[tuple[int, int]], list[int] | None]:
     """The byte ranges of a Parquet file that reading ``columns`` of its first ``nrows`` rows needs.
 
     ``data`` must hold the footer (the rest may be zeros). Returns ``(ranges, row_groups)``: ``(start,
     end)`` pairs including the leading ``PAR1``, and the row groups to read (None: all of them). Columns
     the file lacks are left out here: the reader reports them. The pandas index columns are kept, since
-    the reader restores the index from them.
+    the reader restores the index from them. With ``row_filter``, row groups whose statistics rule out
+    every row are left out first (:mod:`dreambolt_magic.rowgroups`); ``nrows`` then counts the rows of
+    those kept.
     """
     metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
     groups = list(range(metadata.num_row_groups))
+    if row_filter is not None:
+        groups = rowgroups.kept(metadata, groups, row_filter)
     if nrows is not None:
         taken, count = [], 0
         for index in groups:
@@ -514,7 +532,7 @@ def parquet_ranges(
         if chunk.has_dictionary_page and chunk.dictionary_page_offset:
             start = min(start, chunk.dictionary_page_offset)
         ranges.append((start, start + chunk.total_compressed_size))
-    return ranges, (groups if nrows is not None else None)
+    return ranges, (groups if nrows is not None or row_filter is not None else None)
 
 
 def parquet_chunks(metadata: Any, *, columns: Sequence[Any] | None, row_groups: Iterable[int]) -> Iterator[Any]:

@@ -8,6 +8,7 @@ at the boundary, once (see :func:`translate`); nothing else in the package handl
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from dreambolt_magic.rowgroups import RowFilter
+
 __all__ = [
     "Connection",
     "bucket_region",
@@ -78,6 +81,7 @@ def load(
     format: str | None = None,
     columns: Sequence[str] | str | None = None,
     nrows: int | None = None,
+    sample: int | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
@@ -94,6 +98,9 @@ def load(
     memory_limit: int | None = None,
     source_column: str | None = None,
     filter: str | None = None,
+    row_filter: RowFilter | None = None,
+    listed_etag: str | None = None,
+    connection: Connection | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
@@ -111,6 +118,10 @@ def load(
         extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
     columns, nrows:
         Read only these columns (a list, or ``"a,b"``) and only the first ``nrows`` rows.
+    sample:
+        A first look: the first ``sample`` rows, of the first objects of a set, fetching as little as that
+        takes (see :mod:`dreambolt_magic.sampling`); ``df.attrs["s3"]["sample"]`` says it is one. Not with
+        ``nrows``.
     region:
         Sign for this region. By default: a region in the URL, else the bucket's own region as S3 reports
         it (cached per bucket).
@@ -142,6 +153,10 @@ def load(
     source_column, filter:
         For a set of objects (see below): a column naming each row's object, and a restricted expression
         (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
+    row_filter:
+        For one Parquet object: skip the row groups whose footer statistics prove that no row can match
+        (a :class:`~dreambolt_magic.rowgroups.RowFilter`; the set loader passes its ``filter`` here). The
+        rows of the groups read are not filtered: that is the caller's part.
     cache:
         Keep the object's bytes on disk (:mod:`dreambolt_magic.cache`): ``True`` in the default directory
         (``$XDG_CACHE_HOME/dreambolt_magic`` or ``~/.cache/dreambolt_magic``), a path for that directory,
@@ -149,6 +164,13 @@ def load(
         (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
         fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
         ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
+    listed_etag:
+        The object's ETag as a listing has just given it (the set loader passes it): with a cache, an entry
+        with this ETag is used without the HEAD.
+    connection:
+        A :class:`Connection` to use rather than open one (the set loader shares one across its objects: a
+        client takes longer to make than a small object to load). Its credentials and settings replace
+        ``profile``, ``anon``, ``unsigned_fallback`` and the timeouts; it is used only for its own endpoint.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -157,7 +179,8 @@ def load(
     S3Error
         One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
     """
-    if not isinstance(uri, (str, S3Uri)) or _is_many(uri) or source_column is not None or filter is not None:
+    if (not isinstance(uri, (str, S3Uri)) or _is_many(uri) or source_column is not None or filter is not None
+            or sample is not None):
         # A list of URIs, a glob (a key with *) or a prefix (a key ending in /): one frame from many objects.
         from dreambolt_magic import dataset
 
@@ -166,7 +189,8 @@ def load(
             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
             cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
-            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, **read_options,
+            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, sample=sample,
+            **read_options,
         )
     started = time.monotonic()
     logs.install()  # before botocore logs its first signed request
@@ -187,7 +211,7 @@ def load(
         if format is not None:
             format = readers.normalize_format(format, key=target.key)  # before any download
         bar.start(None, target.name)
-        conn = Connection.open(
+        conn = connection if connection is not None and connection.endpoint_url == endpoint else Connection.open(
             profile=profile,
             endpoint_url=endpoint,
             anon=anon,
@@ -202,7 +226,12 @@ def load(
         explicit = bool(region or target.region)
         where = (conn.endpoint_url, target.bucket, target.key, target.version_id)
         cached: memoryview | None = None
-        if store is not None and store.has(*where):
+        listed = store.entry(*where) if store is not None and listed_etag is not None else None
+        if store is not None and listed is not None and listed.etag == listed_etag:
+            # A listing has just given the object's ETag, and the entry has it: no HEAD needed.
+            head, head_attempts = listed.head(), 0
+            cached = store.get(*where, etag=listed_etag)
+        elif store is not None and listed_etag is None and store.has(*where):
             # The object's current ETag decides whether the entry is still the object.
             head, chosen, head_attempts = _head(conn, target, chosen, policy, bar, explicit=explicit)
             context["region"] = chosen
@@ -225,8 +254,9 @@ def load(
             }
         else:
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
-            pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows)
-            plan: _ParquetPlan | TextPlan | None = _ParquetPlan(cols, nrows) if pruning else None
+            pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows,
+                                                          row_filter=row_filter)
+            plan: _ParquetPlan | TextPlan | None = _ParquetPlan(cols, nrows, row_filter) if pruning else None
             if store is None and nrows is not None and textplan.can_stream(target.key, format, nrows=nrows,
                                                                            options=read_options):
                 plan = TextPlan(target.key, format, columns=cols, nrows=nrows, options=read_options)
@@ -308,6 +338,9 @@ def summarize(frame: pd.DataFrame) -> str:
     if (info.get("attempts") or 1) > 1:
         parts.append(f"{info['attempts']} attempts")
     count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
+    if info.get("sample"):
+        objects = info.get("object_count") or 1
+        count = f" (sample: the first {info['sample']:,} rows, from {objects:,} object{'s' if objects != 1 else ''})"
     return f"Loaded {info.get('uri', 'the object')}{count}: " + " · ".join(parts)
 
 
@@ -326,6 +359,8 @@ class Connection:
     profile: str | None
     unsigned_fallback: bool
     clients: dict[str, Any] = field(default_factory=dict)
+    #: Clients are thread-safe, but making two from one botocore session at once is not.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -382,16 +417,17 @@ class Connection:
         return cls(session, endpoint_url, signed, reason, config, profile, unsigned_fallback)
 
     def client(self, region: str) -> Any:
-        client = self.clients.get(region)
-        if client is None:
-            client = self.session.create_client(
-                "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
-            )
-            # botocore follows a region redirect silently and never says where it went; we follow it
-            # ourselves, so the region we report is the region we used.
-            client.meta.events.register("before-call.s3", _no_botocore_redirect)
-            self.clients[region] = client
-        return client
+        with self.lock:
+            client = self.clients.get(region)
+            if client is None:
+                client = self.session.create_client(
+                    "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
+                )
+                # botocore follows a region redirect silently and never says where it went; we follow it
+                # ourselves, so the region we report is the region we used.
+                client.meta.events.register("before-call.s3", _no_botocore_redirect)
+                self.clients[region] = client
+            return client
 
     @property
     def default_region(self) -> str:
@@ -544,11 +580,13 @@ def _fetch(
 
 
 class _ParquetPlan:
-    """Reads only what ``columns`` and ``nrows`` need of a Parquet file: its footer, then those column chunks."""
+    """Reads only what ``columns``, ``nrows`` and ``row_filter`` need of a Parquet file: its footer, then those
+    column chunks of the row groups kept."""
 
-    def __init__(self, columns: list[str] | None, nrows: int | None) -> None:
+    def __init__(self, columns: list[str] | None, nrows: int | None, row_filter: RowFilter | None = None) -> None:
         self.columns = columns
         self.nrows = nrows
+        self.row_filter = row_filter
         self.row_groups: list[int] | None = None
 
     def fetch(self, transfer: Transfer, client: Any) -> None:
@@ -567,7 +605,8 @@ class _ParquetPlan:
             footer = readers.parquet_footer_start(transfer.data)
             if footer < tail:
                 transfer.fetch(client, [(footer, tail)])
-            ranges, self.row_groups = readers.parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows)
+            ranges, self.row_groups = readers.parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows,
+                                                             row_filter=self.row_filter)
         except (ValueError, OSError, pa.ArrowException):
             # A footer that does not parse: fetch the rest, and let the reader say what is wrong.
             self.row_groups = None

@@ -23,7 +23,16 @@ from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.expr import Filter, FilterColumnError
 from dreambolt_magic.listing import ObjectRef
 
-__all__ = ["Loaded", "apply_filter", "combine", "columns_to_read", "partition_types", "typed", "with_partitions"]
+__all__ = [
+    "Loaded",
+    "apply_filter",
+    "combine",
+    "columns_to_read",
+    "matching_rows",
+    "partition_types",
+    "typed",
+    "with_partitions",
+]
 
 _HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _WHOLE = re.compile(r"-?\d{1,18}")
@@ -76,6 +85,17 @@ def with_partitions(frame: pd.DataFrame, ref: ObjectRef, kinds: dict[str, type])
     for name in kinds:
         frame[name] = values[name]
     return frame
+
+
+def matching_rows(loaded: Loaded, expression: Filter | None, kinds: dict[str, type]) -> int:
+    """The rows of one object's frame that ``expression`` keeps (all, without one), counted before combining."""
+    if expression is None:
+        return len(loaded.frame)
+    frame = with_partitions(loaded.frame, loaded.ref, kinds)
+    try:
+        return int(expression.mask(frame).sum())
+    except (FilterColumnError, TypeError):
+        return 0  # the whole set decides, and reports, once it is combined
 
 
 def _kind(series: pd.Series) -> str:

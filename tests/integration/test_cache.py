@@ -214,11 +214,35 @@ def test_many_objects_are_cached_one_by_one(s3: S3Helper, proxy: FaultProxy, tmp
     first = load(f"s3://{BUCKET}/parts/", proxy, cache=tmp_path)
     proxy.clear()
     second = load(f"s3://{BUCKET}/parts/", proxy, cache=tmp_path)
-    # The listing is a GET of the bucket; no object's body is fetched, each costs one HEAD.
-    assert [r.path for r in proxy.requests if r.method == "GET" and "/parts/" in r.path] == []
-    assert sum(r.method == "HEAD" for r in proxy.requests) == 3
+    # The listing is a GET of the bucket, and its ETags validate the entries: no HEAD, no object's body.
+    assert [(r.method, r.path) for r in proxy.requests] == [("GET", f"/{BUCKET}")]
     pd.testing.assert_frame_equal(second, first)
     assert all(o["cached"] for o in second.attrs["s3"]["objects"])
+    assert [o["etag"] for o in second.attrs["s3"]["objects"]] == [o["etag"] for o in first.attrs["s3"]["objects"]]
+    assert [o["last_modified"] for o in second.attrs["s3"]["objects"]] == [
+        o["last_modified"] for o in first.attrs["s3"]["objects"]]
+
+
+def test_a_listed_object_that_changed_is_fetched_again_without_a_head(
+    s3: S3Helper, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    s3.make_bucket(BUCKET)
+    frames = [make_frame(20, seed=n) for n in range(4)]
+    for n, frame in enumerate(frames):
+        s3.put(BUCKET, f"parts/{n}.csv", to_bytes(frame, "csv"))
+    load(f"s3://{BUCKET}/parts/*.csv", proxy, cache=tmp_path)
+    frames[2] = make_frame(7, seed=99)
+    s3.put(BUCKET, "parts/2.csv", to_bytes(frames[2], "csv"))
+    s3.client.delete_object(Bucket=BUCKET, Key="parts/3.csv")
+    proxy.clear()
+    df = load(f"s3://{BUCKET}/parts/*.csv", proxy, cache=tmp_path)
+    seen = sorted((r.method, r.path) for r in proxy.requests)
+    assert seen == [("GET", f"/{BUCKET}"), ("GET", f"/{BUCKET}/parts/2.csv")]  # the listing, the changed object
+    pd.testing.assert_frame_equal(df, pd.concat(frames[:3], ignore_index=True))
+    assert [o["cached"] for o in df.attrs["s3"]["objects"]] == [True, True, False]
+    proxy.clear()
+    load(f"s3://{BUCKET}/parts/*.csv", proxy, cache=tmp_path)
+    assert [(r.method, r.path) for r in proxy.requests] == [("GET", f"/{BUCKET}")]  # the new entry is a hit
 
 
 # --- the magics --------------------------------------------------------------------------------------

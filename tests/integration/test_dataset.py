@@ -350,3 +350,26 @@ def test_a_list_asks_for_the_bucket_region_once(s3: S3Helper, proxy: FaultProxy)
     df = dm.load(uris, endpoint_url=proxy.endpoint_url, progress=False)
     pd.testing.assert_frame_equal(df, _concat(frames))
     assert [r.method for r in proxy.requests].count("HEAD") == 1
+
+
+def test_a_set_shares_one_connection_across_its_objects(
+    s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dreambolt_magic import s3 as loader
+
+    s3.make_bucket(BUCKET)
+    frames = [make_frame(2, seed=i) for i in range(12)]
+    for i, frame in enumerate(frames):
+        s3.put(BUCKET, f"shared/{i:02d}.csv", to_bytes(frame, "csv"))
+    opened: list[Any] = []
+    real_open = loader.Connection.open.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type, **kw: Any) -> Any:
+        opened.append(real_open(cls, **kw))
+        return opened[-1]
+
+    monkeypatch.setattr(loader.Connection, "open", classmethod(spy))
+    df = _load(s3, f"s3://{BUCKET}/shared/")
+    pd.testing.assert_frame_equal(df, _concat(frames))
+    assert len(opened) == 2  # the listing's, and the one the twelve loads share
+    assert list(opened[1].clients) == ["us-east-1"]

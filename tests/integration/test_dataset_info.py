@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,9 @@ import pytest
 from helpers import make_frame, to_bytes
 from IPython.utils.capture import capture_output
 
-from dreambolt_magic import S3NotFound, preview
+import dreambolt_magic as dm
+from dreambolt_magic import S3NotFound, memory, preview
+from dreambolt_magic.s3 import human_bytes
 
 if TYPE_CHECKING:
     from faults.proxy import FaultProxy
@@ -84,3 +87,55 @@ def test_the_info_magics(ip: InteractiveShell, table: list[bytes]) -> None:
         ip.run_cell_magic("s3ingest", "df --info", f"s3://{BUCKET}/t/year=2023/part-0.parquet\n"
                                                    f"s3://{BUCKET}/t/year=2024/part-1.parquet")
     assert "2 objects" in cap.outputs[0].data["text/plain"] and "30,000 rows" in cap.outputs[0].data["text/plain"]
+
+
+# --- the memory estimate -------------------------------------------------------------------------------
+
+
+def test_info_estimates_a_parquet_sets_memory_from_footers_alone(
+    s3: Any, proxy: FaultProxy, table: list[bytes]
+) -> None:
+    found = preview.info(f"s3://{BUCKET}/t/", endpoint_url=proxy.endpoint_url)
+    _ranges_ok(proxy, {f"part-{i}.parquet": len(b) for i, b in enumerate(table)})
+    loaded = dm.load(f"s3://{BUCKET}/t/", endpoint_url=s3.endpoint_url, progress=False)
+    actual = int(loaded.memory_usage(deep=True).sum())
+    assert found.memory is not None and not found.rough
+    assert 0.5 * actual <= found.memory <= 2 * actual, (found.memory, actual)
+    assert f"Memory as a DataFrame: about {human_bytes(found.memory)} (estimated from the Parquet footers)" in str(
+        found)
+
+
+@pytest.mark.parametrize("columns", [
+    {"s": [f"a much longer text value, number {i}" for i in range(5000)], "n": list(range(5000))},
+    {"c": pd.Categorical(["x", "y"] * 2500), "d": [None, 1.5] * 2500, "i": pd.array([1, None] * 2500, dtype="Int64")},
+    {"when": pd.date_range("2024-01-01", periods=5000, freq="s"), "flag": [True, False] * 2500},
+])
+def test_the_parquet_estimate_is_near_the_frame(s3: Any, columns: dict[str, Any]) -> None:
+    s3.make_bucket(BUCKET)
+    frame = pd.DataFrame(columns)
+    uri = s3.put(BUCKET, "one.parquet", to_bytes(frame, "parquet"))
+    found = preview.info(uri, endpoint_url=s3.endpoint_url)
+    actual = int(dm.load(uri, endpoint_url=s3.endpoint_url, progress=False).memory_usage(deep=True).sum())
+    assert found.memory is not None and 0.5 * actual <= found.memory <= 2 * actual, (found.memory, actual)
+
+
+def test_info_guesses_text_memory_from_sizes_and_says_it_is_rough(ip: InteractiveShell, s3: Any) -> None:
+    s3.make_bucket(BUCKET)
+    body = to_bytes(make_frame(2000), "csv")
+    s3.put(BUCKET, "c/1.csv", body)
+    s3.put(BUCKET, "c/2.csv.gz", gzip.compress(body))
+    found = preview.info(f"s3://{BUCKET}/c/", endpoint_url=s3.endpoint_url)
+    assert found.rough
+    assert found.memory == int(len(body) * memory.TEXT_FACTORS["csv"]) + int(
+        len(gzip.compress(body)) * memory.TEXT_FACTORS["csv"] * memory.COMPRESSION_FACTOR)
+    with capture_output() as cap:
+        ip.run_cell_magic("s3ingest", "df --info", f"s3://{BUCKET}/c/")
+    line = f"Memory as a DataFrame: ~{human_bytes(found.memory)} (a rough guess"
+    assert line in cap.outputs[0].data["text/plain"] and line in cap.outputs[0].data["text/html"]
+
+
+def test_info_of_an_unknown_format_does_not_guess(s3: Any) -> None:
+    s3.make_bucket(BUCKET)
+    s3.put(BUCKET, "u/data.bin", b"a,b\n1,2\n")
+    found = preview.info(f"s3://{BUCKET}/u/", endpoint_url=s3.endpoint_url)
+    assert found.memory is None and "Memory as a DataFrame: unknown" in str(found)
