@@ -40,6 +40,7 @@ not kept (the magic's summary line still shows it).
 from __future__ import annotations
 
 import importlib
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -94,6 +95,20 @@ def require(engine: str) -> None:
                 f"engine={engine!r} needs {module.partition('.')[0]}, which is not installed (or does not "
                 f"import: {exc}); install it with: pip install 'dreambolt_magic[{engine}]'"
             ) from exc
+    if engine == "polars":
+        _keep_ctrl_c_interrupting()
+
+
+def _keep_ctrl_c_interrupting() -> None:
+    """Let Ctrl-C interrupt blocking waits again once polars is imported.
+
+    polars installs its own SIGINT handler with ``SA_RESTART`` (pola-rs/polars#21739), so the kernel resumes
+    a blocking wait after Ctrl-C instead of letting Python raise KeyboardInterrupt: a load waiting on a
+    stalled part would ignore Ctrl-C until its read timeout. Python installs its handlers without that flag;
+    this clears it again and keeps polars' handler (which still sees the signal) in place.
+    """
+    if hasattr(signal, "siginterrupt"):  # POSIX; Windows has no SA_RESTART
+        signal.siginterrupt(signal.SIGINT, True)
 
 
 def load(uri: str | S3Uri | Sequence[str | S3Uri], *, engine: str, **options: Any) -> Any:

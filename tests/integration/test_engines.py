@@ -5,6 +5,9 @@ against independent writers in test_dataset.py). The cluster is one per module, 
 worker is another process, so each partition's task crosses a pickle boundary and the worker finds its
 credentials through its own AWS chain (the fake ones the suite's ``_offline`` fixture put in the environment
 before the cluster started).
+
+polars is imported only after ``load(engine="polars")`` has: importing it plainly would make Ctrl-C stop
+interrupting blocking waits for the rest of the session (see ``engines._keep_ctrl_c_interrupting``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from urllib.parse import unquote
 import cloudpickle
 import dask.dataframe as dd
 import pandas as pd
-import polars as pl
 import psutil
 import pytest
 from distributed import Client, LocalCluster, get_task_stream
@@ -254,23 +256,21 @@ def test_a_filter_on_an_unknown_column_fails_when_binding(
 # --- polars --------------------------------------------------------------------------------------------------
 
 
-def _as_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    return frame.to_pandas()
-
-
 def test_polars_single_object_and_set_equal_the_pandas_load(
     s3: S3Helper, table: dict[tuple[int, int], pd.DataFrame]
 ) -> None:
     one = f"s3://{BUCKET}/table/year=2024/month=3/part.parquet"
     frame = _load(s3, one, engine="polars", columns="id,value")
+    import polars as pl
+
     assert isinstance(frame, pl.DataFrame)
     assert frame.schema == pl.Schema({"id": pl.Int64, "value": pl.Float64})
-    pd.testing.assert_frame_equal(_as_pandas(frame), _load(s3, one, columns="id,value"))
+    pd.testing.assert_frame_equal(frame.to_pandas(), _load(s3, one, columns="id,value"))
     many = f"s3://{BUCKET}/table/"
     frame = _load(s3, many, engine="polars", filter="month == 1", source_column="src")
     assert frame.columns == ["id", "city", "value", "flag", "year", "month", "src"]
     assert frame.schema["src"] == pl.Categorical and frame.schema["city"] == pl.String
-    pd.testing.assert_frame_equal(_as_pandas(frame), _load(s3, many, filter="month == 1", source_column="src"))
+    pd.testing.assert_frame_equal(frame.to_pandas(), _load(s3, many, filter="month == 1", source_column="src"))
 
 
 def test_an_unknown_engine_is_refused_before_any_request(s3: S3Helper) -> None:

@@ -1,7 +1,8 @@
 """``%%s3ingest --engine dask|polars`` and ``%config S3IngestMagics.engine``, in a real InteractiveShell.
 
 No distributed cluster here: dask computes with its local threaded scheduler, which is what the magic's
-summary line says (tests/integration/test_engines.py runs dask on a LocalCluster).
+summary line says (tests/integration/test_engines.py runs dask on a LocalCluster). polars is imported after
+the magic has (see tests/integration/test_engines.py for why).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 import dask.dataframe as dd
 import pandas as pd
-import polars as pl
 import pytest
 from helpers import make_frame, to_bytes
 from IPython.core.error import UsageError
@@ -62,6 +62,8 @@ def test_engine_polars_binds_a_polars_frame_after_the_usual_summary(
     with capture_output() as cap:
         ip.run_cell_magic("s3ingest", "df --engine polars --columns id,value", PARQUET)
     df = ip.user_ns["df"]
+    import polars as pl
+
     assert isinstance(df, pl.DataFrame)
     assert cap.stdout.startswith(f"Loaded {PARQUET}: 20 rows x 2 columns")
     assert cap.stdout.rstrip().endswith("· polars DataFrame")
@@ -71,6 +73,8 @@ def test_engine_polars_binds_a_polars_frame_after_the_usual_summary(
 def test_the_configured_engine_is_the_default_and_the_option_wins(ip: InteractiveShell, bucket: str) -> None:
     ip.run_line_magic("config", "S3IngestMagics.engine = 'polars'")
     ip.run_cell_magic("s3ingest", "df -q", PARQUET)
+    import polars as pl
+
     assert isinstance(ip.user_ns["df"], pl.DataFrame)
     ip.run_cell_magic("s3ingest", "df -q --engine pandas", PARQUET)
     assert isinstance(ip.user_ns["df"], pd.DataFrame)

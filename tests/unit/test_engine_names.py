@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import signal
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -39,3 +42,25 @@ def test_a_missing_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch, e
 def test_pandas_needs_nothing_more() -> None:
     engines.require("pandas")
     assert engines.check("dask") == "dask"
+
+
+def test_requiring_polars_keeps_ctrl_c_interrupting_a_blocking_wait() -> None:
+    # What importing polars does to SIGINT (it sets SA_RESTART), whether or not polars was imported before.
+    signal.siginterrupt(signal.SIGINT, False)
+    engines.require("polars")
+    main = threading.main_thread().ident
+    assert main is not None and threading.current_thread() is threading.main_thread()
+    released = threading.Event()
+    press = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    give_up = threading.Timer(5, released.set)  # so that a failure fails instead of hanging
+    press.start()
+    give_up.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            released.wait()
+        assert time.monotonic() - started < 2
+    finally:
+        press.cancel()
+        give_up.cancel()
+        signal.siginterrupt(signal.SIGINT, True)  # Python's own setting
