@@ -17,9 +17,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
-from traitlets import Bool, Float, Int, TraitError, Unicode, validate
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
-from dreambolt_magic import s3
+from dreambolt_magic import engines, s3
 from dreambolt_magic.cache import DEFAULT_MAX_BYTES, Cache
 from dreambolt_magic.errors import S3Error
 
@@ -65,6 +65,12 @@ class S3IngestMagics(Magics):
     ).tag(config=True)
     cache_size = Int(
         DEFAULT_MAX_BYTES, help="Bytes the cache may hold; least recently used objects are evicted beyond."
+    ).tag(config=True)
+    engine = Enum(
+        engines.ENGINES, "pandas",
+        help="What %%s3ingest binds: a pandas DataFrame, a lazy dask DataFrame (one partition per object, "
+        "computed by your distributed Client if you made one) or a polars DataFrame. dask and polars need "
+        "pip install 'dreambolt_magic[dask]' or '[polars]'. --engine decides for one load.",
     ).tag(config=True)
 
     @validate("max_attempts")
@@ -132,6 +138,8 @@ class S3IngestMagics(Magics):
     @argument("--filter", default=None, metavar="EXPR",
               help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
               "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded.")
+    @argument("--engine", "-e", default=None, choices=engines.ENGINES,
+              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars.")
     @line_cell_magic
     def s3ingest(self, line: str, cell: str | None = None) -> Any:
         """Load an S3 object into a pandas DataFrame.
@@ -156,6 +164,12 @@ class S3IngestMagics(Magics):
         columns. --filter EXPR keeps matching rows and skips partitions (and Parquet row groups, by their
         statistics) that cannot match; EXPR allows only comparisons, in, and, or, not, column names and
         literals. --sample N takes a first look: the first N rows of the first objects, fetching no more.
+
+        --engine dask binds a lazy dask DataFrame instead, one partition per object: only the listing
+        and the first object's schema are read now; each object is read when dask computes it, on your
+        distributed Client if you made one (else dask's local threaded scheduler), with the same
+        credentials chain, region, endpoint and retries. --engine polars binds a polars DataFrame. They
+        need pip install 'dreambolt_magic[dask]' or 'dreambolt_magic[polars]'.
 
         Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
         never pass secrets as arguments. With none configured, a public object still loads unsigned.
@@ -226,6 +240,14 @@ class S3IngestMagics(Magics):
                 Filter(args.filter)
             except FilterSyntaxError as exc:
                 raise UsageError(f"--filter: {exc}") from None
+        engine = args.engine or self.engine
+        if engine == "dask" and args.sample is not None:
+            raise UsageError("--sample loads rows into memory; with --engine dask use --nrows N, which gives the "
+                             "first N rows as a lazy dask DataFrame")
+        try:
+            engines.require(engine)  # before any request: a missing package is not worth a download
+        except ImportError as exc:
+            raise UsageError(str(exc)) from None
         quiet = args.quiet or self.quiet
         try:
             frame = s3.load(
@@ -247,15 +269,21 @@ class S3IngestMagics(Magics):
                 source_column=args.source_column,
                 filter=args.filter,
                 cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
+                # polars is converted here, once the summary has read the pandas frame's provenance.
+                engine="pandas" if engine == "polars" else engine,
             )
         except S3Error as exc:
             # The rich explanation once, then a one-line error so the cell fails (Run All stops here).
             display(exc)
             exc.displayed = True
             raise
+        if engine == "dask":
+            if not quiet:
+                print(engines.describe(frame, uri))
+            return frame
         if not quiet:
-            print(s3.summarize(frame))
-        return frame
+            print(s3.summarize(frame) + (" · polars DataFrame" if engine == "polars" else ""))
+        return engines.to_polars(frame) if engine == "polars" else frame
 
     @line_magic
     def s3ingest_info(self, line: str = "") -> Any:

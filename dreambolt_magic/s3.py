@@ -102,6 +102,7 @@ def load(
     listed_etag: str | None = None,
     connection: Connection | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
+    engine: str = "pandas",
     **read_options: Any,
 ) -> pd.DataFrame:
     """Load one S3 object into a pandas DataFrame.
@@ -171,6 +172,11 @@ def load(
         A :class:`Connection` to use rather than open one (the set loader shares one across its objects: a
         client takes longer to make than a small object to load). Its credentials and settings replace
         ``profile``, ``anon``, ``unsigned_fallback`` and the timeouts; it is used only for its own endpoint.
+    engine:
+        ``"pandas"`` (the default); ``"dask"`` for a lazy dask DataFrame with one partition per object, read
+        on the workers by this function with these settings; ``"polars"`` for a polars DataFrame. The
+        others need ``pip install 'dreambolt_magic[dask]'`` (or ``[polars]``); see
+        :mod:`dreambolt_magic.engines`. An unknown name is a ValueError.
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
 
@@ -179,6 +185,21 @@ def load(
     S3Error
         One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
     """
+    if engine != "pandas":
+        from dreambolt_magic import engines
+
+        if sample is not None:
+            if engine == "dask":
+                raise ValueError("sample is for an in-memory frame; with engine='dask' use nrows=N, which gives "
+                                 "the first N rows as a lazy frame")
+            read_options["sample"] = sample
+        return engines.load(
+            uri, engine=engine, format=format, columns=columns, nrows=nrows, region=region, profile=profile,
+            endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
+            unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
+            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, **read_options,
+        )
     if (not isinstance(uri, (str, S3Uri)) or _is_many(uri) or source_column is not None or filter is not None
             or sample is not None):
         # A list of URIs, a glob (a key with *) or a prefix (a key ending in /): one frame from many objects.

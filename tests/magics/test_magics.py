@@ -33,7 +33,7 @@ CSV = "s3://bkt/data.csv"
 PARQUET = "s3://bkt/data.parquet"
 #: Every option of %s3ingest, as its help must name it.
 OPTIONS = ("--format", "--columns", "--nrows", "--region", "--profile", "--endpoint-url", "--anon",
-           "--max-attempts", "--no-progress", "--quiet")
+           "--max-attempts", "--no-progress", "--quiet", "--engine")
 #: Every configurable setting of S3IngestMagics, with its default.
 TRAIT_DEFAULTS: dict[str, Any] = {
     "region": None,
@@ -49,6 +49,7 @@ TRAIT_DEFAULTS: dict[str, Any] = {
     "cache": False,
     "cache_dir": None,
     "cache_size": 2 << 30,
+    "engine": "pandas",
 }
 
 
@@ -404,7 +405,8 @@ def test_bad_variable_name_in_run_cell_prints_one_line(ip: InteractiveShell) -> 
 
 
 BAD_OPTIONS = ["--nrows -1", "--nrows abc", "--nrows", "-n 1.5", "--max-attempts 0", "--max-attempts -2",
-               "--max-attempts x", "--columns ,", "--columns id,,value", "--bogus", "-z"]
+               "--max-attempts x", "--columns ,", "--columns id,,value", "--bogus", "-z",
+               "--engine spark", "--engine"]
 
 
 @pytest.mark.parametrize("options", BAD_OPTIONS)
