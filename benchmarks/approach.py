@@ -1,8 +1,11 @@
 """One timed load, in a fresh process: ``python benchmarks/approach.py APPROACH CASE SPEC_JSON``.
 
 Prints one JSON line: ``seconds`` (to a pandas DataFrame, imports excluded), ``rss_mb`` (peak resident
-memory of the process), ``rows`` and ``columns``. ``run.py`` starts one of these per measurement, so no
-approach inherits another's warm caches or memory.
+memory of the process), ``rows`` and ``columns``, and for ours ``bytes_fetched`` (``df.attrs["s3"]``).
+``run.py`` starts one of these per measurement, so no approach inherits another's warm caches or memory.
+
+Case ``many`` is a prefix of small CSV objects (``spec["uri"]`` ends in ``/``, ``spec["path"]`` is the local
+folder of the same files); the others are one object.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import os
 import resource
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 COLUMNS = ["qty", "category"]
@@ -27,11 +32,39 @@ def _parquet_head(source: Any) -> Any:
     return pa.Table.from_batches([next(batches)]).to_pandas()
 
 
-def ours(case: str, spec: dict[str, Any]) -> Any:
+#: Threads raw-get uses for a prefix: as many as ours fetches objects with (dataset.MAX_WORKERS), for a ceiling
+#: at the same concurrency.
+RAW_THREADS = 8
+
+
+def _client(spec: dict[str, Any], **config: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=spec["endpoint"], region_name="us-east-1", config=Config(**config))
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, key = uri[len("s3://") :].split("/", 1)
+    return bucket, key
+
+
+def _keys(client: Any, uri: str) -> list[str]:
+    bucket, prefix = _split(uri)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+
+
+def ours(case: str, spec: dict[str, Any], progress: bool = True) -> Any:
+    """As a user calls it: the progress bar is on by default (tqdm on stderr, which run.py captures)."""
     import dreambolt_magic
 
     kw: dict[str, Any] = {"columns": COLUMNS} if case == "columns" else {"nrows": NROWS} if case == "nrows" else {}
-    return dreambolt_magic.load(spec["uri"], endpoint_url=spec["endpoint"], progress=spec.get("progress", False), **kw)
+    return dreambolt_magic.load(spec["uri"], endpoint_url=spec["endpoint"], progress=progress, **kw)
+
+
+def ours_noprogress(case: str, spec: dict[str, Any]) -> Any:
+    return ours(case, spec, progress=False)
 
 
 def s3fs_pandas(case: str, spec: dict[str, Any]) -> Any:
@@ -71,12 +104,11 @@ def pyarrow_fs(case: str, spec: dict[str, Any]) -> Any:
 
 
 def boto3_parse(case: str, spec: dict[str, Any]) -> Any:
-    import boto3
     import pandas as pd
     from boto3.s3.transfer import TransferConfig
 
-    client = boto3.client("s3", endpoint_url=spec["endpoint"], region_name="us-east-1")
-    bucket, key = spec["uri"][len("s3://") :].split("/", 1)
+    client = _client(spec)
+    bucket, key = _split(spec["uri"])
     buf = io.BytesIO()
     client.download_fileobj(bucket, key, buf, Config=TransferConfig(max_concurrency=10))
     buf.seek(0)
@@ -88,10 +120,8 @@ def boto3_parse(case: str, spec: dict[str, Any]) -> Any:
 
 
 def raw_get(case: str, spec: dict[str, Any]) -> Any:
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=spec["endpoint"], region_name="us-east-1")
-    bucket, key = spec["uri"][len("s3://") :].split("/", 1)
+    client = _client(spec)
+    bucket, key = _split(spec["uri"])
     return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
@@ -119,14 +149,90 @@ def polars_s3(case: str, spec: dict[str, Any]) -> Any:
     return frame.collect().to_pandas()
 
 
+# --- case "many": a prefix of small CSV objects into one frame --------------------------------------------
+
+
+def many_s3fs(spec: dict[str, Any]) -> Any:
+    """What a pandas user writes: glob the prefix, read_csv each object in turn (s3fs has no concurrent read_csv)."""
+    import pandas as pd
+    import s3fs
+
+    options = {"client_kwargs": {"endpoint_url": spec["endpoint"], "region_name": "us-east-1"}}
+    paths = s3fs.S3FileSystem(**options).glob(spec["uri"][len("s3://") :] + "*.csv")
+    return pd.concat((pd.read_csv(f"s3://{p}", storage_options=options) for p in paths), ignore_index=True)
+
+
+def many_pyarrow(spec: dict[str, Any]) -> Any:
+    import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
+
+    fs = pafs.S3FileSystem(
+        endpoint_override=spec["endpoint"].split("://", 1)[1],
+        scheme="http",
+        access_key=os.environ["AWS_ACCESS_KEY_ID"],
+        secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+        region="us-east-1",
+    )
+    # pyarrow's own discovery of the prefix, handed over as a listing rather than as the folder's path: for a
+    # path, pyarrow first asks whether it is a folder with ListObjectsV2 max-keys=1, which s3rver 3.7.1 answers
+    # with a 500, as it does any listing it must truncate (jamhall/s3rver#814).
+    listing = fs.get_file_info(pafs.FileSelector(spec["uri"][len("s3://") :], recursive=True))
+    paths = sorted(info.path for info in listing if info.type == pafs.FileType.File)
+    return pads.dataset(paths, format="csv", filesystem=fs).to_table().to_pandas()
+
+
+def many_boto3(spec: dict[str, Any]) -> Any:
+    """List, then get_object and read_csv each object in turn: the plain boto3 loop."""
+    import pandas as pd
+
+    client = _client(spec)
+    bucket, _ = _split(spec["uri"])
+    frames = [pd.read_csv(client.get_object(Bucket=bucket, Key=key)["Body"]) for key in _keys(client, spec["uri"])]
+    return pd.concat(frames, ignore_index=True)
+
+
+def many_polars(spec: dict[str, Any]) -> Any:
+    import polars as pl
+
+    options = {"aws_endpoint_url": spec["endpoint"], "aws_region": "us-east-1", "aws_allow_http": "true"}
+    return pl.scan_csv(spec["uri"] + "*.csv", storage_options=options).collect().to_pandas()
+
+
+def many_raw(spec: dict[str, Any]) -> Any:
+    """List, then GET every object's bytes on RAW_THREADS threads, no parsing: the ceiling at ours' concurrency."""
+    client = _client(spec, max_pool_connections=RAW_THREADS)
+    bucket, _ = _split(spec["uri"])
+    with ThreadPoolExecutor(RAW_THREADS) as pool:
+        return list(pool.map(lambda key: client.get_object(Bucket=bucket, Key=key)["Body"].read(),
+                             _keys(client, spec["uri"])))
+
+
+def many_local(spec: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    return pd.concat((pd.read_csv(p) for p in sorted(Path(spec["path"]).glob("*.csv"))), ignore_index=True)
+
+
 APPROACHES = {
     "ours": ours,
+    "ours-noprogress": ours_noprogress,
     "s3fs": s3fs_pandas,
     "pyarrow-fs": pyarrow_fs,
     "boto3": boto3_parse,
     "polars": polars_s3,
     "raw-get": raw_get,
     "local": local,
+}
+#: Case "many"; ours takes a prefix as it takes one object.
+MANY = {
+    "ours": lambda spec: ours("many", spec),
+    "ours-noprogress": lambda spec: ours_noprogress("many", spec),
+    "s3fs": many_s3fs,
+    "pyarrow-fs": many_pyarrow,
+    "boto3": many_boto3,
+    "polars": many_polars,
+    "raw-get": many_raw,
+    "local": many_local,
 }
 
 
@@ -136,7 +242,9 @@ def _warm(name: str) -> None:
     import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
-    if name == "ours":
+    if name.startswith("ours"):
+        import tqdm.auto  # noqa: F401  (the bar imports it on its first use: a once-a-process cost, not the bar's)
+
         import dreambolt_magic  # noqa: F401
     elif name == "s3fs":
         import s3fs  # noqa: F401
@@ -144,16 +252,35 @@ def _warm(name: str) -> None:
         import polars  # noqa: F401
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory, in MiB.
+
+    Linux's VmHWM belongs to the process's own memory map, which exec starts afresh; ``ru_maxrss`` carries
+    over the parent's peak from before the exec (run.py's, which may have just generated the data).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     name, case, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    fn = APPROACHES[name]
+    load = (lambda: MANY[name](spec)) if case == "many" else (lambda: APPROACHES[name](case, spec))
     _warm(name)
     started = time.perf_counter()
-    result = fn(case, spec)
+    result = load()
     seconds = time.perf_counter() - started
     shape = getattr(result, "shape", (len(result), 0))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss, "rows": shape[0], "columns": shape[1]}))
+    out = {"seconds": seconds, "rss_mb": _peak_rss_mb(), "rows": shape[0], "columns": shape[1]}
+    fetched = getattr(result, "attrs", {}).get("s3", {}).get("bytes_fetched")
+    if fetched is not None:
+        out["bytes_fetched"] = fetched
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ One run: generates the data (cached under ``~/.cache/dreambolt-bench``), starts 
 too if ``npm`` can install it), optionally a throttling proxy in front of each (40 MB/s per connection,
 20 ms to the first byte: S3 as one connection sees it), and times every approach on every case, each
 measurement in a fresh process, interleaved (A, B, C, A, B, C, ...). Prints one table per server and
-profile: median seconds, MB/s (object size / time), peak RSS, and time relative to ours.
+profile: median seconds, MB/s (object size / time), peak RSS, and time relative to ours; the share of the
+file ours fetched for ``columns`` and ``nrows``; and at the end each of the issue's targets, met or not.
 
-    python benchmarks/run.py                  # the 7.5M-row Parquet (about 250 MB) and its CSV
+    python benchmarks/run.py                  # the 7.5M-row Parquet (about 240 MB), its CSV, 300 small CSVs
     python benchmarks/run.py --size small     # 500k rows, a quick run
 """
 
@@ -20,7 +21,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,17 @@ HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("DREAMBOLT_BENCH_CACHE", Path.home() / ".cache" / "dreambolt-bench"))
 SIZES = {"small": 500_000, "full": 7_500_000}
 BUCKET = "bench"
-CASES = ("parquet", "columns", "nrows", "csv")
-APPROACHES = ("ours", "s3fs", "pyarrow-fs", "boto3", "polars", "raw-get", "local")
+SERVERS = ("moto", "s3rver")
+PROFILES = ("loopback", "s3-like")
+CASES = ("parquet", "columns", "nrows", "csv", "many")
+APPROACHES = ("ours", "ours-noprogress", "s3fs", "pyarrow-fs", "boto3", "polars", "raw-get", "local")
+#: Approaches run in some cases only: the progress bar's cost is a question for the two whole-file reads.
+ONLY_IN = {"ours-noprogress": {"parquet", "csv"}}
+#: Case "many": this many CSV objects of about MANY_BYTES each, under the prefix many/.
+MANY_OBJECTS = 300
+MANY_BYTES = 100_000
+#: Which data each case reads.
+CASE_DATA = {"parquet": "parquet", "columns": "parquet", "nrows": "parquet", "csv": "csv", "many": "many"}
 ENV = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -60,9 +72,31 @@ def make_data(rows: int) -> tuple[Path, Path]:
             "flag": rng.random(rows) < 0.3,
         }
     )
-    frame.to_parquet(parquet, index=False, compression="snappy")
-    frame.to_csv(csv, index=False)
+    # Written aside and renamed: a run stopped half-way must not leave a short file that counts as made.
+    frame.to_parquet(parquet.with_suffix(".partial"), index=False, compression="snappy")
+    parquet.with_suffix(".partial").replace(parquet)
+    frame.to_csv(csv.with_suffix(".partial"), index=False)
+    csv.with_suffix(".partial").replace(csv)
     return parquet, csv
+
+
+def make_many(parquet: Path, csv: Path) -> Path:
+    """MANY_OBJECTS CSV files of about MANY_BYTES each, consecutive rows of the dataset, made once."""
+    folder = parquet.parent / "many"
+    complete = folder / ".complete"
+    if complete.exists():
+        return folder
+    import pandas as pd
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    frame = pd.read_parquet(parquet)
+    # Rows per object from the CSV's bytes per row; a dataset too small for that is shared out evenly.
+    per_object = max(1, min(len(frame) // MANY_OBJECTS, round(MANY_BYTES * len(frame) / csv.stat().st_size)))
+    for i in range(MANY_OBJECTS):
+        frame.iloc[i * per_object : (i + 1) * per_object].to_csv(folder / f"part-{i:03d}.csv", index=False)
+    complete.touch()
+    return folder
 
 
 # --- servers -------------------------------------------------------------------------------------------
@@ -94,8 +128,8 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-def start_s3rver() -> tuple[subprocess.Popen[bytes], str] | None:
-    """s3rver from npm, installed once into the cache; None if npm is missing or the install fails."""
+def start_s3rver(folder: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    """s3rver from npm, installed once into the cache, storing in ``folder``; None if npm is missing or fails."""
     script = CACHE / "node_modules" / "s3rver" / "bin" / "s3rver.js"
     if not script.exists():
         if not shutil.which("npm"):
@@ -107,9 +141,6 @@ def start_s3rver() -> tuple[subprocess.Popen[bytes], str] | None:
         if result.returncode != 0 or not script.exists():
             return None
     port = _free_port()
-    folder = CACHE / "s3rver-data"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     process = subprocess.Popen(
         ["node", str(script), "-d", str(folder), "-a", "127.0.0.1", "-p", str(port), "--silent"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -136,16 +167,21 @@ def upload(endpoint: str, files: dict[str, Path]) -> None:
     keys = {"aws_access_key_id": ENV["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": ENV["AWS_SECRET_ACCESS_KEY"]}
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
     client.create_bucket(Bucket=BUCKET)
-    for key, path in files.items():
+
+    def put(item: tuple[str, Path]) -> None:
         # One PUT per object, as most data files are written; s3rver wants its own default keys (S3RVER).
-        client.upload_file(str(path), BUCKET, key, Config=TransferConfig(multipart_threshold=1 << 40))
+        client.upload_file(str(item[1]), BUCKET, item[0], Config=TransferConfig(multipart_threshold=1 << 40))
+
+    with ThreadPoolExecutor(8) as pool:  # 300 small objects one after another take a while on moto
+        list(pool.map(put, files.items()))
 
 
 # --- measuring -----------------------------------------------------------------------------------------
 
 
-def measure(approach: str, case: str, spec: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+def measure(approach: str, case: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     try:
+        # stderr is captured: ours' progress bar (tqdm) writes there, and a terminal's redraws would be timed too.
         result = subprocess.run(
             [sys.executable, str(HERE / "approach.py"), approach, case, json.dumps(spec)],
             capture_output=True, text=True, timeout=timeout, env={**os.environ, **ENV},
@@ -155,7 +191,8 @@ def measure(approach: str, case: str, spec: dict[str, Any], timeout: float) -> d
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         return {"error": lines[-1][:100] if lines else f"exit {result.returncode}"}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    lines = result.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {"error": "no output"}
 
 
 def available(approach: str) -> bool:
@@ -166,101 +203,215 @@ def available(approach: str) -> bool:
     return importlib.util.find_spec("polars") is not None
 
 
-def run_profile(label: str, endpoint: str, files: dict[str, Path], sizes: dict[str, int], args: argparse.Namespace,
+def run_profile(label: str, endpoint: str, data: dict[str, dict[str, Any]], args: argparse.Namespace,
                 approaches: list[str]) -> list[dict[str, Any]]:
     rows = []
     for case in args.cases:
-        key = "data.csv" if case == "csv" else "data.parquet"
-        spec = {"uri": f"s3://{BUCKET}/{key}", "endpoint": endpoint, "path": str(files[key])}
-        samples: dict[str, list[dict[str, Any]]] = {a: [] for a in approaches}
+        source = data[CASE_DATA[case]]
+        spec = {"uri": source["uri"], "endpoint": endpoint, "path": str(source["path"])}
+        present = [a for a in approaches if case in ONLY_IN.get(a, {case})]
+        samples: dict[str, list[dict[str, Any]]] = {a: [] for a in present}
         for _ in range(args.repeats):
-            for approach in approaches:  # interleaved: A B C A B C ...
-                samples[approach].append(measure(approach, case, spec, args.timeout) or {"error": "no output"})
-        ours_median = None
-        for approach in approaches:
+            for approach in present:  # interleaved: A B C A B C ...
+                samples[approach].append(measure(approach, case, spec, args.timeout))
+        case_rows = []
+        for approach in present:
             good = [s for s in samples[approach] if "seconds" in s]
+            row: dict[str, Any] = {"profile": label, "case": case, "approach": approach, "size": source["size"]}
             if not good:
-                errors = "; ".join(sorted({str(s.get("error")) for s in samples[approach]}))
-                rows.append({"profile": label, "case": case, "approach": approach, "error": errors})
-                continue
-            seconds = statistics.median(s["seconds"] for s in good)
-            if approach == "ours":
-                ours_median = seconds
-            rows.append({
-                "profile": label, "case": case, "approach": approach, "seconds": seconds,
-                "mb_s": sizes[key] / seconds / 1e6, "rss_mb": statistics.median(s["rss_mb"] for s in good),
-                "shape": f"{good[0]['rows']}x{good[0]['columns']}",
-            })
-        for row in rows:
-            if row["case"] == case and row["profile"] == label and "seconds" in row and ours_median:
-                row["ratio"] = row["seconds"] / ours_median
-        print_table([r for r in rows if r["case"] == case], flush=True)
+                row["error"] = "; ".join(sorted({str(s.get("error")) for s in samples[approach]}))
+            else:
+                row.update(
+                    seconds=statistics.median(s["seconds"] for s in good),
+                    rss_mb=statistics.median(s["rss_mb"] for s in good),
+                    shape=f"{good[0]['rows']}x{good[0]['columns']}",
+                )
+                row["mb_s"] = source["size"] / row["seconds"] / 1e6
+                fetched = [s["bytes_fetched"] for s in good if "bytes_fetched" in s]
+                if fetched:
+                    row["bytes_fetched"] = statistics.median(fetched)
+            case_rows.append(row)
+        ours = next((r["seconds"] for r in case_rows if r["approach"] == "ours" and "seconds" in r), None)
+        for row in case_rows:
+            if ours and "seconds" in row:
+                row["ratio"] = row["seconds"] / ours
+        print_table(case_rows)
+        rows += case_rows
     return rows
 
 
-def print_table(rows: list[dict[str, Any]], flush: bool = False) -> None:
+def print_table(rows: list[dict[str, Any]]) -> None:
     for row in rows:
+        start = f"| {row['profile']} | {row['case']} | {row['approach']} |"
         if "error" in row:
-            print(f"| {row['profile']} | {row['case']} | {row['approach']} | failed: {row['error']} | | | |")
-        else:
-            print(f"| {row['profile']} | {row['case']} | {row['approach']} | {row['seconds']:.3f} | {row['mb_s']:.0f} "
-                  f"| {row['rss_mb']:.0f} | {row.get('ratio', float('nan')):.2f}x |")
+            print(f"{start} failed: {row['error']} | | | | |")
+            continue
+        fetched = f"{row['bytes_fetched'] / row['size']:.1%}" if "bytes_fetched" in row else ""
+        print(f"{start} {row['seconds']:.3f} | {row['mb_s']:.0f} | {row['rss_mb']:.0f} "
+              f"| {row.get('ratio', float('nan')):.2f}x | {fetched} |")
     sys.stdout.flush()
+
+
+# --- the issue's targets -------------------------------------------------------------------------------
+
+
+def _verdict(what: str, value: float | None, sign: str, target: float, unit: str = "x", note: str = "") -> str:
+    if value is None:
+        return f"  {what}: not measured"
+    met = value >= target if sign == ">=" else value < target if sign == "<" else value <= target
+    shown = f"{value:.1%}" if unit == "%" else f"{value:.2f}x"
+    goal = f"{target:.0%}" if unit == "%" else f"{target}x"
+    return f"  {what}: {shown}{note} (target {sign} {goal}) {'met' if met else 'NOT MET'}"
+
+
+def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[str]:
+    """Each of the issue's targets, per server and profile: the measured ratio, and whether it is met.
+
+    ``size`` is the Parquet file's, ``rate`` the s3-like profile's bytes/s per connection. Targets of cases
+    not run are left out; one whose approaches failed says "not measured".
+    """
+    from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, plan_parts
+
+    got = {(r["profile"], r["case"], r["approach"]): r for r in rows if "seconds" in r}
+    lines = []
+    for label in dict.fromkeys(r["profile"] for r in rows):
+        ran = {r["case"] for r in rows if r["profile"] == label}
+
+        def t(case: str, approach: str, label: str = label) -> float | None:
+            row = got.get((label, case, approach))
+            return row["seconds"] if row else None
+
+        def over(a: float | None, b: float | None) -> float | None:
+            return a / b if a is not None and b else None
+
+        lines.append(f"{label}:")
+        loopback = label.endswith("/loopback")
+        if "parquet" in ran:
+            ours, parse = t("parquet", "ours"), t("parquet", "local")
+            lines.append(_verdict("full parquet, s3fs / ours", over(t("parquet", "s3fs"), ours), ">=",
+                                  2.5 if loopback else 4.0))
+            if loopback:
+                lines.append(_verdict("full parquet, pyarrow-fs / ours", over(t("parquet", "pyarrow-fs"), ours),
+                                      ">=", 1.5))
+                get = t("parquet", "raw-get")
+                bound = get + parse if get is not None and parse is not None else None
+                note = f" of {bound:.3f} s" if bound else ""
+                lines.append(_verdict("full parquet, ours / (one GET + local parse)", over(ours, bound), "<=", 1.15,
+                                      note=note))
+            else:
+                # The connections ours has in flight: the main stream and its workers, no more than there are parts.
+                streams = min(DEFAULT_CONCURRENCY, len(plan_parts(size)))
+                bound = size / (rate * streams) + parse if parse is not None else None
+                note = f" of {bound:.3f} s = {size / 1e6:.1f} MB / ({rate / 1e6:.0f} MB/s x {streams}) + parse" \
+                    if bound else ""
+                lines.append(_verdict("full parquet, ours / (size / (rate x concurrency) + local parse)",
+                                      over(ours, bound), "<=", 1.3, note=note))
+        if "columns" in ran:
+            lines.append(_verdict("2 of 8 columns, pyarrow-fs / ours",
+                                  over(t("columns", "pyarrow-fs"), t("columns", "ours")), ">=", 1.0))
+        for case in ("columns", "nrows"):
+            if case in ran:
+                row = got.get((label, case, "ours"))
+                share = row["bytes_fetched"] / row["size"] if row and "bytes_fetched" in row else None
+                lines.append(_verdict(f"{case}, bytes ours fetched / file size", share, "<", 0.2, unit="%"))
+        if "csv" in ran:
+            lines.append(_verdict("full CSV, s3fs / ours", over(t("csv", "s3fs"), t("csv", "ours")), ">=", 2.0))
+        for case in ("parquet", "csv"):
+            on, off = t(case, "ours"), t(case, "ours-noprogress")
+            if case not in ran:
+                continue
+            if on is None or not off:
+                lines.append(_verdict(f"{case}, progress bar on vs off", None, "<", 0.03))
+                continue
+            change, note = abs(on / off - 1), " slower with the bar" if on > off else " faster with the bar"
+            lines.append(_verdict(f"{case}, progress bar on vs off", change, "<", 0.03, unit="%", note=note))
+        many = t("many", "ours")
+        peers = [f"{p} {seconds / many:.2f}x" for p in APPROACHES
+                 if p != "ours" and many and (seconds := t("many", p)) is not None]
+        if peers:
+            lines.append(f"  {MANY_OBJECTS} small CSV objects, peer / ours (no target): {', '.join(peers)}")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--size", choices=sorted(SIZES), default="full",
+                        help="full: 7.5M rows (about 240 MB Parquet, 660 MB CSV); small: 500k rows")
     parser.add_argument("--rows", type=int, help="rows of the generated data (overrides --size)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--servers", default="moto,s3rver", help="comma-separated: moto, s3rver")
-    parser.add_argument("--profiles", default="loopback,s3-like", help="comma-separated: loopback, s3-like")
-    parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--approaches", default=",".join(APPROACHES))
+    parser.add_argument("--repeats", type=int, default=3, help="measurements per approach and case; medians shown")
+    parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated: {', '.join(SERVERS)}")
+    parser.add_argument("--profiles", default=",".join(PROFILES), help=f"comma-separated: {', '.join(PROFILES)}")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated: {', '.join(CASES)}")
+    parser.add_argument("--approaches", default=",".join(APPROACHES), help=f"comma-separated: {', '.join(APPROACHES)}")
     parser.add_argument("--rate", type=float, default=40e6, help="s3-like: bytes/s per connection")
     parser.add_argument("--latency", type=float, default=0.02, help="s3-like: seconds to the first byte")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before one measurement is dropped")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
+    servers, profiles = [s for s in args.servers.split(",") if s], [p for p in args.profiles.split(",") if p]
     args.cases = [c for c in args.cases.split(",") if c]
-    approaches = [a for a in args.approaches.split(",") if a and available(a)]
-    skipped = [a for a in args.approaches.split(",") if a and not available(a)]
+    wanted = [a for a in args.approaches.split(",") if a]
+    for name, given, known in (("server", servers, SERVERS), ("profile", profiles, PROFILES),
+                               ("case", args.cases, CASES), ("approach", wanted, APPROACHES)):
+        unknown = [x for x in given if x not in known]
+        if unknown:
+            parser.error(f"unknown {name}: {', '.join(unknown)} (choose from {', '.join(known)})")
+    approaches = [a for a in wanted if available(a)]
+    skipped = [a for a in wanted if not available(a)]
 
     rows_count = args.rows or SIZES[args.size]
     parquet, csv = make_data(rows_count)
-    files = {"data.parquet": parquet, "data.csv": csv}
-    sizes = {k: p.stat().st_size for k, p in files.items()}
-    print(f"data: {rows_count:,} rows x 8 columns; Parquet {sizes['data.parquet'] / 1e6:.1f} MB, "
-          f"CSV {sizes['data.csv'] / 1e6:.1f} MB; {args.repeats} runs each, medians; "
+    many = make_many(parquet, csv)
+    parts = sorted(many.glob("*.csv"))
+    data = {
+        "parquet": {"uri": f"s3://{BUCKET}/data.parquet", "path": parquet, "size": parquet.stat().st_size},
+        "csv": {"uri": f"s3://{BUCKET}/data.csv", "path": csv, "size": csv.stat().st_size},
+        "many": {"uri": f"s3://{BUCKET}/many/", "path": many, "size": sum(p.stat().st_size for p in parts)},
+    }
+    files = {"data.parquet": parquet, "data.csv": csv, **{f"many/{p.name}": p for p in parts}}
+    import pyarrow.parquet as pq
+
+    # nrows can skip only whole row groups: with one (any --size small file) it must fetch the whole file.
+    groups = pq.ParquetFile(parquet).metadata.num_row_groups
+    print(f"data: {rows_count:,} rows x 8 columns; Parquet {data['parquet']['size'] / 1e6:.1f} MB "
+          f"in {groups} row group{'s' if groups > 1 else ''}, "
+          f"CSV {data['csv']['size'] / 1e6:.1f} MB, {len(parts)} CSV objects of "
+          f"{data['many']['size'] / len(parts) / 1e3:.0f} KB; {args.repeats} runs each, medians; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     if skipped:
         print(f"skipped (not installed): {', '.join(skipped)}")
-    print("| profile | case | approach | median s | MB/s | peak RSS MB | time / ours |")
-    print("|---|---|---|---|---|---|---|")
+    print("| profile | case | approach | median s | MB/s | peak RSS MB | time / ours | fetched / size |")
+    print("|---|---|---|---|---|---|---|---|")
     all_rows: list[dict[str, Any]] = []
-    for server in [s for s in args.servers.split(",") if s]:
-        started = start_moto() if server == "moto" else start_s3rver()
-        if started is None:
-            print(f"({server}: not available, skipped)")
-            continue
-        process, endpoint = started
-        try:
-            upload(endpoint, files)
-            for profile in [p for p in args.profiles.split(",") if p]:
-                throttle = None
-                target = endpoint
-                if profile == "s3-like":
-                    throttle, target = start_throttle(endpoint, args.rate, args.latency)
-                try:
-                    label = f"{server}/{profile}"
-                    all_rows += run_profile(label, target, files, sizes, args, approaches)
-                finally:
-                    if throttle is not None:
-                        throttle.terminate()
-                        throttle.wait()
-        finally:
-            process.terminate()
-            process.wait()
+    for server in servers:
+        with tempfile.TemporaryDirectory(prefix="s3rver-", dir=CACHE) as folder:
+            # A folder of its own: another run's s3rver (or a stale one) never shares or wipes it.
+            started = start_moto() if server == "moto" else start_s3rver(Path(folder))
+            if started is None:
+                print(f"({server}: not available, skipped)")
+                continue
+            process, endpoint = started
+            try:
+                upload(endpoint, files)
+                for profile in profiles:
+                    throttle = None
+                    target = endpoint
+                    if profile == "s3-like":
+                        throttle, target = start_throttle(endpoint, args.rate, args.latency)
+                    try:
+                        all_rows += run_profile(f"{server}/{profile}", target, data, args, approaches)
+                    finally:
+                        if throttle is not None:
+                            throttle.terminate()
+                            throttle.wait()
+            finally:
+                process.terminate()
+                process.wait()
+    print()
+    caveat = "" if rows_count == SIZES["full"] else "; at this size they are only indicative"
+    print(f"targets (the issue's, set for the full-size data{caveat}):")
+    for line in check_targets(all_rows, data["parquet"]["size"], args.rate):
+        print(line)
     if args.json:
         args.json.write_text(json.dumps(all_rows, indent=1))
 
