@@ -499,6 +499,9 @@ def bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, bar: Progr
         # HeadBucket answers have no body; this one means the bucket does not exist.
         raise class_for("NoSuchBucket", 404)(code="NoSuchBucket", status=404, bucket=bucket,
                                               operation="HeadBucket")
+    if status is not None and 200 <= status < 300:
+        # A store that names no region (s3rver, some MinIO set-ups) answers the same every time: ask once.
+        region_cache.set(conn.endpoint_url, bucket, conn.default_region)
     return conn.default_region
 
 

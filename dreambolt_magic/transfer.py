@@ -73,12 +73,15 @@ MIN_PART = 4 << 20
 MAX_PART = 64 << 20
 #: Connections in flight for one object, the main stream included.
 DEFAULT_CONCURRENCY = 8
-#: The main stream is timed over its first PROBE_BYTES (or PROBE_SECONDS, if that comes first) before any
-#: worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local or loopback server,
-#: which more connections only slow down (moto re-reads the whole object for every ranged GET); a single
-#: connection to S3 gets far less, and there ranged GETs in parallel multiply the rate.
+#: The main stream is timed over PROBE_BYTES after its first PROBE_SKIP (or PROBE_SECONDS, if that comes
+#: first) before any worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local
+#: or loopback server, which more connections only slow down (moto re-reads the whole object for every ranged
+#: GET); a single connection to S3 gets far less, and there ranged GETs in parallel multiply the rate.
 PROBE_BYTES = 2 << 20
 PROBE_SECONDS = 0.25
+#: The probe's clock starts only once this much has been read: until then the bytes may be ones the kernel
+#: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
+PROBE_SKIP = 1 << 20
 FAST_STREAM: float | None = 200e6
 #: Progress is handed on at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
@@ -251,7 +254,7 @@ class Transfer:
         self.sparse = False
         self.counted = 0  # bytes reported to progress since the last start
         self._parts: _Parts | None = None
-        self._probe: tuple[Any, int, float] | None = None
+        self._probe: tuple[Any, int, tuple[float, int] | None] | None = None
         #: Whether workers were started beside the main stream (decided by the probe).
         self.parallel = False
         #: Whether the main stream was resumed with a Range: botocore checks a whole-object stream against
@@ -361,7 +364,7 @@ class Transfer:
         self._front = 0
         self.limit = parts[0][1]
         if len(parts) > 1:
-            self._probe = (client, min(self.max_concurrency - 1, len(parts) - 1), time.monotonic())
+            self._probe = (client, min(self.max_concurrency - 1, len(parts) - 1), None)
             if FAST_STREAM is None:
                 self._decide()
 
@@ -400,12 +403,17 @@ class Transfer:
     def _decide(self) -> None:
         """Once the probe is over, start the workers unless the one stream is already fast."""
         assert self._probe is not None
-        client, count, started = self._probe
+        client, count, clock = self._probe
+        if FAST_STREAM is not None and clock is None:
+            if self.received >= min(PROBE_SKIP, self.limit):
+                self._probe = (client, count, (time.monotonic(), self.received))
+            return
+        started, mark = clock or (time.monotonic(), self.received)
         elapsed = time.monotonic() - started
-        if FAST_STREAM is not None and self.received < PROBE_BYTES and elapsed < PROBE_SECONDS:
+        if FAST_STREAM is not None and self.received - mark < PROBE_BYTES and elapsed < PROBE_SECONDS:
             return
         self._probe = None
-        rate = self.received / elapsed if elapsed > 0 else float("inf")
+        rate = (self.received - mark) / elapsed if elapsed > 0 else float("inf")
         self.parallel = FAST_STREAM is None or rate < FAST_STREAM
         if self.parallel:
             self._start_workers(client, count)
