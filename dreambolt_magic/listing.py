@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import botocore.exceptions as bce
 
 from dreambolt_magic.errors import S3NotFound, S3RegionError, S3UriError
-from dreambolt_magic.progress import CancelFlag, NoProgress, check_cancel
+from dreambolt_magic.progress import CancelFlag, NoProgress, cancellable_sleep, check_cancel
 from dreambolt_magic.regions import region_cache
 from dreambolt_magic.retry import RetryPolicy
 from dreambolt_magic.uri import S3Uri, parse
@@ -130,7 +130,7 @@ def iter_refs(
                 conn = s3.Connection.open(
                     **settings, endpoint_url=endpoint_url or target.endpoint or s3.endpoint_from_env()
                 )
-            lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=s3._cancellable_sleep(cancel)),
+            lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel)),
                              region or target.region, cancel)
             found = lister.matching(target)
         matched = False

@@ -8,8 +8,10 @@ set them.
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import string
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +23,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import engines, s3
 from dreambolt_magic.cache import DEFAULT_MAX_BYTES, Cache
+from dreambolt_magic.connection import warm_up
 from dreambolt_magic.errors import S3Error
 
 __all__ = ["S3IngestMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -465,6 +468,13 @@ def load_ipython_extension(ipython: Any) -> None:
     if "S3IngestMagics" in ipython.magics_manager.registry:
         return
     ipython.register_magics(S3IngestMagics(ipython))
+    # The once-a-process costs of a first load (botocore's service model), paid while the user types.
+    threading.Thread(target=_warm_up, name="dreambolt-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    with contextlib.suppress(Exception):  # only a head start: the first load does the same if this fails
+        warm_up()
 
 
 def unload_ipython_extension(ipython: Any) -> None:

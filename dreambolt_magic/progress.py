@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CancelFlag", "Cancelled", "NoProgress", "Progress", "TqdmProgress", "check_cancel"]
+__all__ = ["CancelFlag", "Cancelled", "NoProgress", "Progress", "TqdmProgress", "cancellable_sleep", "check_cancel"]
 
 
 class Cancelled(Exception):
@@ -154,3 +155,15 @@ class TqdmProgress:
             else:
                 bar.colour = "red"
             bar.close()
+
+
+def cancellable_sleep(cancel: CancelFlag | None) -> Callable[[float], None]:
+    """The backoff wait: ``time.sleep``, or with a cancel flag a wait that ends as soon as it is set."""
+    if cancel is None:
+        return time.sleep
+
+    def wait(seconds: float) -> None:
+        cancel.wait(seconds)
+        check_cancel(cancel)
+
+    return wait

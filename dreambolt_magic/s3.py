@@ -8,23 +8,16 @@ at the boundary, once (see :func:`translate`); nothing else in the package handl
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
-import botocore.loaders
-import botocore.session
-import pyarrow as pa
-from botocore import UNSIGNED
-from botocore.config import Config
 
 from dreambolt_magic import logs, memory, readers, textplan
 from dreambolt_magic.cache import Cache, open_cache
+from dreambolt_magic.connection import Connection, endpoint_from_env
 from dreambolt_magic.errors import (
     S3AuthError,
     S3Error,
@@ -34,11 +27,12 @@ from dreambolt_magic.errors import (
     S3UriError,
     class_for,
 )
-from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, check_cancel
+from dreambolt_magic.parquetplan import ParquetPlan
+from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, cancellable_sleep, check_cancel
 from dreambolt_magic.regions import bucket_region_from, detect_region, region_cache
 from dreambolt_magic.retry import RetryPolicy
 from dreambolt_magic.textplan import TextPlan
-from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, ObjectChangedSignal, Transfer, coalesce
+from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, ObjectChangedSignal, Transfer
 from dreambolt_magic.uri import S3Uri, parse
 
 if TYPE_CHECKING:
@@ -60,14 +54,6 @@ __all__ = [
     "translate",
 ]
 
-DEFAULT_REGION = "us-east-1"
-#: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
-COALESCE_GAP = 256 << 10
-
-
-#: The most of a Parquet file's end fetched first by a pruned read, to find its footer (1/32 of the file
-#: up to this, at least 64 KiB).
-LOAD_TAIL = 1 << 20
 
 
 def parse_uri(text: str) -> S3Uri:
@@ -223,7 +209,7 @@ def load(
         raise ValueError(f"max_concurrency must be a whole number of at least 1, not {max_concurrency!r}")
     if part_size is not None and (isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1):
         raise ValueError(f"part_size must be a whole number of bytes of at least 1, not {part_size!r}")
-    policy = RetryPolicy(max_attempts=max_attempts, sleep=_cancellable_sleep(cancel))
+    policy = RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel))
     bar = _progress(progress)
     endpoint = endpoint_url or target.endpoint or endpoint_from_env()
     context = {"uri": str(target), "bucket": target.bucket, "key": target.key, "endpoint": endpoint}
@@ -277,7 +263,7 @@ def load(
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
             pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows,
                                                           row_filter=row_filter)
-            plan: _ParquetPlan | TextPlan | None = _ParquetPlan(cols, nrows, row_filter) if pruning else None
+            plan: ParquetPlan | TextPlan | None = ParquetPlan(cols, nrows, row_filter) if pruning else None
             if store is None and nrows is not None and textplan.can_stream(target.key, format, nrows=nrows,
                                                                            options=read_options):
                 plan = TextPlan(target.key, format, columns=cols, nrows=nrows, options=read_options)
@@ -303,7 +289,7 @@ def load(
             if isinstance(plan, TextPlan) and plan.frame is not None:
                 frame = plan.frame  # the rows asked for, parsed from the start of the object
             else:
-                row_groups = plan.row_groups if isinstance(plan, _ParquetPlan) else None
+                row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
                 frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
                                      row_groups=row_groups, **read_options)
             fetched = {
@@ -363,116 +349,6 @@ def summarize(frame: pd.DataFrame) -> str:
         objects = info.get("object_count") or 1
         count = f" (sample: the first {info['sample']:,} rows, from {objects:,} object{'s' if objects != 1 else ''})"
     return f"Loaded {info.get('uri', 'the object')}{count}: " + " · ".join(parts)
-
-
-# --- credentials and clients -------------------------------------------------------------------------
-
-
-@dataclass
-class Connection:
-    """A botocore session with the settings of one load; makes a client per region."""
-
-    session: botocore.session.Session
-    endpoint_url: str | None
-    signed: bool
-    unsigned_reason: str | None
-    config: Config
-    profile: str | None
-    unsigned_fallback: bool
-    clients: dict[str, Any] = field(default_factory=dict)
-    #: Clients are thread-safe, but making two from one botocore session at once is not.
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    @classmethod
-    def open(
-        cls,
-        *,
-        profile: str | None,
-        endpoint_url: str | None,
-        anon: bool,
-        unsigned_fallback: bool,
-        connect_timeout: float,
-        read_timeout: float,
-        max_pool_connections: int = 10,
-    ) -> Connection:
-        # A botocore session (boto3's adds nothing we use): credentials and config are read afresh for
-        # every load; the service model, ~0.2 s to parse, comes from one loader shared by all.
-        session = botocore.session.get_session()
-        session.register_component("data_loader", _shared_loader())
-        if profile:
-            available = sorted(session.available_profiles)
-            if profile not in available:
-                raise S3AuthError(
-                    f"the AWS profile {profile!r} is not configured",
-                    code="ProfileNotFound",
-                    hints={"profile": profile, "available": available},
-                )
-            session.set_config_variable("profile", profile)
-        signed, reason = True, None
-        if anon:
-            signed, reason = False, "anonymous access was asked for"
-        else:
-            try:
-                credentials = session.get_credentials()
-            except bce.BotoCoreError as exc:
-                raise translate(exc, profile=profile) from exc
-            if credentials is None:
-                if not unsigned_fallback:
-                    raise S3AuthError(
-                        "no AWS credentials were found",
-                        code="NoCredentials",
-                        hints={"profile": profile, "unsigned_tried": False},
-                    )
-                signed, reason = False, "no credentials were found"
-        config = Config(
-            # One layer of retries: ours. botocore's would multiply with it.
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            signature_version=None if signed else UNSIGNED,
-            s3={"addressing_style": "path"} if endpoint_url else {},
-            user_agent_extra="dreambolt_magic",
-            # One connection per part in flight, and one for the main stream.
-            max_pool_connections=max_pool_connections,
-        )
-        return cls(session, endpoint_url, signed, reason, config, profile, unsigned_fallback)
-
-    def client(self, region: str) -> Any:
-        with self.lock:
-            client = self.clients.get(region)
-            if client is None:
-                client = self.session.create_client(
-                    "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
-                )
-                # botocore follows a region redirect silently and never says where it went; we follow it
-                # ourselves, so the region we report is the region we used.
-                client.meta.events.register("before-call.s3", _no_botocore_redirect)
-                self.clients[region] = client
-            return client
-
-    @property
-    def default_region(self) -> str:
-        return self.session.get_config_variable("region") or DEFAULT_REGION
-
-
-@cache
-def _shared_loader() -> botocore.loaders.Loader:
-    """One botocore data loader for the process: it caches the S3 service model (~0.2 s to parse)."""
-    return botocore.loaders.create_loader()
-
-
-def _no_botocore_redirect(context: dict[str, Any], **_: Any) -> None:
-    # Both flags botocore's redirectors read: "already redirected, do not redirect again".
-    context["s3_redirected"] = True
-    context.setdefault("s3_redirect", {})["redirected"] = True
-
-
-def endpoint_from_env() -> str | None:
-    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any."""
-    # botocore would read these itself, but we need the endpoint to key the region cache and to report it.
-    import os
-
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 # --- region --------------------------------------------------------------------------------------------
@@ -551,7 +427,7 @@ def _fetch(
     bar: Progress,
     *,
     explicit: bool,
-    plan: _ParquetPlan | TextPlan | None = None,
+    plan: ParquetPlan | TextPlan | None = None,
 ) -> str:
     """Download with retries; follow one region redirect. Returns the region that answered.
 
@@ -601,46 +477,6 @@ def _fetch(
                 status=exc.status,
                 hints={"profile": conn.profile, "unsigned_tried": True, "server_code": exc.code},
             ) from exc
-
-
-class _ParquetPlan:
-    """Reads only what ``columns``, ``nrows`` and ``row_filter`` need of a Parquet file: its footer, then those
-    column chunks of the row groups kept."""
-
-    def __init__(self, columns: list[str] | None, nrows: int | None, row_filter: RowFilter | None = None) -> None:
-        self.columns = columns
-        self.nrows = nrows
-        self.row_filter = row_filter
-        self.row_groups: list[int] | None = None
-
-    def fetch(self, transfer: Transfer, client: Any) -> None:
-        size = transfer.size
-        assert size is not None
-        self.row_groups = None
-        if bytes(transfer.data[:4]) != b"PAR1":
-            # Not Parquet after all: fetch it whole, and let the reader say what it is.
-            transfer.fetch(client, [(transfer.limit, size)])
-            return
-        # A big file's footer (an entry per row group and column, with statistics) often passes 64 KiB: a
-        # longer tail, still a small share of the file, spares a second round trip for the rest of it.
-        tail = max(transfer.limit, size - min(LOAD_TAIL, max(readers.PARQUET_TAIL, size // 32)))
-        transfer.fetch(client, [(tail, size)])
-        try:
-            footer = readers.parquet_footer_start(transfer.data)
-            if footer < tail:
-                transfer.fetch(client, [(footer, tail)])
-            ranges, self.row_groups = readers.parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows,
-                                                             row_filter=self.row_filter)
-        except (ValueError, OSError, pa.ArrowException):
-            # A footer that does not parse: fetch the rest, and let the reader say what is wrong.
-            self.row_groups = None
-            transfer.fetch(client, [(transfer.limit, tail)])
-            return
-        transfer.check_memory(memory.parquet_need(transfer.data, columns=self.columns, row_groups=self.row_groups),
-                              what="parquet")
-        head, footer = transfer.limit, min(footer, tail)  # the first GET holds the head; the footer is here
-        needed = [(max(a, head), min(b, footer)) for a, b in ranges]
-        transfer.fetch(client, coalesce(needed, COALESCE_GAP))
 
 
 def _abort(transfer: Transfer | None) -> None:
@@ -752,18 +588,6 @@ def _columns(columns: Sequence[str] | str | None) -> list[str] | None:
     if not names or not all(isinstance(n, str) and n for n in names):
         raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
     return names
-
-
-def _cancellable_sleep(cancel: CancelFlag | None) -> Callable[[float], None]:
-    """The backoff wait: ``time.sleep``, or with a cancel flag a wait that ends as soon as it is set."""
-    if cancel is None:
-        return time.sleep
-
-    def wait(seconds: float) -> None:
-        cancel.wait(seconds)
-        check_cancel(cancel)
-
-    return wait
 
 
 def _progress(progress: bool | Progress) -> Progress:

@@ -55,6 +55,7 @@ __all__ = [
     "ObjectChangedSignal",
     "Transfer",
     "coalesce",
+    "piece_size",
     "plan_parts",
 ]
 
@@ -128,6 +129,33 @@ def plan_parts(size: int, *, part_size: int | None = None, max_concurrency: int 
         part_size = -(-part_size // (1 << 20)) << 20  # whole MiB
     part_size = max(1, part_size)
     return [(start, min(start + part_size, size)) for start in range(0, size, part_size)]
+
+
+def piece_size(total: int, concurrency: int, timings: Sequence[tuple[int, float]] = ()) -> int:
+    """The bytes each ranged GET of :meth:`Transfer.fetch` asks for, to fetch ``total`` bytes of ranges.
+
+    By default about two pieces per connection, at least :data:`MIN_PART`: on S3 one connection gets a
+    fraction of the link, and more connections multiply the rate. But where a request costs far more than
+    its bytes (moto slices the whole object for every ranged GET: 0.13 s for 64 KiB or 1 MiB alike), fewer,
+    longer pieces win. So once two earlier requests of different sizes (the head and the tail of a pruned
+    read) show the fixed cost and the rate, the count of pieces is the one that minimises
+    ``pieces x fixed cost + total / (min(pieces, concurrency) x rate)``: the fixed costs counted as if they
+    queued (they do on a server that is busy working, and cost little where they do not).
+    """
+    default = max(MIN_PART, -(-total // (2 * concurrency)))
+    sizes = [n for n, _ in timings]
+    if total <= 0 or len(timings) < 2 or max(sizes) < 4 * min(sizes):
+        return default
+    mean_n = sum(sizes) / len(sizes)
+    mean_t = sum(t for _, t in timings) / len(timings)
+    spread = sum((n - mean_n) ** 2 for n in sizes)
+    slope = sum((n - mean_n) * (t - mean_t) for n, t in timings) / spread  # seconds per byte
+    fixed = max(0.0, mean_t - slope * mean_n)
+    if fixed <= 0:
+        return default
+    rate = 1 / slope if slope > 0 else float("inf")
+    best = min(range(1, 2 * concurrency + 1), key=lambda k: k * fixed + total / (min(k, concurrency) * rate))
+    return max(default, -(-total // best))
 
 
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
@@ -238,6 +266,9 @@ class Transfer:
         self.attempts = 0
         self.restarted = False
         self.requests = 0
+        #: ``(bytes, seconds)`` of the ranged requests answered so far at the first attempt: what a request
+        #: costs on this server (see :func:`piece_size`).
+        self.timings: list[tuple[int, float]] = []
         self._lock = threading.Lock()
         self._reset()
 
@@ -292,6 +323,7 @@ class Transfer:
                 params["IfMatch"] = self.etag
         elif self.buffer is None and self.first_bytes:
             params["Range"] = f"bytes=0-{self.first_bytes - 1}"
+        began, attempts = time.monotonic(), self.attempts
         try:
             response = self._get(client, params)
         except bce.ClientError as exc:
@@ -321,6 +353,8 @@ class Transfer:
                 response["Body"].close()
                 raise
         self._stream(response["Body"])
+        if self.sparse and not resuming:
+            self._timed(self.limit, began, attempts)
         if self.size is None:
             self._verify_length(client)
 
@@ -487,7 +521,9 @@ class Transfer:
         wanted = [r for r in wanted if r[1] > r[0]]
         # A long range is cut into parts too, so that it is fetched over several connections.
         total = sum(b - a for a, b in wanted)
-        piece = max(MIN_PART, -(-total // (2 * self.max_concurrency)))
+        with self._lock:
+            samples = list(self.timings)
+        piece = piece_size(total, self.max_concurrency, samples)
         wanted = [(s, min(s + piece, b)) for a, b in wanted for s in range(a, b, piece)]
         if not wanted:
             return
@@ -529,6 +565,7 @@ class Transfer:
         assert self.buffer is not None
         view = memoryview(self.buffer)
         done = start
+        began, attempts = time.monotonic(), self.attempts
 
         def attempt(number: int) -> None:
             nonlocal done
@@ -566,6 +603,12 @@ class Transfer:
                 raise self.translate(exc) from exc
 
         self.retry(attempt)
+        self._timed(end - start, began, attempts)
+
+    def _timed(self, size: int, began: float, attempts: int) -> None:
+        with self._lock:
+            if self.attempts == attempts:  # a retried request's time says nothing about the server
+                self.timings.append((size, time.monotonic() - began))
 
     @contextlib.contextmanager
     def _reading(self, body: Any) -> Any:

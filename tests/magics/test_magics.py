@@ -812,3 +812,22 @@ def test_unload_stops_a_running_demo(ip: InteractiveShell, capsys: pytest.Captur
     ip.run_line_magic("unload_ext", "dreambolt_magic")
     assert not server.running
     assert refuses(port)
+
+
+def test_loading_the_extension_warms_up_on_a_thread(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from dreambolt_magic import magics
+
+    called: list[str] = []
+    monkeypatch.setattr(magics, "warm_up", lambda: called.append(threading.current_thread().name))
+    if "dreambolt_magic" in shell.extension_manager.loaded:
+        shell.run_line_magic("unload_ext", "dreambolt_magic")
+    shell.run_line_magic("load_ext", "dreambolt_magic")
+    try:
+        for thread in threading.enumerate():
+            if thread.name == "dreambolt-warm-up":
+                thread.join(5)
+    finally:
+        shell.run_line_magic("unload_ext", "dreambolt_magic")
+    assert called == ["dreambolt-warm-up"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dreambolt_magic import readers, transfer
-from dreambolt_magic.transfer import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, plan_parts
+from dreambolt_magic.transfer import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts
 
 MiB = 1 << 20
 
@@ -102,3 +102,28 @@ def test_footer_start_refuses_what_is_not_parquet() -> None:
 )
 def test_can_prune(key: str, format: str | None, columns: list[str] | None, nrows: int | None, expected: bool) -> None:
     assert readers.can_prune(key, format, columns=columns, nrows=nrows) is expected
+
+
+# --- piece_size: how long the ranged GETs of a sparse fetch are -------------------------------------------
+
+
+def test_piece_size_without_timings_is_two_pieces_per_connection() -> None:
+    assert piece_size(160 * MiB, 8) == 10 * MiB
+    assert piece_size(10 * MiB, 8) == MIN_PART  # never below the minimum part
+
+
+def test_piece_size_keeps_the_default_where_requests_are_cheap() -> None:
+    # S3 through one connection: 20 ms to the first byte, then 40 MB/s.
+    s3_like = [(64 << 10, 0.02 + (64 << 10) / 40e6), (MiB, 0.02 + MiB / 40e6)]
+    assert piece_size(160 * MiB, 8, s3_like) == pytest.approx(160 * MiB / 8, rel=0.01)
+    assert piece_size(35 * MiB, 8, s3_like) <= 35 * MiB / 4
+
+
+def test_piece_size_is_one_request_where_each_costs_a_fixed_time() -> None:
+    # moto: 0.13 s for any range of a big object, whatever its length.
+    moto = [(64 << 10, 0.131), (MiB, 0.129)]
+    assert piece_size(35 * MiB, 8, moto) == 35 * MiB
+
+
+def test_piece_size_ignores_timings_of_similar_sizes() -> None:
+    assert piece_size(35 * MiB, 8, [(MiB, 0.13), (MiB, 0.2)]) == piece_size(35 * MiB, 8)

@@ -1,0 +1,149 @@
+"""Credentials and clients: one botocore session per load (or per set of objects), a client per region.
+
+:class:`Connection` reads the credentials through the standard chain (or a named profile), decides whether
+requests are signed (``anon``, or the unsigned fallback when no credentials exist at all) and makes the
+clients with our settings: botocore's own retries off (ours wrap every call) and its region redirector off
+(we follow a redirect ourselves, so the region reported is the region used).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import botocore.exceptions as bce
+import botocore.loaders
+import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
+
+from dreambolt_magic.errors import S3AuthError
+
+__all__ = ["DEFAULT_REGION", "Connection", "endpoint_from_env", "warm_up"]
+
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass
+class Connection:
+    """A botocore session with the settings of one load; makes a client per region."""
+
+    session: botocore.session.Session
+    endpoint_url: str | None
+    signed: bool
+    unsigned_reason: str | None
+    config: Config
+    profile: str | None
+    unsigned_fallback: bool
+    clients: dict[str, Any] = field(default_factory=dict)
+    #: Clients are thread-safe, but making two from one botocore session at once is not.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        profile: str | None,
+        endpoint_url: str | None,
+        anon: bool,
+        unsigned_fallback: bool,
+        connect_timeout: float,
+        read_timeout: float,
+        max_pool_connections: int = 10,
+    ) -> Connection:
+        # A botocore session (boto3's adds nothing we use): credentials and config are read afresh for
+        # every load; the service model, ~0.2 s to parse, comes from one loader shared by all.
+        session = botocore.session.get_session()
+        session.register_component("data_loader", _shared_loader())
+        if profile:
+            available = sorted(session.available_profiles)
+            if profile not in available:
+                raise S3AuthError(
+                    f"the AWS profile {profile!r} is not configured",
+                    code="ProfileNotFound",
+                    hints={"profile": profile, "available": available},
+                )
+            session.set_config_variable("profile", profile)
+        signed, reason = True, None
+        if anon:
+            signed, reason = False, "anonymous access was asked for"
+        else:
+            try:
+                credentials = session.get_credentials()
+            except bce.BotoCoreError as exc:
+                from dreambolt_magic.s3 import translate  # the one boundary where botocore's errors become ours
+
+                raise translate(exc, profile=profile) from exc
+            if credentials is None:
+                if not unsigned_fallback:
+                    raise S3AuthError(
+                        "no AWS credentials were found",
+                        code="NoCredentials",
+                        hints={"profile": profile, "unsigned_tried": False},
+                    )
+                signed, reason = False, "no credentials were found"
+        config = Config(
+            # One layer of retries: ours. botocore's would multiply with it.
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            signature_version=None if signed else UNSIGNED,
+            s3={"addressing_style": "path"} if endpoint_url else {},
+            user_agent_extra="dreambolt_magic",
+            # One connection per part in flight, and one for the main stream.
+            max_pool_connections=max_pool_connections,
+        )
+        return cls(session, endpoint_url, signed, reason, config, profile, unsigned_fallback)
+
+    def client(self, region: str) -> Any:
+        with self.lock:
+            client = self.clients.get(region)
+            if client is None:
+                client = self.session.create_client(
+                    "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
+                )
+                # botocore follows a region redirect silently and never says where it went; we follow it
+                # ourselves, so the region we report is the region we used.
+                client.meta.events.register("before-call.s3", _no_botocore_redirect)
+                self.clients[region] = client
+            return client
+
+    @property
+    def default_region(self) -> str:
+        return self.session.get_config_variable("region") or DEFAULT_REGION
+
+
+@cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader for the process: it caches the S3 service model (~0.2 s to parse)."""
+    return botocore.loaders.create_loader()
+
+
+def _no_botocore_redirect(context: dict[str, Any], **_: Any) -> None:
+    # Both flags botocore's redirectors read: "already redirected, do not redirect again".
+    context["s3_redirected"] = True
+    context.setdefault("s3_redirect", {})["redirected"] = True
+
+
+def endpoint_from_env() -> str | None:
+    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any."""
+    # botocore would read these itself, but we need the endpoint to key the region cache and to report it.
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def warm_up() -> None:
+    """Do a process's once-only work now: parse the S3 service model and endpoint rules into the shared
+    loader (~0.1 s), and import what the first load would (the memory guard's psutil, the bar's tqdm).
+
+    Sends nothing: a client is made, never called. The extension runs this on a thread when it is loaded, so
+    the first ``%%s3ingest`` of a notebook starts as fast as the next ones.
+    """
+    import psutil  # noqa: F401
+    import tqdm.auto  # noqa: F401
+
+    connection = Connection.open(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,
+                                 connect_timeout=1.0, read_timeout=1.0)
+    connection.client(DEFAULT_REGION).close()

@@ -1,0 +1,23 @@
+"""``connection.warm_up``: the once-a-process work of a first load, done ahead (no request is sent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dreambolt_magic import connection
+
+
+def test_after_warm_up_a_new_client_reads_no_model_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    connection.warm_up()
+    loader = connection._shared_loader()
+    reads: list[Any] = []
+    original = loader.file_loader.load_file
+    monkeypatch.setattr(loader.file_loader, "load_file", lambda *a, **k: reads.append(a) or original(*a, **k))
+
+    made = connection.Connection.open(profile=None, endpoint_url="http://127.0.0.1:9", anon=True,
+                                      unsigned_fallback=False, connect_timeout=1.0, read_timeout=1.0)
+    made.client("eu-west-1").close()
+
+    assert reads == []
