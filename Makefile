@@ -31,8 +31,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check dreambolt_magic tests scripts benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+bench: $(STAMP)  ## every case on every server and profile; narrow it with e.g. ARGS="--size small --cases many"
+	$(BIN)/python benchmarks/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -36,9 +36,14 @@ LARGE = b"a,b\n" + b"1,2\n" * 3_000_000  # 12 MB: a main stream and workers
 
 
 @pytest.fixture(autouse=True)
-def _python_sigint_handler() -> None:
-    # The default handler raises KeyboardInterrupt in the main thread, as in a kernel.
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+def _python_sigint_handler() -> Iterator[None]:
+    # Python's handler raises KeyboardInterrupt in the main thread, as in a kernel. A shell that starts the
+    # suite in the background (CI runners, `make test &`) leaves SIGINT ignored: put the handler in place.
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @contextmanager

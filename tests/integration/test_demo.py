@@ -227,6 +227,9 @@ def test_python_dash_m_serves_until_interrupted() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A suite started in the background (CI, `make test &`) passes SIGINT on ignored; a user's terminal
+        # does not, and that is the case under test.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         lines: list[str] = []
