@@ -40,6 +40,7 @@ __all__ = [
     "READERS",
     "can_prune",
     "detect",
+    "looks_like",
     "named",
     "normalize_format",
     "parquet_chunks",
@@ -264,6 +265,18 @@ def _check_bytes(fmt: str, data: memoryview, key: str, trust_text: bool) -> None
     allowed = ("json", "jsonl") if fmt in ("json", "jsonl") else _TEXT_KINDS
     if fmt in _TEXT_KINDS and kind not in allowed and not trust_text:
         raise _mismatch(key, f"does not look like {_KINDS[fmt]}", head)
+
+
+def looks_like(fmt: str, head: bytes, *, key: str, trust_text: bool = False) -> bool:
+    """Whether an uncompressed object whose start is ``head`` passes the checks :func:`read` makes before
+    parsing it as ``fmt`` (so a parse of it may start before the rest has arrived)."""
+    try:
+        if _kind(head) == "empty":
+            return False
+        _check_bytes(fmt, memoryview(head), key, trust_text)
+    except S3FormatError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
-from dreambolt_magic import logs, memory, readers, textplan
+from dreambolt_magic import logs, memory, overlap, readers, textplan
 from dreambolt_magic.cache import Cache, open_cache
 from dreambolt_magic.connection import Connection, endpoint_from_env
 from dreambolt_magic.errors import (
@@ -27,6 +27,7 @@ from dreambolt_magic.errors import (
     S3UriError,
     class_for,
 )
+from dreambolt_magic.overlap import OverlappedParse
 from dreambolt_magic.parquetplan import ParquetPlan
 from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, cancellable_sleep, check_cancel
 from dreambolt_magic.regions import bucket_region_from, detect_region, region_cache
@@ -214,6 +215,7 @@ def load(
     endpoint = endpoint_url or target.endpoint or endpoint_from_env()
     context = {"uri": str(target), "bucket": target.bucket, "key": target.key, "endpoint": endpoint}
     transfer: Transfer | None = None
+    parse: OverlappedParse | None = None
     try:
         if format is not None:
             format = readers.normalize_format(format, key=target.key)  # before any download
@@ -279,6 +281,10 @@ def load(
                 force=force,
                 memory_limit=memory_limit,
             )
+            if plan is None and overlap.can_overlap(target.key, format, columns=cols, nrows=nrows,
+                                                    options=read_options):
+                parse = OverlappedParse(transfer, target.key, format, read_options)
+                parse.start()
             with transfer.watching():  # a cancel ends even a read that a stalled server holds
                 chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=explicit, plan=plan)
             context["region"] = chosen
@@ -286,7 +292,10 @@ def load(
             if store is not None and not transfer.sparse:
                 store.put(*where, transfer.data, etag=transfer.etag, object_version=transfer.version_id,
                           last_modified=transfer.last_modified)
-            if isinstance(plan, TextPlan) and plan.frame is not None:
+            parsed = parse.finish(ok=True) if parse is not None else None
+            if parsed is not None:
+                frame = parsed  # parsed while it downloaded
+            elif isinstance(plan, TextPlan) and plan.frame is not None:
                 frame = plan.frame  # the rows asked for, parsed from the start of the object
             else:
                 row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
@@ -302,11 +311,15 @@ def load(
             }
         context["region"] = chosen
     except S3Error as exc:
+        if parse is not None:
+            parse.finish(ok=False)
         _abort(transfer)
         bar.finish(ok=False)
         _fill(exc, context)
         raise
     except BaseException:
+        if parse is not None:
+            parse.finish(ok=False)
         _abort(transfer)
         bar.finish(ok=False)
         raise

@@ -1,0 +1,136 @@
+"""Parsing a whole CSV or TSV object while it downloads.
+
+pandas' C parser reads its input a block at a time, so it can start on the first megabytes while the rest
+is still on the way. :class:`OverlappedParse` runs ``pandas.read_csv`` on a thread, over a file-like
+:class:`_Feed` that hands out the transfer's buffer as far as the main stream has filled it, and waits
+for more. With one stream the two overlap almost completely; once parts are fetched in parallel, the
+bytes after the main stream's reach come from workers in any order, so the feed waits for the end.
+
+It is only ever a head start. The loader takes its frame only if the download ended well and was not
+started again (an object that changed, a checksum that failed); otherwise, and on any error in the parse
+(which may be a download that broke), the loader parses the finished buffer as usual, so that every error
+is the one a plain read reports. No I/O here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from dreambolt_magic import readers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dreambolt_magic.transfer import Transfer
+
+__all__ = ["MIN_SIZE", "OverlappedParse", "can_overlap"]
+
+#: A smaller object arrives in a blink: it is parsed once it is there, as any other read.
+MIN_SIZE = 8 << 20
+#: How long the feed sleeps between looks at the main stream's progress (seconds).
+POLL = 0.002
+_SEPARATORS = {"csv": ",", "tsv": "\t"}
+#: Options under which the parse could differ from a read of the finished buffer.
+_UNSAFE_OPTIONS = ("sep", "delimiter", "compression", "iterator", "chunksize", "usecols", "nrows")
+
+
+def can_overlap(key: str, format: str | None, *, columns: Any, nrows: int | None,
+                options: Mapping[str, Any]) -> bool:
+    """Whether a whole read of ``key`` can be parsed while it downloads: uncompressed CSV or TSV, every row
+    and column, no read option that changes how the bytes are split."""
+    if columns is not None or nrows is not None or any(name in options for name in _UNSAFE_OPTIONS):
+        return False
+    named_format, compression = readers.named(key)
+    fmt = readers.normalize_format(format, key=key) if format is not None else named_format
+    return fmt in _SEPARATORS and compression is None
+
+
+class _Stop(Exception):
+    """Internal: the download failed, restarted or was abandoned; the parse gives up."""
+
+
+class _Feed:
+    """A binary file over the transfer's buffer that blocks until the bytes it hands out have arrived."""
+
+    mode = "rb"  # pandas reads a file object as bytes only if it says so
+
+    def __init__(self, transfer: Transfer, stop: threading.Event, done: threading.Event) -> None:
+        self.transfer, self.stop, self.done = transfer, stop, done
+        self.position = 0
+        self.buffer: Any = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        transfer = self.transfer
+        total: int | None
+        while True:
+            if self.stop.is_set():
+                raise _Stop
+            if self.buffer is None:
+                self.buffer = transfer.buffer
+            elif transfer.buffer is not self.buffer:
+                raise _Stop  # started again from scratch: what was parsed is void
+            if self.done.is_set():
+                total = available = len(transfer.data)
+            else:
+                total, available = transfer.size, transfer.received
+            if self.buffer is not None and total is not None:
+                want = total if size is None or size < 0 else min(self.position + size, total)
+                if available >= want:
+                    break
+            time.sleep(POLL)
+        chunk = bytes(memoryview(self.buffer)[self.position : want])
+        self.position = want
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[bytes]:  # pandas' file-like test asks for it; the C parser never iterates
+        raise NotImplementedError
+
+
+class OverlappedParse:
+    """``pandas.read_csv`` of the object on a thread, fed as the download goes (see the module docstring)."""
+
+    def __init__(self, transfer: Transfer, key: str, format: str | None, options: Mapping[str, Any]) -> None:
+        named_format = readers.named(key)[0]
+        fmt = readers.normalize_format(format, key=key) if format is not None else named_format
+        assert fmt in _SEPARATORS
+        self.key, self.format, self.options = key, fmt, dict(options)
+        self._stop, self._done = threading.Event(), threading.Event()
+        self._feed = _Feed(transfer, self._stop, self._done)
+        self._frame: pd.DataFrame | None = None
+        self._thread = threading.Thread(target=self._run, name="dreambolt-parse", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import pandas as pd
+
+        try:
+            head = self._feed.read(readers.HEAD_BYTES)
+            self._feed.position = 0
+            if (self._feed.transfer.size or 0) < MIN_SIZE:
+                return
+            # The checks a plain read makes first; a mislabelled object is left for it to report.
+            if not readers.looks_like(self.format, head, key=self.key, trust_text="encoding" in self.options):
+                return
+            self._frame = pd.read_csv(self._feed, sep=_SEPARATORS[self.format], **self.options)
+        except BaseException:  # a head start only: the loader reads the buffer again
+            self._frame = None
+
+    def finish(self, ok: bool) -> pd.DataFrame | None:
+        """After the download: its frame if the download ended well (``ok``) and the parse did; else None.
+
+        With ``ok`` false the parse is stopped at its next read and waited for (briefly).
+        """
+        if ok:
+            self._done.set()
+        else:
+            self._stop.set()
+        self._thread.join(None if ok else 1.0)
+        return self._frame if ok else None

@@ -1,0 +1,140 @@
+"""A whole CSV or TSV parsed while it downloads (``dreambolt_magic.overlap``), against moto over HTTP.
+
+The overlapped parse is a head start: these tests check that the frame it gives is the frame a plain read
+gives, that it is used when the download goes well, and that every failure (a broken body, a replaced
+object, bytes that are not CSV, a refused part) ends exactly as it does without it. ``MIN_SIZE`` is set to 0
+so that small objects take the overlapped path.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply
+from helpers import compress, make_frame, to_bytes
+
+import dreambolt_magic
+from dreambolt_magic import overlap, readers, transfer
+from dreambolt_magic.errors import S3AuthError, S3FormatError
+
+if TYPE_CHECKING:
+    from conftest import S3Helper
+
+BUCKET = "overlap"
+
+
+@pytest.fixture
+def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Overlap on for every size; returns the sizes of the buffers parsed afterwards instead (the fallback)."""
+    monkeypatch.setattr(overlap, "MIN_SIZE", 0)
+    seen: list[int] = []
+    real = readers.read
+
+    def spy(data: Any, **kw: Any) -> pd.DataFrame:
+        seen.append(len(data))
+        return real(data, **kw)
+
+    monkeypatch.setattr(readers, "read", spy)
+    return seen
+
+
+def fetch(proxy: FaultProxy, uri: str, **kw: Any) -> pd.DataFrame:
+    kw.setdefault("max_attempts", 3)
+    kw.setdefault("progress", False)
+    return dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, **kw)
+
+
+def no_parse_left() -> bool:
+    return not any(t.name == "dreambolt-parse" and t.is_alive() for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_the_frame_is_parsed_while_it_downloads(
+    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper, fmt: str
+) -> None:
+    frame = make_frame(60_000, seed=5)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, f"data.{fmt}", to_bytes(frame, fmt))
+
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert plain_reads == []  # the overlapped parse's frame was used
+    assert no_parse_left()
+
+
+def test_read_options_apply_as_in_a_plain_read(plain_reads: list[int], proxy: FaultProxy, s3: S3Helper) -> None:
+    frame = make_frame(20_000, seed=6)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "semi.csv", frame.to_csv(index=False, sep=";").encode())
+
+    df = fetch(proxy, uri, sep=";", dtype={"id": "int32"})
+
+    pd.testing.assert_frame_equal(df, frame.astype({"id": "int32"}))
+    assert plain_reads != []  # sep changes how bytes split: not overlapped
+
+
+def test_a_body_cut_midway_is_resumed_and_parsed_whole(
+    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper
+) -> None:
+    frame = make_frame(60_000, seed=7)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "cut.csv", to_bytes(frame, "csv"))
+    proxy.add(Fault(Cut(after=300_000)))
+
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert [r.fault for r in proxy.requests].count("Cut") == 1
+
+
+def test_an_object_replaced_midway_gives_the_new_object(
+    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
+    old, new = make_frame(60_000, seed=8), make_frame(61_000, seed=9)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "moving.csv", to_bytes(old, "csv"))
+    proxy.add(Fault(Delay(0)))
+    proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key="moving.csv", Body=to_bytes(new, "csv")))))
+
+    df = fetch(proxy, uri, max_concurrency=2, part_size=256 * 1024)
+
+    pd.testing.assert_frame_equal(df, new)
+    assert no_parse_left()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (compress(b"a,b\n" + b"1,2\n" * 200_000, "gzip"), "FormatMismatch"),
+        (b"a,b\n" + b"1,2\n" * 200_000 + b'3,"4\n', "ParseError"),
+    ],
+    ids=["gzip-named-csv", "unclosed-quote"],
+)
+def test_bad_bytes_are_reported_as_a_plain_read_reports_them(
+    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper, body: bytes, code: str
+) -> None:
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "bad.csv", body)
+
+    with pytest.raises(S3FormatError) as caught:
+        fetch(proxy, uri)
+
+    assert caught.value.code == code
+    assert no_parse_left()
+
+
+def test_a_refused_download_stops_the_parse(plain_reads: list[int], proxy: FaultProxy, s3: S3Helper) -> None:
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "refused.csv", to_bytes(make_frame(60_000, seed=10), "csv"))
+    proxy.add(Fault(Reply(403, "AccessDenied"), method="GET"))
+
+    with pytest.raises(S3AuthError):
+        fetch(proxy, uri)
+
+    assert no_parse_left()
+    assert plain_reads == []
