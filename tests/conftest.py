@@ -289,6 +289,22 @@ def _fresh_region_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bytes the loader hands to its parser (``readers.read``), one entry per call, to compare bit for bit."""
+    from dreambolt_magic import readers
+
+    seen: list[bytes] = []
+    real = readers.read
+
+    def spy(data: Any, **kw: Any) -> Any:
+        seen.append(bytes(data))
+        return real(data, **kw)
+
+    monkeypatch.setattr(readers, "read", spy)
+    return seen
+
+
+@pytest.fixture
 def proxy(s3: S3Helper) -> Iterator[FaultProxy]:
     """A fault-injecting proxy in front of moto, with no faults queued."""
     from faults.proxy import FaultProxy

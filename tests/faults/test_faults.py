@@ -18,7 +18,6 @@ from botocore.config import Config
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import readers
 from dreambolt_magic.errors import (
     S3AuthError,
     S3FormatError,
@@ -60,20 +59,6 @@ def body(frame: pd.DataFrame) -> bytes:
 def uri(s3: S3Helper, body: bytes) -> str:
     s3.make_bucket(BUCKET)
     return s3.put(BUCKET, KEY, body)
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The bytes the loader hands to its parser, one entry per load, to compare bit for bit."""
-    seen: list[bytes] = []
-    real = readers.read
-
-    def spy(data: Any, **kw: Any) -> pd.DataFrame:
-        seen.append(bytes(data))
-        return real(data, **kw)
-
-    monkeypatch.setattr(readers, "read", spy)
-    return seen
 
 
 def fetch(proxy: FaultProxy, uri: str, **kw: Any) -> pd.DataFrame:

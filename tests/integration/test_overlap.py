@@ -17,7 +17,7 @@ from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply
 from helpers import compress, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import overlap, readers, transfer
+from dreambolt_magic import overlap, transfer
 from dreambolt_magic.errors import S3AuthError, S3FormatError
 
 if TYPE_CHECKING:
@@ -27,18 +27,10 @@ BUCKET = "overlap"
 
 
 @pytest.fixture
-def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Overlap on for every size; returns the sizes of the buffers parsed afterwards instead (the fallback)."""
+def plain_reads(monkeypatch: pytest.MonkeyPatch, parsed: list[bytes]) -> list[bytes]:
+    """Overlap on for every size; returns the buffers parsed after the download instead (the fallback)."""
     monkeypatch.setattr(overlap, "MIN_SIZE", 0)
-    seen: list[int] = []
-    real = readers.read
-
-    def spy(data: Any, **kw: Any) -> pd.DataFrame:
-        seen.append(len(data))
-        return real(data, **kw)
-
-    monkeypatch.setattr(readers, "read", spy)
-    return seen
+    return parsed
 
 
 def fetch(proxy: FaultProxy, uri: str, **kw: Any) -> pd.DataFrame:
@@ -53,7 +45,7 @@ def no_parse_left() -> bool:
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
 def test_the_frame_is_parsed_while_it_downloads(
-    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper, fmt: str
+    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, fmt: str
 ) -> None:
     frame = make_frame(60_000, seed=5)
     s3.make_bucket(BUCKET)
@@ -66,7 +58,7 @@ def test_the_frame_is_parsed_while_it_downloads(
     assert no_parse_left()
 
 
-def test_read_options_apply_as_in_a_plain_read(plain_reads: list[int], proxy: FaultProxy, s3: S3Helper) -> None:
+def test_read_options_apply_as_in_a_plain_read(plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper) -> None:
     frame = make_frame(20_000, seed=6)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "semi.csv", frame.to_csv(index=False, sep=";").encode())
@@ -78,7 +70,7 @@ def test_read_options_apply_as_in_a_plain_read(plain_reads: list[int], proxy: Fa
 
 
 def test_a_body_cut_midway_is_resumed_and_parsed_whole(
-    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper
+    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper
 ) -> None:
     frame = make_frame(60_000, seed=7)
     s3.make_bucket(BUCKET)
@@ -92,7 +84,7 @@ def test_a_body_cut_midway_is_resumed_and_parsed_whole(
 
 
 def test_an_object_replaced_midway_gives_the_new_object(
-    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
     old, new = make_frame(60_000, seed=8), make_frame(61_000, seed=9)
@@ -116,7 +108,7 @@ def test_an_object_replaced_midway_gives_the_new_object(
     ids=["gzip-named-csv", "unclosed-quote"],
 )
 def test_bad_bytes_are_reported_as_a_plain_read_reports_them(
-    plain_reads: list[int], proxy: FaultProxy, s3: S3Helper, body: bytes, code: str
+    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, body: bytes, code: str
 ) -> None:
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "bad.csv", body)
@@ -128,7 +120,7 @@ def test_bad_bytes_are_reported_as_a_plain_read_reports_them(
     assert no_parse_left()
 
 
-def test_a_refused_download_stops_the_parse(plain_reads: list[int], proxy: FaultProxy, s3: S3Helper) -> None:
+def test_a_refused_download_stops_the_parse(plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper) -> None:
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "refused.csv", to_bytes(make_frame(60_000, seed=10), "csv"))
     proxy.add(Fault(Reply(403, "AccessDenied"), method="GET"))
