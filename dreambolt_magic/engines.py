@@ -53,7 +53,7 @@ from dreambolt_magic.errors import S3FormatError, S3NotFound
 from dreambolt_magic.expr import Filter
 from dreambolt_magic.listing import ObjectRef, expand, is_many, load_default
 from dreambolt_magic.regions import region_cache
-from dreambolt_magic.schema import _kind, apply_filter, columns_to_read, partition_types, typed, with_partitions
+from dreambolt_magic.schema import apply_filter, columns_to_read, kind_of, partition_types, typed, with_partitions
 from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def load_dask(
         source_column=source_column,
         nrows=per_object_rows,
         meta=meta,
-        meta_kinds={name: _kind(meta[name]) for name in meta.columns},
+        meta_kinds={name: kind_of(meta[name]) for name in meta.columns},
         first=refs[0].text,
     )
     frame = dd.from_map(reader, refs, meta=meta, label="s3ingest", enforce_metadata=False)
@@ -377,7 +377,7 @@ class _Partition:
                 continue
             column = frame[name]
             expected = self.meta_kinds.get(name, "object")
-            if not column.isna().all() and (kind := _kind(column)) != expected and "object" not in (kind, expected):
+            if not column.isna().all() and (kind := kind_of(column)) != expected and "object" not in (kind, expected):
                 raise S3FormatError(
                     f"column {name!r} is {kind} ({column.dtype}) in {ref.text} but {expected} "
                     f"({self.meta[name].dtype}) in {self.first}: the objects cannot be combined", uri=ref.text,

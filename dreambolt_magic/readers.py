@@ -33,6 +33,7 @@ from dreambolt_magic.rowgroups import RowFilter
 __all__ = [
     "ALIASES",
     "COMPRESSIONS",
+    "DECODERS",
     "EXTENSIONS",
     "FORMATS",
     "HEAD_BYTES",
@@ -198,18 +199,21 @@ def _format(key: str, plain_head: bytes, format: str | None, compression: str | 
     )
 
 
+#: Incremental decoders, for what a cut-off start of a compressed object holds (pyarrow has none for zstd).
+DECODERS: dict[str, Callable[[], Any]] = {
+    "gzip": lambda: zlib.decompressobj(wbits=31),
+    "bz2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
+}
+
+
 def _head_of(compression: str | None, head: bytes) -> bytes:
     """As much of the decompressed start of ``head`` as it holds (it is itself a cut-off start)."""
-    decoders: dict[str, Callable[[], Any]] = {
-        "gzip": lambda: zlib.decompressobj(wbits=31),
-        "bz2": bz2.BZ2Decompressor,
-        "xz": lzma.LZMADecompressor,
-    }
     try:
         if compression == "zstd":
             # pyarrow has no incremental zstd decoder: this fails if no whole block fits in the head.
             return pa.input_stream(pa.py_buffer(head), compression="zstd").read(HEAD_BYTES)
-        return decoders[compression]().decompress(head, HEAD_BYTES) if compression else head
+        return DECODERS[compression]().decompress(head, HEAD_BYTES) if compression else head
     except _DECOMPRESS_ERRORS:
         # Nothing to see yet; read() decompresses the whole object and reports real corruption.
         return b""

@@ -26,8 +26,9 @@ from dreambolt_magic.listing import ObjectRef
 __all__ = [
     "Loaded",
     "apply_filter",
-    "combine",
     "columns_to_read",
+    "combine",
+    "kind_of",
     "matching_rows",
     "partition_types",
     "typed",
@@ -98,7 +99,7 @@ def matching_rows(loaded: Loaded, expression: Filter | None, kinds: dict[str, ty
         return 0  # the whole set decides, and reports, once it is combined
 
 
-def _kind(series: pd.Series) -> str:
+def kind_of(series: pd.Series) -> str:
     """A coarse type, for telling whether two objects' columns can share one: number, text, bool, ..."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -112,7 +113,7 @@ def _kind(series: pd.Series) -> str:
     if pd.api.types.is_timedelta64_dtype(dtype):
         return "timedelta"
     if isinstance(dtype, pd.CategoricalDtype):
-        return _kind(pd.Series(dtype.categories))
+        return kind_of(pd.Series(dtype.categories))
     inferred = pd.api.types.infer_dtype(series, skipna=True)
     return {"string": "text", "boolean": "bool", "integer": "number", "floating": "number",
             "mixed-integer-float": "number", "decimal": "number", "datetime": "datetime",
@@ -132,7 +133,7 @@ def combine(loaded: list[Loaded], kinds: dict[str, type], source_column: str | N
             column = frame[name]
             if isinstance(column, pd.DataFrame) or column.isna().all():
                 continue
-            kind = _kind(column)
+            kind = kind_of(column)
             informative.setdefault(name, set()).add(index)
             seen = first.setdefault(name, (kind, item.ref.text, str(column.dtype)))
             if kind != seen[0] and "object" not in (kind, seen[0]):

@@ -15,10 +15,9 @@ No I/O here beyond asking the transfer for ranges.
 
 from __future__ import annotations
 
-import bz2
 import lzma
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic import memory, readers
@@ -39,11 +38,6 @@ MAX_STEP = 64 << 20
 STREAMABLE = ("csv", "tsv", "jsonl")
 #: Options that make a cut prefix parse differently from the same rows of the whole file.
 _WHOLE_FILE_OPTIONS = ("skipfooter", "encoding", "encoding_errors", "lineterminator", "compression")
-_DECODERS: dict[str, Callable[[], Any]] = {
-    "gzip": lambda: zlib.decompressobj(wbits=31),
-    "bz2": bz2.BZ2Decompressor,
-    "xz": lzma.LZMADecompressor,
-}
 
 
 def can_stream(key: str, format: str | None, *, nrows: int | None, options: Mapping[str, Any]) -> bool:
@@ -52,7 +46,7 @@ def can_stream(key: str, format: str | None, *, nrows: int | None, options: Mapp
         return False
     named_format, compression = readers.named(key)
     fmt = readers.normalize_format(format, key=key) if format is not None else named_format
-    return fmt in STREAMABLE and (compression is None or compression in _DECODERS)
+    return fmt in STREAMABLE and (compression is None or compression in readers.DECODERS)
 
 
 class TextPlan:
@@ -112,7 +106,7 @@ def _decompressed_start(compression: str | None, data: memoryview) -> bytes:
         return bytes(data)
     pieces, rest = [], bytes(data)
     while rest:
-        decoder = _DECODERS[compression]()
+        decoder = readers.DECODERS[compression]()
         try:
             pieces.append(decoder.decompress(rest))
         except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
