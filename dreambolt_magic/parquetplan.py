@@ -33,6 +33,9 @@ class ParquetPlan:
     """Reads only what ``columns``, ``nrows`` and ``row_filter`` need of a Parquet file: its footer, then those
     column chunks of the row groups kept."""
 
+    #: The first GET asks for the head alone: enough to see the PAR1 magic bytes.
+    first_bytes = readers.HEAD_BYTES
+
     def __init__(self, columns: list[str] | None, nrows: int | None, row_filter: RowFilter | None = None) -> None:
         self.columns = columns
         self.nrows = nrows

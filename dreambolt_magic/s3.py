@@ -276,8 +276,8 @@ def load(
                 retry=lambda fn: policy.call(fn, classify=classify, on_retry=_on_retry(policy, bar)),
                 part_size=part_size,
                 max_concurrency=max_concurrency,
-                # A pruned read starts with the head alone; the answer's Content-Range gives the size.
-                first_bytes=None if plan is None else readers.HEAD_BYTES if pruning else textplan.FIRST_BYTES,
+                # A pruned read starts with the plan's first bytes; the answer's Content-Range gives the size.
+                first_bytes=None if plan is None else plan.first_bytes,
                 force=force,
                 memory_limit=memory_limit,
             )

@@ -56,6 +56,8 @@ class TextPlan:
     long): the loader then reads the buffer as for any other load, which also reports any real problem.
     """
 
+    first_bytes = FIRST_BYTES
+
     def __init__(self, key: str, format: str | None, *, columns: Sequence[Any] | None, nrows: int,
                  options: Mapping[str, Any]) -> None:
         named_format, self.compression = readers.named(key)
