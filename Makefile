@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	# uv resolves this set in a second; pip's resolver back-tracks for minutes over moto's and
 	# aiobotocore's pins and can end on releases that no longer build.
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

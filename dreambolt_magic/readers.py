@@ -40,6 +40,7 @@ __all__ = [
     "PARQUET_TAIL",
     "READERS",
     "can_prune",
+    "chunk_span",
     "detect",
     "looks_like",
     "named",
@@ -543,13 +544,16 @@ def parquet_ranges(
             taken.append(index)
             count += metadata.row_group(index).num_rows
         groups = taken
-    ranges = [(0, 4)]
-    for chunk in parquet_chunks(metadata, columns=columns, row_groups=groups):
-        start = chunk.data_page_offset
-        if chunk.has_dictionary_page and chunk.dictionary_page_offset:
-            start = min(start, chunk.dictionary_page_offset)
-        ranges.append((start, start + chunk.total_compressed_size))
+    ranges = [(0, 4)] + [chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
     return ranges, (groups if nrows is not None or row_filter is not None else None)
+
+
+def chunk_span(chunk: Any) -> tuple[int, int]:
+    """The ``(start, end)`` bytes of one Parquet column chunk (its dictionary page included), from its footer entry."""
+    start = chunk.data_page_offset
+    if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+        start = min(start, chunk.dictionary_page_offset)
+    return start, start + chunk.total_compressed_size
 
 
 def parquet_chunks(metadata: Any, *, columns: Sequence[Any] | None, row_groups: Iterable[int]) -> Iterator[Any]:
