@@ -2,7 +2,7 @@
 object's columns without downloading it.
 
 The loader side of the panel; it shares :class:`~dreambolt_magic.s3.Connection` and
-:func:`~dreambolt_magic.s3.translate` with :func:`~dreambolt_magic.s3.load`, so every failure is one of our
+:func:`~dreambolt_magic.translation.translate` with :func:`~dreambolt_magic.s3.load`, so every failure is one of our
 :class:`~dreambolt_magic.errors.S3Error` classes, chosen the same way. Connection settings are arguments
 (the front end passes them in); nothing here reads IPython's config.
 
@@ -36,11 +36,13 @@ import pyarrow.ipc
 import pyarrow.parquet as pq
 
 from dreambolt_magic import readers
+from dreambolt_magic.connection import Connection, endpoint_from_env
 from dreambolt_magic.errors import S3Error, S3FormatError, S3RegionError
 from dreambolt_magic.progress import NoProgress
 from dreambolt_magic.regions import region_cache
 from dreambolt_magic.retry import RetryPolicy
-from dreambolt_magic.s3 import Connection, bucket_region, classify, endpoint_from_env, translate
+from dreambolt_magic.s3 import bucket_region
+from dreambolt_magic.translation import classify, translate
 from dreambolt_magic.uri import S3Uri, parse
 
 __all__ = ["Listing", "ObjectInfo", "list_buckets", "list_prefix", "peek_columns"]

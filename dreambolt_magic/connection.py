@@ -21,6 +21,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from dreambolt_magic.errors import S3AuthError
+from dreambolt_magic.translation import translate
 
 __all__ = ["DEFAULT_REGION", "Connection", "endpoint_from_env", "warm_up"]
 
@@ -74,8 +75,6 @@ class Connection:
             try:
                 credentials = session.get_credentials()
             except bce.BotoCoreError as exc:
-                from dreambolt_magic.s3 import translate  # the one boundary where botocore's errors become ours
-
                 raise translate(exc, profile=profile) from exc
             if credentials is None:
                 if not unsigned_fallback:

@@ -26,6 +26,7 @@ from dreambolt_magic import logs, readers, sampling
 from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
 from dreambolt_magic.expr import Filter
 from dreambolt_magic.listing import ObjectRef, expand, is_many, iter_refs, load_default
+from dreambolt_magic.parts import DEFAULT_CONCURRENCY
 from dreambolt_magic.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
 from dreambolt_magic.sampling import Sampler, Wave
 from dreambolt_magic.schema import (
@@ -37,7 +38,6 @@ from dreambolt_magic.schema import (
     partition_types,
     typed,
 )
-from dreambolt_magic.transfer import DEFAULT_CONCURRENCY
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["MAX_WORKERS", "ObjectRef", "expand", "is_many", "load_many"]
@@ -106,7 +106,7 @@ def load_many(
     if source_column is not None and (not isinstance(source_column, str) or not source_column):
         raise ValueError(f"source_column must be a column name, not {source_column!r}")
     expression = Filter(filter) if isinstance(filter, str) else filter
-    wanted = s3._columns(columns)
+    wanted = readers.column_list(columns)
     if format is not None:
         format = readers.normalize_format(format)  # before any request
     label = _label(uris)

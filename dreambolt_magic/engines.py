@@ -200,7 +200,7 @@ def load_dask(
         raise ValueError(f"source_column must be a column name, not {source_column!r}")
     many = not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
     expression = Filter(filter) if isinstance(filter, str) else filter
-    wanted = s3._columns(columns)
+    wanted = readers.column_list(columns)
     if format is not None:
         format = readers.normalize_format(format)  # before any request
     connection = {"region": region, "profile": profile, "anon": anon, "max_attempts": max_attempts,

@@ -24,10 +24,12 @@ from urllib.parse import unquote
 
 import botocore.exceptions as bce
 
+from dreambolt_magic.connection import Connection, endpoint_from_env
 from dreambolt_magic.errors import S3NotFound, S3RegionError, S3UriError
 from dreambolt_magic.progress import CancelFlag, NoProgress, cancellable_sleep, check_cancel
 from dreambolt_magic.regions import region_cache
 from dreambolt_magic.retry import RetryPolicy
+from dreambolt_magic.translation import classify, translate
 from dreambolt_magic.uri import S3Uri, parse
 
 __all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "iter_refs", "load_default"]
@@ -110,8 +112,6 @@ def iter_refs(
     ``settings`` are :func:`expand`'s connection settings (``profile``, ``endpoint_url``, ``anon``,
     ``unsigned_fallback``, ``connect_timeout``, ``read_timeout``). Every URI is parsed before any request.
     """
-    from dreambolt_magic import s3
-
     items = [uris] if isinstance(uris, (str, S3Uri)) else list(uris)
     if not items:
         raise ValueError("no URI was given: pass one or more s3:// URIs, globs or prefixes")
@@ -127,8 +127,8 @@ def iter_refs(
         else:
             if conn is None:
                 # One set of connection settings serves every listing of the set.
-                conn = s3.Connection.open(
-                    **settings, endpoint_url=endpoint_url or target.endpoint or s3.endpoint_from_env()
+                conn = Connection.open(
+                    **settings, endpoint_url=endpoint_url or target.endpoint or endpoint_from_env()
                 )
             lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel)),
                              region or target.region, cancel)
@@ -159,11 +159,11 @@ def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[
     for (endpoint, bucket), count in counts.items():
         if count < 2:
             continue
-        endpoint = endpoint or s3.endpoint_from_env()
+        endpoint = endpoint or endpoint_from_env()
         if region_cache.get(endpoint, bucket):
             continue
         if conn is None or conn.endpoint_url != endpoint:
-            conn = s3.Connection.open(**{**settings, "endpoint_url": endpoint})
+            conn = Connection.open(**{**settings, "endpoint_url": endpoint})
         s3.bucket_region(conn, bucket, policy, NoProgress())
 
 
@@ -238,18 +238,16 @@ class _Lister:
                 return
 
     def _call(self, region: str, bucket: str, params: dict[str, Any]) -> dict[str, Any]:
-        from dreambolt_magic import s3
-
         client = self.conn.client(region)
 
         def attempt(_: int) -> dict[str, Any]:
             try:
                 return client.list_objects_v2(**params)
             except (bce.BotoCoreError, bce.ClientError) as exc:
-                raise s3.translate(exc, bucket=bucket, region=region, operation="ListObjectsV2",
+                raise translate(exc, bucket=bucket, region=region, operation="ListObjectsV2",
                                    conn=self.conn) from exc
 
-        return self.policy.call(attempt, classify=s3.classify)
+        return self.policy.call(attempt, classify=classify)
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:

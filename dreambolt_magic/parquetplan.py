@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from dreambolt_magic import memory, readers
-from dreambolt_magic.transfer import Transfer, coalesce
+from dreambolt_magic.parts import coalesce
+from dreambolt_magic.transfer import Transfer
 
 if TYPE_CHECKING:
     from dreambolt_magic.rowgroups import RowFilter

@@ -41,6 +41,7 @@ __all__ = [
     "READERS",
     "can_prune",
     "chunk_span",
+    "column_list",
     "detect",
     "looks_like",
     "named",
@@ -546,6 +547,17 @@ def parquet_ranges(
         groups = taken
     ranges = [(0, 4)] + [chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
     return ranges, (groups if nrows is not None or row_filter is not None else None)
+
+
+def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
+    """The ``columns`` argument as a list of names: ``"a,b"`` or ``["a", "b"]``; ValueError if it names none."""
+    if columns is None:
+        return None
+    names = columns.split(",") if isinstance(columns, str) else list(columns)
+    names = [n.strip() for n in names]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
+    return names
 
 
 def chunk_span(chunk: Any) -> tuple[int, int]:

@@ -2,8 +2,8 @@
 
 ``load()`` parses the URI, finds the credentials and the bucket's region, downloads the object with one
 retry policy of ours (resuming a body that breaks mid-way), checks and parses the bytes, and records where
-the frame came from in ``df.attrs["s3"]``. Every botocore exception is translated into one of ours here,
-at the boundary, once (see :func:`translate`); nothing else in the package handles botocore's errors.
+the frame came from in ``df.attrs["s3"]``. Every botocore exception is translated into one of ours where
+it is met, once (:func:`~dreambolt_magic.translation.translate`); nothing else handles botocore's errors.
 """
 
 from __future__ import annotations
@@ -21,19 +21,18 @@ from dreambolt_magic.connection import Connection, endpoint_from_env
 from dreambolt_magic.errors import (
     S3AuthError,
     S3Error,
-    S3GenericError,
-    S3NetworkError,
     S3RegionError,
-    S3UriError,
     class_for,
 )
 from dreambolt_magic.overlap import OverlappedParse
 from dreambolt_magic.parquetplan import ParquetPlan
+from dreambolt_magic.parts import DEFAULT_CONCURRENCY
 from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, cancellable_sleep, check_cancel
-from dreambolt_magic.regions import bucket_region_from, detect_region, region_cache
+from dreambolt_magic.regions import detect_region, region_cache
 from dreambolt_magic.retry import RetryPolicy
 from dreambolt_magic.textplan import TextPlan
-from dreambolt_magic.transfer import DEFAULT_CONCURRENCY, ObjectChangedSignal, Transfer
+from dreambolt_magic.transfer import ObjectChangedSignal, Transfer
+from dreambolt_magic.translation import classify, translate
 from dreambolt_magic.uri import S3Uri, parse
 
 if TYPE_CHECKING:
@@ -203,7 +202,7 @@ def load(
     started = time.monotonic()
     logs.install()  # before botocore logs its first signed request
     target = uri if isinstance(uri, S3Uri) else parse_uri(uri)
-    cols = _columns(columns)
+    cols = readers.column_list(columns)
     if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
         raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
     if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -497,91 +496,12 @@ def _abort(transfer: Transfer | None) -> None:
         transfer.abort()
 
 
-def classify(exc: BaseException) -> tuple[str | None, int | None] | None:
-    """``(code, status)`` of one of our errors, for the retry policy; ``None`` for anything else."""
-    if isinstance(exc, S3Error):
-        return exc.code, exc.status
-    return None
-
-
 def _on_retry(policy: RetryPolicy, bar: Progress) -> Callable[[int, BaseException, float], None]:
     def report(attempt: int, exc: BaseException, wait: float) -> None:
         reason = getattr(exc, "code", None) or type(exc).__name__
         bar.retrying(attempt, policy.max_attempts, reason, wait)
 
     return report
-
-
-# --- translation of botocore's exceptions ---------------------------------------------------------------
-
-_NETWORK_CODES: tuple[tuple[type[Exception], str], ...] = (
-    (bce.ConnectTimeoutError, "ConnectTimeout"),
-    (bce.ReadTimeoutError, "ReadTimeout"),
-    (bce.ConnectionClosedError, "ConnectionClosed"),
-    (bce.EndpointConnectionError, "EndpointConnectionError"),
-    (bce.ResponseStreamingError, "IncompleteBody"),
-    (bce.IncompleteReadError, "IncompleteBody"),
-    (bce.FlexibleChecksumError, "ChecksumMismatch"),
-    (bce.HTTPClientError, "ConnectionClosed"),
-)
-
-_CREDENTIAL_CODES: tuple[tuple[type[Exception], str], ...] = (
-    (bce.ProfileNotFound, "ProfileNotFound"),
-    (bce.NoCredentialsError, "NoCredentials"),
-    (bce.SSOTokenLoadError, "SSOTokenExpired"),
-    (bce.UnauthorizedSSOTokenError, "SSOTokenExpired"),
-    (bce.TokenRetrievalError, "SSOTokenExpired"),
-    (bce.PartialCredentialsError, "CredentialsError"),
-    (bce.CredentialRetrievalError, "CredentialsError"),
-    (bce.NoAuthTokenError, "CredentialsError"),
-)
-
-
-def translate(
-    exc: BaseException,
-    *,
-    bucket: str | None = None,
-    region: str | None = None,
-    operation: str | None = None,
-    profile: str | None = None,
-    conn: Connection | None = None,
-) -> S3Error:
-    """Our exception for a botocore one; decided by S3 error code and HTTP status, never by message text."""
-    endpoint = None
-    if conn is not None:
-        profile, endpoint = conn.profile, conn.endpoint_url
-    common: dict[str, Any] = {"bucket": bucket, "region": region, "operation": operation, "endpoint": endpoint}
-    if isinstance(exc, bce.ClientError):
-        response = exc.response
-        error = response.get("Error", {})
-        meta = response.get("ResponseMetadata", {})
-        status = meta.get("HTTPStatusCode")
-        code = error.get("Code")
-        if code and code.isdigit():
-            code = None  # HEAD answers have no body; botocore puts the status where the code goes.
-        hints: dict[str, Any] = {"profile": profile}
-        named = bucket_region_from(response)
-        if named:
-            hints["bucket_region"] = named
-        if conn is not None and not conn.signed:
-            hints["unsigned"] = True
-        return class_for(code, status)(
-            code=code,
-            status=status,
-            request_id=meta.get("RequestId"),
-            detail=error.get("Message"),
-            hints=hints,
-            **common,
-        )
-    for kind, code in _CREDENTIAL_CODES:
-        if isinstance(exc, kind):
-            return S3AuthError(code=code, detail=type(exc).__name__, hints={"profile": profile}, **common)
-    for kind, code in _NETWORK_CODES:
-        if isinstance(exc, kind):
-            return S3NetworkError(code=code, detail=type(exc).__name__, **common)
-    if isinstance(exc, bce.ParamValidationError):
-        return S3UriError(str(exc.kwargs.get("report", "")).strip() or None, code="InvalidUri", **common)
-    return S3GenericError(detail=f"{type(exc).__name__}", **common)
 
 
 # --- small helpers -------------------------------------------------------------------------------------
@@ -591,16 +511,6 @@ def _is_many(uri: Any) -> bool:
     from dreambolt_magic import dataset
 
     return dataset.is_many(uri)
-
-
-def _columns(columns: Sequence[str] | str | None) -> list[str] | None:
-    if columns is None:
-        return None
-    names = columns.split(",") if isinstance(columns, str) else list(columns)
-    names = [n.strip() for n in names]
-    if not names or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
-    return names
 
 
 def _progress(progress: bool | Progress) -> Progress:

@@ -1,9 +1,10 @@
 """The transfer engine: one object's bytes, fetched into one preallocated buffer, in parallel where it helps.
 
-A load starts with one plain GET (the *main stream*), so an object below :data:`PARALLEL_THRESHOLD` costs one
-request. Its ``Content-Length`` gives the size: a larger object is cut into parts, the main stream keeps
-reading from the front, and worker threads fetch parts from the back with explicit ranges (``bytes=a-b``,
-never a suffix range, which some S3-compatible servers answer wrongly). The main stream claims each next
+A load starts with one plain GET (the *main stream*), so an object below ``PARALLEL_THRESHOLD`` costs one
+request. Its ``Content-Length`` gives the size: a larger object is cut into parts (as
+:mod:`dreambolt_magic.parts` plans them), the main stream keeps reading from the front, and worker threads
+fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix range, which some
+S3-compatible servers answer wrongly). The main stream claims each next
 part as it reaches it and stops where a worker has already claimed one. So the split adapts itself: on a
 server that is slow at ranged GETs (moto re-reads the whole object for each) the single stream does most of
 the work, while on S3, where one connection gets a fraction of the link, the workers do.
@@ -43,21 +44,11 @@ import botocore.exceptions as bce
 
 from dreambolt_magic import memory
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
+from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
 
-__all__ = [
-    "CANCEL_CHUNK",
-    "CHUNK",
-    "DEFAULT_CONCURRENCY",
-    "MIN_PART",
-    "PARALLEL_THRESHOLD",
-    "ObjectChangedSignal",
-    "Transfer",
-    "coalesce",
-    "piece_size",
-    "plan_parts",
-]
+__all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer"]
 
 T = TypeVar("T")
 
@@ -65,15 +56,6 @@ T = TypeVar("T")
 CHUNK = 1 << 20
 #: With a cancel flag, the body is read in slices this small, so a check comes at least every 64 KiB.
 CANCEL_CHUNK = 64 << 10
-#: Below this size an object is read by one stream: more requests would cost more than they save.
-PARALLEL_THRESHOLD = 8 << 20
-#: Parts are never smaller than this (AWS's advice is 8-16 MB per ranged GET; smaller parts let a mid-sized
-#: object use a few connections).
-MIN_PART = 4 << 20
-#: Parts are never larger than this, so the last part does not leave every other connection idle for long.
-MAX_PART = 64 << 20
-#: Connections in flight for one object, the main stream included.
-DEFAULT_CONCURRENCY = 8
 #: The main stream is timed over PROBE_BYTES after its first PROBE_SKIP (or PROBE_SECONDS, if that comes
 #: first) before any worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local
 #: or loopback server, which more connections only slow down (moto re-reads the whole object for every ranged
@@ -110,63 +92,6 @@ class ObjectChangedSignal(Exception):
 
 class _Stopped(Exception):
     """Internal: another thread failed or the load was cancelled; this one stops quietly."""
-
-
-def plan_parts(size: int, *, part_size: int | None = None, max_concurrency: int | None = None) -> list[tuple[int, int]]:
-    """The ``(start, end)`` byte ranges (end exclusive) an object of ``size`` bytes is fetched in.
-
-    One part below :data:`PARALLEL_THRESHOLD` or with ``max_concurrency=1``; else about two parts per
-    connection (so a slow connection's share can go to another), each between :data:`MIN_PART` and
-    :data:`MAX_PART` unless ``part_size`` says otherwise.
-    """
-    concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max_concurrency
-    if size <= 0:
-        return [(0, 0)]
-    if concurrency <= 1 or (part_size is None and size < PARALLEL_THRESHOLD):
-        return [(0, size)]
-    if part_size is None:
-        part_size = min(MAX_PART, max(MIN_PART, -(-size // (2 * concurrency))))
-        part_size = -(-part_size // (1 << 20)) << 20  # whole MiB
-    part_size = max(1, part_size)
-    return [(start, min(start + part_size, size)) for start in range(0, size, part_size)]
-
-
-def piece_size(total: int, concurrency: int, timings: Sequence[tuple[int, float]] = ()) -> int:
-    """The bytes each ranged GET of :meth:`Transfer.fetch` asks for, to fetch ``total`` bytes of ranges.
-
-    By default about two pieces per connection, at least :data:`MIN_PART`: on S3 one connection gets a
-    fraction of the link, and more connections multiply the rate. But where a request costs far more than
-    its bytes (moto slices the whole object for every ranged GET: 0.13 s for 64 KiB or 1 MiB alike), fewer,
-    longer pieces win. So once two earlier requests of different sizes (the head and the tail of a pruned
-    read) show the fixed cost and the rate, the count of pieces is the one that minimises
-    ``pieces x fixed cost + total / (min(pieces, concurrency) x rate)``: the fixed costs counted as if they
-    queued (they do on a server that is busy working, and cost little where they do not).
-    """
-    default = max(MIN_PART, -(-total // (2 * concurrency)))
-    sizes = [n for n, _ in timings]
-    if total <= 0 or len(timings) < 2 or max(sizes) < 4 * min(sizes):
-        return default
-    mean_n = sum(sizes) / len(sizes)
-    mean_t = sum(t for _, t in timings) / len(timings)
-    spread = sum((n - mean_n) ** 2 for n in sizes)
-    slope = sum((n - mean_n) * (t - mean_t) for n, t in timings) / spread  # seconds per byte
-    fixed = max(0.0, mean_t - slope * mean_n)
-    if fixed <= 0:
-        return default
-    rate = 1 / slope if slope > 0 else float("inf")
-    best = min(range(1, 2 * concurrency + 1), key=lambda k: k * fixed + total / (min(k, concurrency) * rate))
-    return max(default, -(-total // best))
-
-
-def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
-    """Sorted ranges, with those less than ``gap`` bytes apart merged: one request costs more than a gap."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(r for r in ranges if r[1] > r[0]):
-        if merged and start - merged[-1][1] <= gap:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 class _Meter:
@@ -267,7 +192,7 @@ class Transfer:
         self.restarted = False
         self.requests = 0
         #: ``(bytes, seconds)`` of the ranged requests answered so far at the first attempt: what a request
-        #: costs on this server (see :func:`piece_size`).
+        #: costs on this server (see :func:`~dreambolt_magic.parts.piece_size`).
         self.timings: list[tuple[int, float]] = []
         self._lock = threading.Lock()
         self._reset()

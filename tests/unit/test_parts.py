@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dreambolt_magic import readers, transfer
-from dreambolt_magic.transfer import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts
+from dreambolt_magic.parts import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts
 
 MiB = 1 << 20
 

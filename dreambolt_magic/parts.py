@@ -1,0 +1,88 @@
+"""How an object is cut into ranged GETs: how many, how long, and which near ranges go in one. No I/O.
+
+:mod:`dreambolt_magic.transfer` fetches what these plan. A whole object is cut by :func:`plan_parts` from
+its size alone; the ranges of a sparse read (Parquet column chunks) are first merged where they are close
+(:func:`coalesce`), then cut into pieces whose length :func:`piece_size` chooses from what the earlier
+requests to the same server cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_PART",
+    "MIN_PART",
+    "PARALLEL_THRESHOLD",
+    "coalesce",
+    "piece_size",
+    "plan_parts",
+]
+
+#: Below this size an object is read by one stream: more requests would cost more than they save.
+PARALLEL_THRESHOLD = 8 << 20
+#: Parts are never smaller than this (AWS's advice is 8-16 MB per ranged GET; smaller parts let a mid-sized
+#: object use a few connections).
+MIN_PART = 4 << 20
+#: Parts are never larger than this, so the last part does not leave every other connection idle for long.
+MAX_PART = 64 << 20
+#: Connections in flight for one object, the main stream included.
+DEFAULT_CONCURRENCY = 8
+
+
+def plan_parts(size: int, *, part_size: int | None = None, max_concurrency: int | None = None) -> list[tuple[int, int]]:
+    """The ``(start, end)`` byte ranges (end exclusive) an object of ``size`` bytes is fetched in.
+
+    One part below :data:`PARALLEL_THRESHOLD` or with ``max_concurrency=1``; else about two parts per
+    connection (so a slow connection's share can go to another), each between :data:`MIN_PART` and
+    :data:`MAX_PART` unless ``part_size`` says otherwise.
+    """
+    concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max_concurrency
+    if size <= 0:
+        return [(0, 0)]
+    if concurrency <= 1 or (part_size is None and size < PARALLEL_THRESHOLD):
+        return [(0, size)]
+    if part_size is None:
+        part_size = min(MAX_PART, max(MIN_PART, -(-size // (2 * concurrency))))
+        part_size = -(-part_size // (1 << 20)) << 20  # whole MiB
+    part_size = max(1, part_size)
+    return [(start, min(start + part_size, size)) for start in range(0, size, part_size)]
+
+
+def piece_size(total: int, concurrency: int, timings: Sequence[tuple[int, float]] = ()) -> int:
+    """The bytes each ranged GET of :meth:`Transfer.fetch` asks for, to fetch ``total`` bytes of ranges.
+
+    By default about two pieces per connection, at least :data:`MIN_PART`: on S3 one connection gets a
+    fraction of the link, and more connections multiply the rate. But where a request costs far more than
+    its bytes (moto slices the whole object for every ranged GET: 0.13 s for 64 KiB or 1 MiB alike), fewer,
+    longer pieces win. So once two earlier requests of different sizes (the head and the tail of a pruned
+    read) show the fixed cost and the rate, the count of pieces is the one that minimises
+    ``pieces x fixed cost + total / (min(pieces, concurrency) x rate)``: the fixed costs counted as if they
+    queued (they do on a server that is busy working, and cost little where they do not).
+    """
+    default = max(MIN_PART, -(-total // (2 * concurrency)))
+    sizes = [n for n, _ in timings]
+    if total <= 0 or len(timings) < 2 or max(sizes) < 4 * min(sizes):
+        return default
+    mean_n = sum(sizes) / len(sizes)
+    mean_t = sum(t for _, t in timings) / len(timings)
+    spread = sum((n - mean_n) ** 2 for n in sizes)
+    slope = sum((n - mean_n) * (t - mean_t) for n, t in timings) / spread  # seconds per byte
+    fixed = max(0.0, mean_t - slope * mean_n)
+    if fixed <= 0:
+        return default
+    rate = 1 / slope if slope > 0 else float("inf")
+    best = min(range(1, 2 * concurrency + 1), key=lambda k: k * fixed + total / (min(k, concurrency) * rate))
+    return max(default, -(-total // best))
+
+
+def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    """Sorted ranges, with those less than ``gap`` bytes apart merged: one request costs more than a gap."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
