@@ -137,11 +137,14 @@ def _kind(head: bytes) -> str:
         (lowered.startswith(b"<") and b"<error>" in lowered, "s3error"),
         (lowered.startswith(b"<"), "xml"),
         (text.startswith(b"["), "json"),
-        (text.startswith(b"{"), "jsonl" if _is_json_lines(text) else "json"),
+        (text.startswith(b"{"), "{"),  # JSON or JSON Lines: told apart below, only then
         (b"\t" in line, "tsv"),
         (b"," in line, "csv"),
     ]
-    return next((kind for matched, kind in checks if matched), "text")
+    kind = next((kind for matched, kind in checks if matched), "text")
+    if kind == "{":
+        return "jsonl" if _is_json_lines(text) else "json"
+    return kind
 
 
 def _from_name(key: str) -> tuple[str | None, str | None]:
