@@ -312,7 +312,7 @@ class _Fetcher:
         files = getattr(self.bar, "files", None)
         if files is not None:
             files(done, self.total)
-        return Loaded(ref, frame)
+        return Loaded.of(ref, frame)
 
     def run(self, waves: Iterable[Wave], stop: Callable[[list[Loaded]], bool]) -> list[Loaded]:
         """Fetch each wave's objects at once, in order, until the waves end or ``stop`` says a batch is enough."""
@@ -358,7 +358,7 @@ def _first_failure(futures: list[Future[Loaded]], finished: set[Future[Loaded]])
 
 
 def _provenance(label: str, loaded: list[Loaded], listed: int) -> dict[str, Any]:
-    objects = [dict(item.frame.attrs.get("s3", {})) for item in loaded]
+    objects = [dict(item.info) for item in loaded]
     regions = {o.get("region") for o in objects}
     return {
         "uri": label,

@@ -15,7 +15,6 @@ is the one a plain read reports. No I/O here.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +79,7 @@ class _Feed:
                 want = total if size is None or size < 0 else min(self.position + size, total)
                 if available >= want:
                     break
-            time.sleep(POLL)
+            self.done.wait(POLL)  # the download's end wakes it at once (a small object ends in a blink)
         chunk = bytes(memoryview(self.buffer)[self.position : want])
         self.position = want
         return chunk
