@@ -2,9 +2,10 @@
 
 pandas' C parser reads its input a block at a time, so it can start on the first megabytes while the rest
 is still on the way. :class:`OverlappedParse` runs ``pandas.read_csv`` on a thread, over a file-like
-:class:`_Feed` that hands out the transfer's buffer as far as the main stream has filled it, and waits
-for more. With one stream the two overlap almost completely; once parts are fetched in parallel, the
-bytes after the main stream's reach come from workers in any order, so the feed waits for the end.
+:class:`_Feed` that hands out the transfer's buffer as far as it is filled without a gap, and waits for
+more. With one stream the two overlap almost completely; when parts are fetched in parallel (S3, where one
+connection gets a fraction of the link) the workers take them in order from the front, so the filled
+start of the buffer grows part by part and the parse follows it.
 
 It is only ever a head start. The loader takes its frame only if the download ended well and was not
 started again (an object that changed, a checksum that failed); otherwise, and on any error in the parse
@@ -74,7 +75,7 @@ class _Feed:
             if self.done.is_set():
                 total = available = len(transfer.data)
             else:
-                total, available = transfer.size, transfer.received
+                total, available = transfer.size, transfer.arrived()
             if self.buffer is not None and total is not None:
                 want = total if size is None or size < 0 else min(self.position + size, total)
                 if available >= want:
@@ -101,6 +102,7 @@ class OverlappedParse:
         self.key, self.format, self.options = key, fmt, dict(options)
         self._stop, self._done = threading.Event(), threading.Event()
         self._feed = _Feed(transfer, self._stop, self._done)
+        transfer.in_order_from = MIN_SIZE  # parts in order, so that the feed can follow them
         self._frame: pd.DataFrame | None = None
         self._thread = threading.Thread(target=self._run, name="dreambolt-parse", daemon=True)
 

@@ -7,7 +7,9 @@ fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix ra
 S3-compatible servers answer wrongly). The main stream claims each next
 part as it reaches it and stops where a worker has already claimed one. So the split adapts itself: on a
 server that is slow at ranged GETs (moto re-reads the whole object for each) the single stream does most of
-the work, while on S3, where one connection gets a fraction of the link, the workers do.
+the work, while on S3, where one connection gets a fraction of the link, the workers do. When a parse runs
+alongside the download (:mod:`dreambolt_magic.overlap`) the workers take parts in order from the front
+instead (``in_order_from``), so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps growing.
 
 Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
 files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
@@ -140,8 +142,14 @@ class _Parts:
             return True
 
     def take_last(self) -> int | None:
+        return self._take_first(range(len(self.parts) - 1, -1, -1))
+
+    def take_first(self) -> int | None:
+        return self._take_first(range(len(self.parts)))
+
+    def _take_first(self, order: range) -> int | None:
         with self._lock:
-            for index in range(len(self.parts) - 1, -1, -1):
+            for index in order:
                 if not self.taken[index]:
                     self.taken[index] = True
                     return index
@@ -194,6 +202,10 @@ class Transfer:
         #: ``(bytes, seconds)`` of the ranged requests answered so far at the first attempt: what a request
         #: costs on this server (see :func:`~dreambolt_magic.parts.piece_size`).
         self.timings: list[tuple[int, float]] = []
+        #: For an object of at least this many bytes (None: none), workers take parts from the front, after
+        #: the main stream's, rather than from the back: the bytes then arrive roughly in order, which a
+        #: parse running alongside needs (see :meth:`arrived`).
+        self.in_order_from: int | None = None
         self._lock = threading.Lock()
         self._reset()
 
@@ -216,6 +228,7 @@ class Transfer:
         #: Whether the main stream was resumed with a Range: botocore checks a whole-object stream against
         #: its stored checksum itself, but not bytes put together from pieces (see :meth:`verify`).
         self.pieced = False
+        self._handed_over = False
         #: The object's stored full-object checksum, as ``(response field, base64 value)``, where it has one.
         self.checksum: tuple[str, str] | None = None
         self._front = 0
@@ -223,6 +236,8 @@ class Transfer:
         self._threads: dict[threading.Thread, threading.Event] = {}
         self._stop = threading.Event()
         self._failure: BaseException | None = None
+        #: The ``(start, end)`` parts the workers have filled completely.
+        self._arrived: list[tuple[int, int]] = []
 
     @property
     def data(self) -> memoryview:
@@ -278,6 +293,11 @@ class Transfer:
                 response["Body"].close()
                 raise
         self._stream(response["Body"])
+        if self.in_order and self.parallel and not self._handed_over and not self._stop.is_set():
+            # The main stream stopped at a part a worker had taken, with parts after it still free (in order,
+            # the workers work just ahead of it): its connection goes on as one more worker.
+            self._handed_over = True
+            self._start_workers(client, 1)
         if self.sparse and not resuming:
             self._timed(self.limit, began, attempts)
         if self.size is None:
@@ -434,6 +454,23 @@ class Transfer:
             )
         raise ObjectChangedSignal
 
+    @property
+    def in_order(self) -> bool:
+        """Whether the workers take this object's parts in order (see ``in_order_from``)."""
+        return self.in_order_from is not None and self.size is not None and self.size >= self.in_order_from
+
+    def arrived(self) -> int:
+        """How far from the start the buffer is filled without a gap: the main stream's reach, then the parts
+        the workers have finished that follow on from it."""
+        with self._lock:
+            spans = sorted(self._arrived)
+        reach = self.received
+        for start, end in spans:
+            if start > reach:
+                break
+            reach = max(reach, end)
+        return reach
+
     def restart(self) -> None:
         """After :class:`ObjectChangedSignal` from :meth:`join`: forget everything (or give up); run again."""
         self._object_changed()
@@ -476,7 +513,8 @@ class Transfer:
         parts = self._parts
         assert parts is not None
         try:
-            while not self._stop.is_set() and (index := parts.take_last()) is not None:
+            take = parts.take_first if self.in_order else parts.take_last
+            while not self._stop.is_set() and (index := take()) is not None:
                 self._fetch_part(client, *parts.parts[index])
         except _Stopped:
             pass
@@ -529,6 +567,8 @@ class Transfer:
 
         self.retry(attempt)
         self._timed(end - start, began, attempts)
+        with self._lock:
+            self._arrived.append((start, end))
 
     def _timed(self, size: int, began: float, attempts: int) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
-from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply
+from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
 from helpers import compress, make_frame, to_bytes
 
 import dreambolt_magic
@@ -130,3 +130,33 @@ def test_a_refused_download_stops_the_parse(plain_reads: list[bytes], proxy: Fau
 
     assert no_parse_left()
     assert plain_reads == []
+
+
+def test_parts_fetched_in_parallel_are_parsed_as_they_arrive(
+    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on S3: the workers fetch parts beside the main stream. They take them in order from the front, so
+    # the parse follows the filled start of the buffer beyond the main stream's reach while the rest comes
+    # in (it used to stop there and wait for the end).
+    monkeypatch.setattr(transfer, "FAST_STREAM", None)
+    frame = make_frame(60_000, seed=11)  # about 1.3 MB of CSV: 10 parts of 128 KiB
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "parallel.csv", to_bytes(frame, "csv"))
+    proxy.add(Fault(Throttle(rate=400_000), times=None))  # each part takes about 0.3 s
+    parts = 128 * 1024
+    reached: list[tuple[int, int]] = []
+    finish = overlap.OverlappedParse.finish
+
+    def finish_spy(self: overlap.OverlappedParse, ok: bool) -> Any:
+        # How far the parse had read when the download ended, and how far the main stream had.
+        reached.append((self._feed.position, self._feed.transfer.received))
+        return finish(self, ok)
+
+    monkeypatch.setattr(overlap.OverlappedParse, "finish", finish_spy)
+
+    df = fetch(proxy, uri, part_size=parts, max_concurrency=4)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert plain_reads == []
+    (position, main_stream), = reached
+    assert position > main_stream  # the workers' parts were parsed as they came

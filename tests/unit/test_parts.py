@@ -6,6 +6,8 @@ import pytest
 
 from dreambolt_magic import readers, transfer
 from dreambolt_magic.parts import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts
+from dreambolt_magic.progress import NoProgress
+from dreambolt_magic.uri import S3Uri
 
 MiB = 1 << 20
 
@@ -127,3 +129,21 @@ def test_piece_size_is_one_request_where_each_costs_a_fixed_time() -> None:
 
 def test_piece_size_ignores_timings_of_similar_sizes() -> None:
     assert piece_size(35 * MiB, 8, [(MiB, 0.13), (MiB, 0.2)]) == piece_size(35 * MiB, 8)
+
+
+def test_workers_take_parts_from_the_back_or_in_order() -> None:
+    parts = [(0, 10), (10, 20), (20, 30), (30, 40)]
+    back, front = transfer._Parts(parts), transfer._Parts(parts)
+    assert back.take(0) and front.take(0)  # the main stream's
+    assert [back.take_last() for _ in range(4)] == [3, 2, 1, None]
+    assert [front.take_first() for _ in range(4)] == [1, 2, 3, None]
+
+
+def test_arrived_is_the_filled_start_of_the_buffer() -> None:
+    t = transfer.Transfer(S3Uri("b", "k"), NoProgress())
+    t.received = 10  # the main stream's reach
+    assert t.arrived() == 10
+    t._arrived += [(20, 30), (40, 50)]  # finished parts, with a gap before them
+    assert t.arrived() == 10
+    t._arrived.append((10, 20))
+    assert t.arrived() == 30  # up to the next gap
