@@ -313,6 +313,10 @@ def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[st
                     if bound else ""
                 lines.append(_verdict("full parquet, ours / (size / (rate x concurrency) + local parse)",
                                       over(ours, bound), "<=", 1.3, note=note))
+        if "parquet" in ran:
+            row, base = got.get((label, "parquet", "ours")), got.get((label, "parquet", "local"))
+            memory = row["rss_mb"] / base["rss_mb"] if row and base else None
+            lines.append(_verdict("full parquet, peak RSS ours / local pd.read_parquet", memory, "<=", 1.2))
         if "columns" in ran:
             lines.append(_verdict("2 of 8 columns, pyarrow-fs / ours",
                                   over(t("columns", "pyarrow-fs"), t("columns", "ours")), ">=", 1.0))
