@@ -3,13 +3,13 @@
 A load starts with one plain GET (the *main stream*), so an object below ``PARALLEL_THRESHOLD`` costs one
 request. Its ``Content-Length`` gives the size: a larger object is cut into parts (as
 :mod:`dreambolt_magic.parts` plans them), the main stream keeps reading from the front, and worker threads
-fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix range, which some
-S3-compatible servers answer wrongly). The main stream claims each next
-part as it reaches it and stops where a worker has already claimed one. So the split adapts itself: on a
-server that is slow at ranged GETs (moto re-reads the whole object for each) the single stream does most of
-the work, while on S3, where one connection gets a fraction of the link, the workers do. When a parse runs
-alongside the download (:mod:`dreambolt_magic.overlap`) the workers take parts in order from the front
-instead (``in_order_from``), so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps growing.
+fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix range, which some S3-compatible
+servers answer wrongly). The main stream claims each next part as it reaches it and stops where a worker has
+already claimed one. So the split adapts itself: on a server that is slow at ranged GETs (moto re-reads the
+whole object for each) the single stream does most of the work, while on S3, where one connection gets a
+fraction of the link, the workers do. When a parse runs alongside the download
+(:mod:`dreambolt_magic.overlap`) the workers take parts in order from the front instead (``in_order_from``),
+so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps growing.
 
 Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
 files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
