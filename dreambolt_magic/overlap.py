@@ -30,7 +30,7 @@ __all__ = ["MIN_SIZE", "OverlappedParse", "can_overlap"]
 
 #: A smaller object arrives in a blink: it is parsed once it is there, as any other read.
 MIN_SIZE = 8 << 20
-#: How long the feed sleeps between looks at the main stream's progress (seconds).
+#: How long the feed sleeps between looks at how far the buffer is filled (seconds).
 POLL = 0.002
 _SEPARATORS = {"csv": ",", "tsv": "\t"}
 #: Options under which the parse could differ from a read of the finished buffer.
@@ -43,8 +43,7 @@ def can_overlap(key: str, format: str | None, *, columns: Any, nrows: int | None
     and column, no read option that changes how the bytes are split."""
     if columns is not None or nrows is not None or any(name in options for name in _UNSAFE_OPTIONS):
         return False
-    named_format, compression = readers.named(key)
-    fmt = readers.normalize_format(format, key=key) if format is not None else named_format
+    fmt, compression = readers.named(key, format)
     return fmt in _SEPARATORS and compression is None
 
 
@@ -96,8 +95,7 @@ class OverlappedParse:
     """``pandas.read_csv`` of the object on a thread, fed as the download goes (see the module docstring)."""
 
     def __init__(self, transfer: Transfer, key: str, format: str | None, options: Mapping[str, Any]) -> None:
-        named_format = readers.named(key)[0]
-        fmt = readers.normalize_format(format, key=key) if format is not None else named_format
+        fmt = readers.named(key, format)[0]
         assert fmt in _SEPARATORS
         self.key, self.format, self.options = key, fmt, dict(options)
         self._stop, self._done = threading.Event(), threading.Event()

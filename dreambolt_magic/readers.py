@@ -40,7 +40,6 @@ __all__ = [
     "PARQUET_TAIL",
     "READERS",
     "can_prune",
-    "chunk_span",
     "column_list",
     "detect",
     "looks_like",
@@ -147,22 +146,20 @@ def _kind(head: bytes) -> str:
     return kind
 
 
-def _from_name(key: str) -> tuple[str | None, str | None]:
-    """(format, compression) from the key's extensions, e.g. ``.csv.gz``."""
+def named(key: str, format: str | None = None) -> tuple[str | None, str | None]:
+    """The ``(format, compression)`` a key's name gives, e.g. ``("csv", "gzip")`` for ``a.csv.gz``; a
+    ``format=`` value, if given, is the format instead (checked by :func:`normalize_format`)."""
     suffixes = ["." + part for part in key.rsplit("/", 1)[-1].lower().split(".")[1:]]
     compression = _COMPRESSION_EXTENSIONS.get(suffixes[-1]) if suffixes else None
     if compression:
         suffixes.pop()
+    if format is not None:
+        return normalize_format(format, key=key), compression
     return (EXTENSIONS.get(suffixes[-1]) if suffixes else None), compression
 
 
-def named(key: str) -> tuple[str | None, str | None]:
-    """The ``(format, compression)`` a key's name gives, e.g. ``("csv", "gzip")`` for ``a.csv.gz``."""
-    return _from_name(key)
-
-
 def _compression(key: str, head: bytes) -> str | None:
-    named_format, named_compression = _from_name(key)
+    named_format, named_compression = named(key)
     if named_format or named_compression:
         return named_compression
     kind = _kind(head)
@@ -189,7 +186,7 @@ def normalize_format(format: str, *, key: str = "") -> str:
 
 def _format(key: str, plain_head: bytes, format: str | None, compression: str | None) -> str:
     """The format from ``format=``, else the name, else the (decompressed) first bytes."""
-    fmt = normalize_format(format, key=key) if format is not None else _from_name(key)[0]
+    fmt = named(key, format)[0]
     kind = fmt or _kind(plain_head)
     if kind in READERS:
         return kind
@@ -233,7 +230,7 @@ def detect(key: str, head: bytes, *, format: str | None = None) -> tuple[str, st
     ``UnsupportedFormat`` for an unknown ``format=``, or ``UnknownFormat`` when nothing tells.
     """
     compression = _compression(key, head)
-    if format is None and _from_name(key)[0] is None:
+    if format is None and named(key)[0] is None:
         head = _head_of(compression, head)
     return _format(key, head, format, compression), compression
 
@@ -505,7 +502,7 @@ def can_prune(
     or with a row filter on columns (whose statistics may rule out row groups)."""
     if columns is None and nrows is None and not (row_filter is not None and row_filter.names):
         return False
-    named_format, compression = _from_name(key)
+    named_format, compression = named(key)
     fmt = normalize_format(format, key=key) if format is not None else named_format
     return fmt == "parquet" and compression is None
 
@@ -548,7 +545,7 @@ def parquet_ranges(
             taken.append(index)
             count += metadata.row_group(index).num_rows
         groups = taken
-    ranges = [(0, 4)] + [chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
+    ranges = [(0, 4)] + [_chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
     return ranges, (groups if nrows is not None or row_filter is not None else None)
 
 
@@ -563,7 +560,7 @@ def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
     return names
 
 
-def chunk_span(chunk: Any) -> tuple[int, int]:
+def _chunk_span(chunk: Any) -> tuple[int, int]:
     """The ``(start, end)`` bytes of one Parquet column chunk (its dictionary page included), from its footer entry."""
     start = chunk.data_page_offset
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:

@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 
-
 def parse_uri(text: str) -> S3Uri:
     """Parse ``s3://bucket/key`` (or an ``s3a://``, virtual-hosted or path-style https URL) into an S3Uri."""
     return parse(text)

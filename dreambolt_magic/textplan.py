@@ -44,8 +44,7 @@ def can_stream(key: str, format: str | None, *, nrows: int | None, options: Mapp
     """Whether reading the first ``nrows`` rows of ``key`` can stop the download early."""
     if nrows is None or any(name in options for name in _WHOLE_FILE_OPTIONS):
         return False
-    named_format, compression = readers.named(key)
-    fmt = readers.normalize_format(format, key=key) if format is not None else named_format
+    fmt, compression = readers.named(key, format)
     return fmt in STREAMABLE and (compression is None or compression in readers.DECODERS)
 
 
@@ -60,9 +59,8 @@ class TextPlan:
 
     def __init__(self, key: str, format: str | None, *, columns: Sequence[Any] | None, nrows: int,
                  options: Mapping[str, Any]) -> None:
-        named_format, self.compression = readers.named(key)
+        self.format, self.compression = readers.named(key, format)
         self.key = key
-        self.format = readers.normalize_format(format, key=key) if format is not None else named_format
         self.columns = None if columns is None else list(columns)
         self.nrows = nrows
         self.options = dict(options)

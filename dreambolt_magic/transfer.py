@@ -142,12 +142,12 @@ class _Parts:
             return True
 
     def take_last(self) -> int | None:
-        return self._take_first(range(len(self.parts) - 1, -1, -1))
+        return self._take_in(range(len(self.parts) - 1, -1, -1))
 
     def take_first(self) -> int | None:
-        return self._take_first(range(len(self.parts)))
+        return self._take_in(range(len(self.parts)))
 
-    def _take_first(self, order: range) -> int | None:
+    def _take_in(self, order: range) -> int | None:
         with self._lock:
             for index in order:
                 if not self.taken[index]:

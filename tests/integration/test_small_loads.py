@@ -18,6 +18,7 @@ from helpers import make_frame, to_bytes
 import dreambolt_magic
 from dreambolt_magic import overlap, transfer
 from dreambolt_magic.progress import NoProgress
+from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -57,14 +58,12 @@ def test_the_cancel_watcher_lets_the_load_end_at_once(s3: S3Helper, monkeypatch:
     pd.testing.assert_frame_equal(df, frame)
 
 
-def test_the_cancel_watcher_still_sees_a_cancel(s3: S3Helper, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cancel_watcher_still_sees_a_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
     # The other half of the watcher's job: a flag set while the block runs shuts the bodies being read.
     monkeypatch.setattr(transfer, "CANCEL_POLL", 0.01)
-    s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "cancel.csv", to_bytes(make_frame(50, seed=2), "csv"))
     flag = threading.Event()
     shut = threading.Event()
-    t = transfer.Transfer(dreambolt_magic.parse_uri(uri), NoProgress(), flag)
+    t = transfer.Transfer(S3Uri(BUCKET, "cancel.csv"), NoProgress(), flag)
     monkeypatch.setattr(t, "_shut_open", shut.set)
 
     with t.watching():
