@@ -135,12 +135,11 @@ def endpoint_from_env() -> str | None:
 
 def warm_up() -> None:
     """Do a process's once-only work now: parse the S3 service model and endpoint rules into the shared
-    loader (~0.1 s), and import what the first load would (the memory guard's psutil, the bar's tqdm).
+    loader (~0.1 s), and import what the first load would (the bar's tqdm).
 
     Sends nothing: a client is made, never called. The extension runs this on a thread when it is loaded, so
     the first ``%%s3ingest`` of a notebook starts as fast as the next ones.
     """
-    import psutil  # noqa: F401
     import tqdm.auto  # noqa: F401
 
     connection = Connection.open(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,

@@ -26,24 +26,38 @@ __all__ = ["to_pandas"]
 
 
 def _shareable(column: pa.ChunkedArray) -> bool:
-    # The columns pyarrow hands over without a copy: one chunk of fixed-width values (or a dictionary's
-    # indices, a Categorical's codes) and no nulls to fill in.
+    # The columns pyarrow may hand over without a copy: one chunk of fixed-width values (a dictionary's
+    # indices are a Categorical's codes) and no nulls to fill in.
     kind = column.type
-    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-    other = pa.types.is_timestamp(kind) or pa.types.is_duration(kind) or pa.types.is_dictionary(kind)
-    return column.num_chunks == 1 and column.null_count == 0 and (numeric or other)
+    fixed = pa.types.is_primitive(kind) and not pa.types.is_boolean(kind)  # booleans are bits: always copied
+    return column.num_chunks == 1 and column.null_count == 0 and (fixed or pa.types.is_dictionary(kind))
 
 
-def _buffers(table: pa.Table) -> list[pa.Buffer]:
-    # The data buffers those columns may be handed over in, sorted by address. Only those: holding others
-    # would keep memory alive that self_destruct frees while it converts.
-    found = {}
-    for column in table.columns:
-        if _shareable(column):
-            data = column.chunk(0).buffers()[1]
-            if data is not None:
+class _Owners:
+    """The Arrow buffers a table's columns may be handed over in, and which parts of them a column took."""
+
+    def __init__(self, table: pa.Table) -> None:
+        # Only those buffers: holding others would keep memory alive that self_destruct frees as it goes.
+        found = {}
+        for column in table.columns:
+            if _shareable(column) and (data := column.chunk(0).buffers()[1]) is not None:
                 found[data.address] = data
-    return [found[address] for address in sorted(found)]
+        self.buffers = [found[address] for address in sorted(found)]
+        self.starts = sorted(found)
+        self.taken: list[tuple[int, int]] = []
+
+    def writable(self, storage: np.ndarray) -> np.ndarray | None:
+        """A writable array over ``storage``'s memory, or a copy of it; None if Arrow does not own it."""
+        start = storage.__array_interface__["data"][0]
+        end = start + storage.nbytes
+        at = bisect.bisect_right(self.starts, start) - 1
+        if at < 0 or end > self.starts[at] + self.buffers[at].size:
+            return None
+        buffer = self.buffers[at]
+        if not buffer.is_mutable or any(start < stop and first < end for first, stop in self.taken):
+            return storage.copy()
+        self.taken.append((start, end))
+        return np.frombuffer(buffer, dtype=storage.dtype, count=len(storage), offset=start - buffer.address)
 
 
 def _storage(values: pd.Series) -> np.ndarray | None:
@@ -57,22 +71,12 @@ def _storage(values: pd.Series) -> np.ndarray | None:
     return None
 
 
-def _writable(values: pd.Series, buffers: list[pa.Buffer], taken: list[tuple[int, int]]) -> Any:
-    # A column pyarrow handed over in Arrow's memory, as a writable array over the same memory (or a copy).
+def _writable(values: pd.Series, owners: _Owners) -> Any:
+    # The column as it is if pandas made its array (it is writable); else over a writable view or a copy.
     storage = _storage(values)
-    if storage is None or storage.nbytes == 0:
+    view = owners.writable(storage) if storage is not None and storage.nbytes else None
+    if view is None:
         return values.array
-    start = storage.__array_interface__["data"][0]
-    end = start + storage.nbytes
-    at = bisect.bisect_right([buffer.address for buffer in buffers], start) - 1
-    if at < 0 or end > buffers[at].address + buffers[at].size:
-        return values.array  # pandas made this array: it is writable already
-    buffer = buffers[at]
-    if buffer.is_mutable and not any(start < stop and first < end for first, stop in taken):
-        taken.append((start, end))
-        view = np.frombuffer(buffer, dtype=storage.dtype, count=len(storage), offset=start - buffer.address)
-    else:
-        view = storage.copy()
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return pd.array(view, dtype=values.dtype, copy=False)
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -85,13 +89,12 @@ def to_pandas(table: pa.Table, **options: Any) -> pd.DataFrame:
 
     The caller gives ``table`` up: it is unusable afterwards (its memory now belongs to the frame).
     """
-    buffers = _buffers(table)
+    owners = _Owners(table)
     frame = table.to_pandas(**{"split_blocks": True, "self_destruct": True, **options})
     del table
-    if not buffers:
+    if not owners.buffers:
         return frame
-    taken: list[tuple[int, int]] = []
-    columns = {i: _writable(frame.iloc[:, i], buffers, taken) for i in range(frame.shape[1])}
+    columns = {i: _writable(frame.iloc[:, i], owners) for i in range(frame.shape[1])}
     result = pd.DataFrame(columns, index=frame.index, copy=False)
     result.columns = frame.columns
     result.attrs = frame.attrs
