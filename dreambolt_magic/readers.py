@@ -378,7 +378,9 @@ def _read_feather(request: Request) -> pd.DataFrame:
 
 def _delimited(sep: str) -> Reader:
     def read_delimited(request: Request) -> pd.DataFrame:
-        options, columns = {"sep": sep, **request.options}, request.columns
+        # pandas takes delimiter= as another name for sep=, and refuses the two together.
+        given = "sep" in request.options or "delimiter" in request.options
+        options, columns = {**({} if given else {"sep": sep}), **request.options}, request.columns
         # A callable usecols never raises for absent names, so require() can name them all at once.
         usecols = None if columns is None else columns.__contains__
         frame = pd.read_csv(request.source(), usecols=usecols, nrows=request.nrows, **options)

@@ -169,6 +169,14 @@ def test_read_options_reach_pandas() -> None:
     assert list(got.columns) == ["a", "b"]
 
 
+@pytest.mark.parametrize("key", ["semi.csv", "semi.tsv"])
+def test_delimiter_is_pandas_other_name_for_sep(key: str) -> None:
+    # The reader's own sep must give way, or pandas refuses "a sep and a delimiter" as a parse error.
+    got = readers.read(b"a;b\n1;x\n2;y\n", key=key, delimiter=";")
+    assert list(got.columns) == ["a", "b"]
+    assert got["a"].tolist() == [1, 2]
+
+
 # --- columns and nrows ---------------------------------------------------------------------------------
 
 
