@@ -10,8 +10,9 @@ table used after it crashes the process.)
 But pyarrow marks the arrays it hands over read-only, so ``df.loc[0, "a"] = 1`` would raise "assignment
 destination is read-only" on a frame the user owns. :func:`to_pandas` gives each such column a writable view
 of the same memory instead: the table is the caller's to give up, and once it is gone the frame is the only
-owner of those buffers. A buffer that Arrow does not own (one that views bytes a cache has mapped, say) or
-that two columns share is copied instead, so a write can never reach anything but its own column.
+owner of those buffers. A column that views the bytes the table was read from (an uncompressed Feather file
+is read without a copy) or memory that another column views too, or that cannot be written, is copied
+instead, so a write can never reach anything but its own column.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _shareable(column: pa.ChunkedArray) -> bool:
 class _Owners:
     """The Arrow buffers a table's columns may be handed over in, and which parts of them a column took."""
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, source: Any = None) -> None:
         found = {}
         for column in table.columns:
             if _shareable(column) and (data := column.chunk(0).buffers()[1]) is not None:
@@ -45,6 +46,9 @@ class _Owners:
         self.buffers = [found[address] for address in sorted(found)]
         self.starts = sorted(found)
         self.taken: list[tuple[int, int]] = []
+        if source is not None:  # the bytes read are the caller's: never handed over as a column
+            start = np.frombuffer(source, dtype=np.uint8).__array_interface__["data"][0]
+            self.taken.append((start, start + memoryview(source).nbytes))
 
     def writable(self, storage: np.ndarray) -> np.ndarray | None:
         """A writable array over ``storage``'s memory, or a copy of it; None if Arrow does not own it."""
@@ -84,12 +88,13 @@ def _writable(values: pd.Series, owners: _Owners) -> Any:
     return view if view.dtype.kind in "iuf" else pd.array(view, copy=False)
 
 
-def to_pandas(table: pa.Table, **options: Any) -> pd.DataFrame:
+def to_pandas(table: pa.Table, *, source: Any = None, **options: Any) -> pd.DataFrame:
     """``table.to_pandas(**options)`` with every column writable, copying only what Arrow cannot hand over.
 
-    The caller gives ``table`` up: its memory now belongs to the frame, whose writes it would show.
+    The caller gives ``table`` up: its memory now belongs to the frame, whose writes it would show. ``source``
+    is the buffer the table was read from, if any: a column that views it is copied.
     """
-    owners = _Owners(table)
+    owners = _Owners(table, source)
     frame = table.to_pandas(**{"split_blocks": True, **options})
     if not owners.buffers:
         return frame

@@ -346,16 +346,19 @@ def _read_parquet(request: Request) -> pd.DataFrame:
     if nrows is None and request.row_groups is not None:
         # The others were never fetched (a filter's statistics ruled them out).
         table = file.read_row_groups(request.row_groups, columns=columns, use_pandas_metadata=True)
-        return frames.to_pandas(table.replace_schema_metadata(_cut_range_index(schema, len(table))), **request.options)
+        table = table.replace_schema_metadata(_cut_range_index(schema, len(table)))
+        return frames.to_pandas(table, source=request.data, **request.options)
     if nrows is None:
-        return frames.to_pandas(file.read(columns=columns, use_pandas_metadata=True), **request.options)
+        table = file.read(columns=columns, use_pandas_metadata=True)
+        return frames.to_pandas(table, source=request.data, **request.options)
     # With row_groups, the others were never fetched: nothing may look at them, not even a read-ahead.
     batches = file.iter_batches(
         min(max(nrows, 1), 65_536), row_groups=request.row_groups, columns=columns, use_pandas_metadata=True
     )
     taken = request.first(batches)
     table = (pa.Table.from_batches(taken) if taken else schema.empty_table()).slice(0, nrows)
-    return frames.to_pandas(table.replace_schema_metadata(_cut_range_index(schema, len(table))), **request.options)
+    table = table.replace_schema_metadata(_cut_range_index(schema, len(table)))
+    return frames.to_pandas(table, source=request.data, **request.options)
 
 
 def _read_feather(request: Request) -> pd.DataFrame:
@@ -373,7 +376,7 @@ def _read_feather(request: Request) -> pd.DataFrame:
         reader = open_ipc(pa.ipc.IpcReadOptions(included_fields=fields))
     batches = (reader.get_batch(i) for i in range(reader.num_record_batches)) if is_file else reader
     table = pa.Table.from_batches(request.first(batches), schema=reader.schema)
-    return frames.to_pandas(table.slice(0, request.nrows), **request.options)
+    return frames.to_pandas(table.slice(0, request.nrows), source=request.data, **request.options)
 
 
 def _delimited(sep: str) -> Reader:

@@ -122,3 +122,17 @@ def test_the_callers_options_win() -> None:
     assert frame["int"].dtype == pd.Int64Dtype()
     frame.loc["r0", "float"] = 9.0
     assert frame["float"].iloc[0] == 9.0
+
+
+def test_columns_that_view_the_bytes_read_are_copied() -> None:
+    # A reader may hand back columns that view its input (pyarrow's IPC reader can): those bytes are the
+    # caller's, so a write to the frame must not reach them.
+    data = bytearray(np.arange(ROWS, dtype="int64").tobytes())
+    viewing = pa.Array.from_buffers(pa.int64(), ROWS, [None, pa.py_buffer(data)])
+    assert viewing.buffers()[1].is_mutable
+
+    frame = to_pandas(pa.table({"a": viewing}), source=memoryview(data))
+    frame.loc[0, "a"] = 50
+
+    assert frame["a"].tolist() == [50, *range(1, ROWS)]
+    assert np.frombuffer(data, dtype="int64").tolist() == list(range(ROWS))
