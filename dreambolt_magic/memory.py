@@ -60,13 +60,13 @@ def estimate(size: int) -> int:
 def parquet_need(data: Any, *, columns: Sequence[Any] | None, row_groups: Sequence[int] | None) -> int:
     """Bytes a pruned Parquet read needs, from its footer: the chunks it fetches, and them uncompressed.
 
-    ``data`` must hold the footer. The chunks are those :func:`dreambolt_magic.readers.parquet_chunks`
+    ``data`` must hold the footer. The chunks are those :func:`dreambolt_magic.parquetplan.parquet_chunks`
     picks, as the read itself does.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from dreambolt_magic.readers import parquet_chunks
+    from dreambolt_magic.parquetplan import parquet_chunks
 
     metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
     groups = range(metadata.num_row_groups) if row_groups is None else row_groups

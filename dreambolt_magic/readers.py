@@ -16,7 +16,7 @@ import lzma
 import operator
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import Any
@@ -26,9 +26,8 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic import frames, rowgroups
+from dreambolt_magic import frames
 from dreambolt_magic.errors import S3FormatError
-from dreambolt_magic.rowgroups import RowFilter
 
 __all__ = [
     "ALIASES",
@@ -37,25 +36,18 @@ __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "HEAD_BYTES",
-    "PARQUET_TAIL",
     "READERS",
-    "can_prune",
     "column_list",
     "detect",
     "looks_like",
     "named",
     "normalize_format",
-    "parquet_chunks",
-    "parquet_footer_start",
-    "parquet_ranges",
     "read",
     "schema_columns",
 ]
 
 #: Enough of an object to tell its format; the loader may fetch this much first.
 HEAD_BYTES = 64 * 1024
-#: The end of a Parquet file fetched to find its footer; most footers fit in it, others take a second request.
-PARQUET_TAIL = 64 * 1024
 
 EXTENSIONS: dict[str, str] = {
     **dict.fromkeys((".parquet", ".pq", ".parq"), "parquet"),
@@ -468,8 +460,8 @@ def read(
     ``BadEncoding`` or ``ParseError``; ill-typed ``columns`` or ``nrows`` raise TypeError or ValueError.
 
     ``row_groups`` (Parquet) names the only row groups ``data`` holds, for bytes fetched sparsely as
-    :func:`parquet_ranges` planned them. ``compression`` overrides what the key and the bytes say (``None``:
-    the bytes are already decompressed).
+    :func:`dreambolt_magic.parquetplan.parquet_ranges` planned them. ``compression`` overrides what the key and
+    the bytes say (``None``: the bytes are already decompressed).
     """
     if nrows is not None:
         if isinstance(nrows, bool) or not hasattr(nrows, "__index__"):
@@ -495,65 +487,6 @@ def read(
     return _parse(fmt, Request(view, key, wanted, nrows, read_options, row_groups))
 
 
-def can_prune(
-    key: str,
-    format: str | None,
-    *,
-    columns: Sequence[Any] | None,
-    nrows: int | None,
-    row_filter: RowFilter | None = None,
-) -> bool:
-    """Whether a read of ``key`` can fetch only some byte ranges: uncompressed Parquet with columns or nrows,
-    or with a row filter on columns (whose statistics may rule out row groups)."""
-    if columns is None and nrows is None and not (row_filter is not None and row_filter.names):
-        return False
-    named_format, compression = named(key)
-    fmt = normalize_format(format, key=key) if format is not None else named_format
-    return fmt == "parquet" and compression is None
-
-
-def parquet_footer_start(data: memoryview) -> int:
-    """Where the footer of a Parquet file (its metadata, their length and ``PAR1``) starts, from its end.
-
-    Raises ValueError if ``data`` does not end like a Parquet file.
-    """
-    size = len(data)
-    if size < 12 or bytes(data[size - 4 :]) != b"PAR1":
-        raise ValueError("does not end with PAR1")
-    length = int.from_bytes(bytes(data[size - 8 : size - 4]), "little")
-    if length > size - 12:
-        raise ValueError("the footer length is larger than the file")
-    return size - 8 - length
-
-
-def parquet_ranges(
-    data: memoryview, *, columns: Sequence[Any] | None, nrows: int | None, row_filter: RowFilter | None = None
-) -> tuple[list[tuple[int, int]], list[int] | None]:
-    """The byte ranges of a Parquet file that reading ``columns`` of its first ``nrows`` rows needs.
-
-    ``data`` must hold the footer (the rest may be zeros). Returns ``(ranges, row_groups)``: ``(start,
-    end)`` pairs including the leading ``PAR1``, and the row groups to read (None: all of them). Columns
-    the file lacks are left out here: the reader reports them. The pandas index columns are kept, since
-    the reader restores the index from them. With ``row_filter``, row groups whose statistics rule out
-    every row are left out first (:mod:`dreambolt_magic.rowgroups`); ``nrows`` then counts the rows of
-    those kept.
-    """
-    metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
-    groups = list(range(metadata.num_row_groups))
-    if row_filter is not None:
-        groups = rowgroups.kept(metadata, groups, row_filter)
-    if nrows is not None:
-        taken, count = [], 0
-        for index in groups:
-            if count >= nrows:
-                break
-            taken.append(index)
-            count += metadata.row_group(index).num_rows
-        groups = taken
-    ranges = [(0, 4)] + [_chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
-    return ranges, (groups if nrows is not None or row_filter is not None else None)
-
-
 def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
     """The ``columns`` argument as a list of names: ``"a,b"`` or ``["a", "b"]``; ValueError if it names none."""
     if columns is None:
@@ -563,35 +496,6 @@ def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
     if not names or not all(isinstance(n, str) and n for n in names):
         raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
     return names
-
-
-def _chunk_span(chunk: Any) -> tuple[int, int]:
-    """The ``(start, end)`` bytes of one Parquet column chunk (its dictionary page included), from its footer entry."""
-    start = chunk.data_page_offset
-    if chunk.has_dictionary_page and chunk.dictionary_page_offset:
-        start = min(start, chunk.dictionary_page_offset)
-    return start, start + chunk.total_compressed_size
-
-
-def parquet_chunks(metadata: Any, *, columns: Sequence[Any] | None, row_groups: Iterable[int]) -> Iterator[Any]:
-    """The column chunks of ``row_groups`` that reading ``columns`` (``None``: all) needs, from a footer.
-
-    The pandas index columns are kept with the columns asked for, since the reader restores the index from
-    them. :func:`parquet_ranges` and :func:`dreambolt_magic.memory.parquet_need` both pick chunks here, so
-    the memory guard measures exactly what the read will fetch.
-    """
-    wanted: set[str] | None = None
-    if columns is not None:
-        wanted = {str(c) for c in columns}
-        pandas_meta = metadata.schema.to_arrow_schema().pandas_metadata or {}
-        wanted |= {i for i in pandas_meta.get("index_columns", []) if isinstance(i, str)}
-    for index in row_groups:
-        group = metadata.row_group(index)
-        for j in range(group.num_columns):
-            chunk = group.column(j)
-            path = chunk.path_in_schema
-            if wanted is None or any(path == name or path.startswith(name + ".") for name in wanted):
-                yield chunk
 
 
 def schema_columns(

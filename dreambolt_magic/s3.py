@@ -25,7 +25,7 @@ from dreambolt_magic.errors import (
     class_for,
 )
 from dreambolt_magic.overlap import OverlappedParse
-from dreambolt_magic.parquetplan import ParquetPlan
+from dreambolt_magic.parquetplan import ParquetPlan, can_prune
 from dreambolt_magic.parts import DEFAULT_CONCURRENCY
 from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgress, cancellable_sleep, check_cancel
 from dreambolt_magic.regions import detect_region, region_cache
@@ -261,7 +261,7 @@ def load(
             }
         else:
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
-            pruning = store is None and readers.can_prune(target.key, format, columns=cols, nrows=nrows,
+            pruning = store is None and can_prune(target.key, format, columns=cols, nrows=nrows,
                                                           row_filter=row_filter)
             plan: ParquetPlan | TextPlan | None = ParquetPlan(cols, nrows, row_filter) if pruning else None
             if store is None and nrows is not None and textplan.can_stream(target.key, format, nrows=nrows,

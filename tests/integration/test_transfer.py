@@ -18,7 +18,7 @@ from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import readers, transfer
+from dreambolt_magic import parquetplan, readers, transfer
 from dreambolt_magic.errors import S3AuthError, S3GenericError
 from dreambolt_magic.progress import Cancelled
 
@@ -333,10 +333,10 @@ def test_reader_hook_reads_only_the_given_row_groups(wide: pd.DataFrame, tmp_pat
     path = tmp_path / "w.parquet"
     wide.to_parquet(path, index=False, row_group_size=20_000)
     data = bytearray(path.read_bytes())
-    ranges, groups = readers.parquet_ranges(memoryview(data), columns=["small"], nrows=100)
+    ranges, groups = parquetplan.parquet_ranges(memoryview(data), columns=["small"], nrows=100)
     assert groups == [0]
     sparse = bytearray(len(data))
-    for a, b in ranges + [(readers.parquet_footer_start(memoryview(data)), len(data))]:
+    for a, b in ranges + [(parquetplan.parquet_footer_start(memoryview(data)), len(data))]:
         sparse[a:b] = data[a:b]
 
     df = readers.read(sparse, key="w.parquet", columns=["small"], nrows=100, row_groups=groups)

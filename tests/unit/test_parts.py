@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dreambolt_magic import readers, transfer
+from dreambolt_magic import parquetplan, transfer
 from dreambolt_magic.parts import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts
 from dreambolt_magic.progress import NoProgress
 from dreambolt_magic.uri import S3Uri
@@ -85,9 +85,9 @@ def test_meter_flushes_before_rewinding() -> None:
 
 def test_footer_start_refuses_what_is_not_parquet() -> None:
     with pytest.raises(ValueError):
-        readers.parquet_footer_start(memoryview(b"a,b\n1,2\n" * 3))
+        parquetplan.parquet_footer_start(memoryview(b"a,b\n1,2\n" * 3))
     with pytest.raises(ValueError):
-        readers.parquet_footer_start(memoryview(b"PAR1" + b"\0" * 4 + b"\xff\xff\xff\x7fPAR1"))
+        parquetplan.parquet_footer_start(memoryview(b"PAR1" + b"\0" * 4 + b"\xff\xff\xff\x7fPAR1"))
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def test_footer_start_refuses_what_is_not_parquet() -> None:
     ],
 )
 def test_can_prune(key: str, format: str | None, columns: list[str] | None, nrows: int | None, expected: bool) -> None:
-    assert readers.can_prune(key, format, columns=columns, nrows=nrows) is expected
+    assert parquetplan.can_prune(key, format, columns=columns, nrows=nrows) is expected
 
 
 # --- piece_size: how long the ranged GETs of a sparse fetch are -------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dreambolt_magic import readers, rowgroups
+from dreambolt_magic import parquetplan, readers, rowgroups
 from dreambolt_magic.expr import Filter
 
 # --- the decision, pure --------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_parquet_ranges_and_read_skip_the_groups_ruled_out() -> None:
     sink = io.BytesIO()
     frame.to_parquet(sink, index=False, row_group_size=10)
     data = sink.getvalue()
-    ranges, groups = readers.parquet_ranges(memoryview(data), columns=None, nrows=None,
+    ranges, groups = parquetplan.parquet_ranges(memoryview(data), columns=None, nrows=None,
                                             row_filter=Filter("id >= 12 and id < 18 or id == 39"))
     assert groups == [1, 3]
     metadata = _metadata(data)
@@ -200,11 +200,11 @@ def test_parquet_ranges_and_read_skip_the_groups_ruled_out() -> None:
     assert not any(_span(metadata, g) & fetched for g in (0, 2))
     # Only those groups' bytes are there: the others are zeros, as in a sparse download.
     sparse = bytearray(len(data))
-    for start, end in [*ranges, (readers.parquet_footer_start(memoryview(data)), len(data))]:
+    for start, end in [*ranges, (parquetplan.parquet_footer_start(memoryview(data)), len(data))]:
         sparse[start:end] = data[start:end]
     got = readers.read(sparse, key="t.parquet", row_groups=groups)
     pd.testing.assert_frame_equal(got, pd.concat([frame.iloc[10:20], frame.iloc[30:40]], ignore_index=True))
-    none, kept = readers.parquet_ranges(memoryview(data), columns=["v"], nrows=None, row_filter=Filter("id > 99"))
+    none, kept = parquetplan.parquet_ranges(memoryview(data), columns=["v"], nrows=None, row_filter=Filter("id > 99"))
     assert kept == [] and none == [(0, 4)]
     empty = readers.read(sparse, key="t.parquet", row_groups=[], columns=["v"])
     assert list(empty.columns) == ["v"] and len(empty) == 0
@@ -212,8 +212,8 @@ def test_parquet_ranges_and_read_skip_the_groups_ruled_out() -> None:
 
 def test_can_prune_needs_a_filter_on_columns_not_only_partitions() -> None:
     f = Filter("year == 2024 and n > 1")
-    assert readers.can_prune("t.parquet", None, columns=None, nrows=None, row_filter=f)
-    assert not readers.can_prune("t.parquet", None, columns=None, nrows=None,
+    assert parquetplan.can_prune("t.parquet", None, columns=None, nrows=None, row_filter=f)
+    assert not parquetplan.can_prune("t.parquet", None, columns=None, nrows=None,
                                  row_filter=Filter("year == 2024").bind({"year": 2024}))
-    assert not readers.can_prune("t.parquet.gz", None, columns=None, nrows=None, row_filter=f)
-    assert not readers.can_prune("t.csv", None, columns=None, nrows=None, row_filter=f)
+    assert not parquetplan.can_prune("t.parquet.gz", None, columns=None, nrows=None, row_filter=f)
+    assert not parquetplan.can_prune("t.csv", None, columns=None, nrows=None, row_filter=f)
