@@ -373,9 +373,9 @@ def _read_feather(request: Request) -> pd.DataFrame:
 
 def _delimited(sep: str) -> Reader:
     def read_delimited(request: Request) -> pd.DataFrame:
-        # pandas takes delimiter= as another name for sep=, and refuses the two together.
-        given = "sep" in request.options or "delimiter" in request.options
-        options, columns = {**({} if given else {"sep": sep}), **request.options}, request.columns
+        # delimiter= is pandas' other name for sep=, which it refuses beside it: the format's sep gives way.
+        defaults = {} if "delimiter" in request.options else {"sep": sep}
+        options, columns = {**defaults, **request.options}, request.columns
         # A callable usecols never raises for absent names, so require() can name them all at once.
         usecols = None if columns is None else columns.__contains__
         frame = pd.read_csv(request.source(), usecols=usecols, nrows=request.nrows, **options)
