@@ -289,6 +289,8 @@ class Request:
     options: dict[str, Any] = field(default_factory=dict)
     #: Parquet only: the row groups the bytes hold (a sparse read); None: all of them.
     row_groups: list[int] | None = None
+    #: CSV and TSV only: a file that holds the same bytes, which pandas parses on several threads.
+    path: str | None = None
 
     def source(self) -> pa.BufferReader:
         # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
@@ -378,7 +380,7 @@ def _delimited(sep: str) -> Reader:
         options, columns = {**defaults, **request.options}, request.columns
         # A callable usecols never raises for absent names, so require() can name them all at once.
         usecols = None if columns is None else columns.__contains__
-        frame = pd.read_csv(request.source(), usecols=usecols, nrows=request.nrows, **options)
+        frame = pd.read_csv(request.path or request.source(), usecols=usecols, nrows=request.nrows, **options)
         if columns is not None and not set(columns) <= set(frame.columns):
             request.require(pd.read_csv(request.source(), nrows=0, **options).columns)
         return frame
@@ -446,6 +448,7 @@ def read(
     nrows: int | None = None,
     row_groups: list[int] | None = None,
     compression: str | None | EllipsisType = ...,
+    path: str | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -461,7 +464,9 @@ def read(
 
     ``row_groups`` (Parquet) names the only row groups ``data`` holds, for bytes fetched sparsely as
     :func:`dreambolt_magic.parquetplan.parquet_ranges` planned them. ``compression`` overrides what the key and
-    the bytes say (``None``: the bytes are already decompressed).
+    the bytes say (``None``: the bytes are already decompressed). ``path`` names a file holding exactly
+    ``data`` (the loader's in-memory file): an uncompressed CSV or TSV is parsed from it, which pandas 3.1 and
+    later do on several threads, where they parse bytes on one.
     """
     if nrows is not None:
         if isinstance(nrows, bool) or not hasattr(nrows, "__index__"):
@@ -484,7 +489,8 @@ def read(
     fmt = _format(key, head, format, compression)
     _check_bytes(fmt, view, key, trust_text="encoding" in read_options)
     wanted = None if columns is None else list(columns)
-    return _parse(fmt, Request(view, key, wanted, nrows, read_options, row_groups))
+    path = path if fmt in ("csv", "tsv") and not compression else None
+    return _parse(fmt, Request(view, key, wanted, nrows, read_options, row_groups, path))
 
 
 def column_list(columns: Sequence[str] | str | None) -> list[str] | None:

@@ -279,8 +279,10 @@ def load(
                 force=force,
                 memory_limit=memory_limit,
             )
-            if plan is None and overlap.can_overlap(target.key, format, columns=cols, nrows=nrows,
-                                                    options=read_options):
+            if plan is None and overlap.by_path(target.key, format, columns=cols, nrows=nrows, options=read_options):
+                transfer.file_from = overlap.MIN_SIZE  # parsed by path, on several threads, once it is whole
+            elif plan is None and overlap.can_overlap(target.key, format, columns=cols, nrows=nrows,
+                                                      options=read_options):
                 parse = OverlappedParse(transfer, target.key, format, read_options)
                 parse.start()
             with transfer.watching():  # a cancel ends even a read that a stalled server holds
@@ -298,7 +300,7 @@ def load(
             else:
                 row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
                 frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                                     row_groups=row_groups, **read_options)
+                                     row_groups=row_groups, path=transfer.path, **read_options)
             fetched = {
                 "etag": transfer.etag,
                 "version_id": transfer.version_id,

@@ -1,13 +1,17 @@
-"""A whole CSV or TSV parsed while it downloads (``dreambolt_magic.overlap``), against moto over HTTP.
+"""A whole CSV or TSV parsed while it downloads, or by path once it is whole (``dreambolt_magic.overlap``),
+against moto over HTTP.
 
 The overlapped parse is a head start: these tests check that the frame it gives is the frame a plain read
 gives, that it is used when the download goes well, and that every failure (a broken body, a replaced
-object, bytes that are not CSV, a refused part) ends exactly as it does without it. ``MIN_SIZE`` is set to 0
-so that small objects take the overlapped path.
+object, bytes that are not CSV, a refused part) ends exactly as it does without it. The same holds for the
+parse by path of an object downloaded into an in-memory file. ``MIN_SIZE`` is set to 0 so that small objects
+take these paths, and each test chooses one of the two.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +34,40 @@ BUCKET = "overlap"
 def plain_reads(monkeypatch: pytest.MonkeyPatch, parsed: list[bytes]) -> list[bytes]:
     """Overlap on for every size; returns the buffers parsed after the download instead (the fallback)."""
     monkeypatch.setattr(overlap, "MIN_SIZE", 0)
+    monkeypatch.setattr(overlap, "_parallel_path_reads", lambda: False)
     return parsed
+
+
+@pytest.fixture
+def path_reads(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Parses by path for every size; returns the ``path`` each ``readers.read`` call was given."""
+    from dreambolt_magic import readers
+
+    monkeypatch.setattr(overlap, "MIN_SIZE", 0)
+    monkeypatch.setattr(overlap, "_parallel_path_reads", lambda: True)
+    seen: list[str | None] = []
+    real = readers.read
+
+    def spy(data: Any, **kw: Any) -> Any:
+        seen.append(kw.get("path"))
+        if kw.get("path"):
+            with open(kw["path"], "rb") as file:
+                assert file.read() == bytes(data)  # the file holds exactly the bytes downloaded
+        return real(data, **kw)
+
+    monkeypatch.setattr(readers, "read", spy)
+    return seen
+
+
+def memory_files() -> int:
+    """The in-memory files (memfds) the loader has open."""
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += "dreambolt-object" in os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed since the listing
+            pass
+    return found
 
 
 def fetch(proxy: FaultProxy, uri: str, **kw: Any) -> pd.DataFrame:
@@ -160,3 +197,104 @@ def test_parts_fetched_in_parallel_are_parsed_as_they_arrive(
     assert plain_reads == []
     (position, main_stream), = reached
     assert position > main_stream  # the workers' parts were parsed as they came
+
+
+# --- parsed by path, once whole --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_a_whole_object_is_parsed_by_the_path_of_its_in_memory_file(
+    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper, fmt: str
+) -> None:
+    frame = make_frame(60_000, seed=12)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, f"data.{fmt}", to_bytes(frame, fmt))
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    (path,) = path_reads
+    assert path is not None and path.startswith("/proc/self/fd/")
+    assert no_parse_left()  # no parse ran alongside
+    assert memory_files() == 0  # the in-memory file went with the load
+
+
+def test_options_that_change_the_split_are_read_from_bytes(
+    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper
+) -> None:
+    frame = make_frame(20_000, seed=13)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "semi.csv", frame.to_csv(index=False, sep=";").encode())
+
+    df = fetch(proxy, uri, sep=";")
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert path_reads == [None]
+
+
+def test_a_body_cut_midway_is_resumed_into_the_file_and_parsed_whole(
+    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper
+) -> None:
+    frame = make_frame(60_000, seed=14)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "cut.csv", to_bytes(frame, "csv"))
+    proxy.add(Fault(Cut(after=300_000)))
+
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert [r.fault for r in proxy.requests].count("Cut") == 1
+    assert path_reads[0] is not None
+
+
+def test_an_object_replaced_midway_is_read_again_into_a_new_file(
+    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
+    old, new = make_frame(60_000, seed=15), make_frame(61_000, seed=16)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "moving.csv", to_bytes(old, "csv"))
+    proxy.add(Fault(Delay(0)))
+    proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key="moving.csv", Body=to_bytes(new, "csv")))))
+    df = fetch(proxy, uri, max_concurrency=2, part_size=256 * 1024)
+
+    pd.testing.assert_frame_equal(df, new)
+    assert [p is not None for p in path_reads] == [True]
+    gc.collect()  # the first attempt's buffer is held in reference cycles (exceptions and their frames)
+    assert memory_files() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (compress(b"a,b\n" + b"1,2\n" * 200_000, "gzip"), "FormatMismatch"),
+        (b"a,b\n" + b"1,2\n" * 200_000 + b'3,"4\n', "ParseError"),
+    ],
+    ids=["gzip-named-csv", "unclosed-quote"],
+)
+def test_bad_bytes_read_by_path_are_reported_as_a_plain_read_reports_them(
+    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper, body: bytes, code: str
+) -> None:
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "bad.csv", body)
+    with pytest.raises(S3FormatError) as caught:
+        fetch(proxy, uri)
+
+    assert caught.value.code == code
+    assert "/proc/" not in str(caught.value)
+    del caught  # its traceback holds the load's frames, and so the file
+    gc.collect()
+    assert memory_files() == 0
+
+
+def test_a_pandas_without_parallel_path_reads_keeps_the_overlapped_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pandas before 3.1 has no mode.max_threads and parses a path on one thread: the head start is worth more.
+    def no_such_option(name: str) -> Any:
+        raise pd.errors.OptionError(f"No such keys(s): {name!r}")
+
+    overlap._parallel_path_reads.cache_clear()
+    monkeypatch.setattr(pd, "get_option", no_such_option)
+    try:
+        assert not overlap.by_path("data.csv", None, columns=None, nrows=None, options={})
+        assert overlap.can_overlap("data.csv", None, columns=None, nrows=None, options={})
+    finally:
+        overlap._parallel_path_reads.cache_clear()
