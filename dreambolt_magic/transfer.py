@@ -350,10 +350,12 @@ class Transfer:
         if self.size is not None and not (status == 206 and self.first_bytes):
             # A sparse read is checked once its footer says what it will fetch (check_memory).
             self.check_memory(memory.estimate(self.size), what="object")
+        self.path = None
         if self.file_from is not None and (self.size or 0) >= self.file_from:
-            self.buffer, self.path = _in_memory_file(self.size or 0)
-        else:
-            self.buffer, self.path = _zeroed(self.size or 0), None
+            with contextlib.suppress(OSError):  # out of descriptors, say: the bytes are parsed as bytes then
+                self.buffer, self.path = _in_memory_file(self.size or 0)
+        if self.buffer is None:
+            self.buffer = _zeroed(self.size or 0)
         self.counted = 0
         self.bar.start(self.size, self.target.name)
         if self.size is None:

@@ -218,6 +218,23 @@ def test_a_whole_object_is_parsed_by_the_path_of_its_in_memory_file(
     assert memory_files() == 0  # the in-memory file went with the load
 
 
+def test_without_an_in_memory_file_the_bytes_are_parsed(
+    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(size: int) -> Any:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(transfer, "_in_memory_file", refused)
+    frame = make_frame(60_000, seed=17)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "data.csv", to_bytes(frame, "csv"))
+
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert path_reads == [None]
+
+
 def test_options_that_change_the_split_are_read_from_bytes(
     path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper
 ) -> None:
