@@ -80,6 +80,39 @@ def no_parse_left() -> bool:
     return not any(t.name == "dreambolt-parse" and t.is_alive() for t in threading.enumerate())
 
 
+def cut_midway(s3: S3Helper, proxy: FaultProxy, seed: int) -> tuple[str, pd.DataFrame]:
+    """A CSV object whose body the proxy cuts once, 300 KB in."""
+    frame = make_frame(60_000, seed=seed)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "cut.csv", to_bytes(frame, "csv"))
+    proxy.add(Fault(Cut(after=300_000)))
+    return uri, frame
+
+
+def replaced_midway(
+    s3: S3Helper, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> tuple[str, pd.DataFrame]:
+    """A CSV object replaced by another once its first answer is on the way; returns the new one's frame."""
+    monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
+    old, new = make_frame(60_000, seed=seed), make_frame(61_000, seed=seed + 1)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "moving.csv", to_bytes(old, "csv"))
+    proxy.add(Fault(Delay(0)))
+    proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key="moving.csv", Body=to_bytes(new, "csv")))))
+    return uri, new
+
+
+#: Bodies a plain read reports with these codes: a gzip behind a .csv name, and an unclosed quote.
+BAD_BODIES = pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (compress(b"a,b\n" + b"1,2\n" * 200_000, "gzip"), "FormatMismatch"),
+        (b"a,b\n" + b"1,2\n" * 200_000 + b'3,"4\n', "ParseError"),
+    ],
+    ids=["gzip-named-csv", "unclosed-quote"],
+)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
 def test_the_frame_is_parsed_while_it_downloads(
     plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, fmt: str
@@ -109,10 +142,7 @@ def test_read_options_apply_as_in_a_plain_read(plain_reads: list[bytes], proxy: 
 def test_a_body_cut_midway_is_resumed_and_parsed_whole(
     plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper
 ) -> None:
-    frame = make_frame(60_000, seed=7)
-    s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "cut.csv", to_bytes(frame, "csv"))
-    proxy.add(Fault(Cut(after=300_000)))
+    uri, frame = cut_midway(s3, proxy, seed=7)
 
     df = fetch(proxy, uri)
 
@@ -123,12 +153,7 @@ def test_a_body_cut_midway_is_resumed_and_parsed_whole(
 def test_an_object_replaced_midway_gives_the_new_object(
     plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
-    old, new = make_frame(60_000, seed=8), make_frame(61_000, seed=9)
-    s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "moving.csv", to_bytes(old, "csv"))
-    proxy.add(Fault(Delay(0)))
-    proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key="moving.csv", Body=to_bytes(new, "csv")))))
+    uri, new = replaced_midway(s3, proxy, monkeypatch, seed=8)
 
     df = fetch(proxy, uri, max_concurrency=2, part_size=256 * 1024)
 
@@ -136,17 +161,13 @@ def test_an_object_replaced_midway_gives_the_new_object(
     assert no_parse_left()
 
 
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        (compress(b"a,b\n" + b"1,2\n" * 200_000, "gzip"), "FormatMismatch"),
-        (b"a,b\n" + b"1,2\n" * 200_000 + b'3,"4\n', "ParseError"),
-    ],
-    ids=["gzip-named-csv", "unclosed-quote"],
-)
+@BAD_BODIES
+@pytest.mark.parametrize("by_path", [False, True], ids=["overlapped", "by-path"])
 def test_bad_bytes_are_reported_as_a_plain_read_reports_them(
-    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, body: bytes, code: str
+    proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch, body: bytes, code: str, by_path: bool
 ) -> None:
+    monkeypatch.setattr(overlap, "MIN_SIZE", 0)
+    monkeypatch.setattr(overlap, "_parallel_path_reads", lambda: by_path)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "bad.csv", body)
 
@@ -154,7 +175,11 @@ def test_bad_bytes_are_reported_as_a_plain_read_reports_them(
         fetch(proxy, uri)
 
     assert caught.value.code == code
+    assert "/proc/" not in str(caught.value)
     assert no_parse_left()
+    del caught  # its traceback holds the load's frames, and so the buffer
+    gc.collect()
+    assert memory_files() == 0
 
 
 def test_a_refused_download_stops_the_parse(plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper) -> None:
@@ -251,10 +276,7 @@ def test_options_that_change_the_split_are_read_from_bytes(
 def test_a_body_cut_midway_is_resumed_into_the_file_and_parsed_whole(
     path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper
 ) -> None:
-    frame = make_frame(60_000, seed=14)
-    s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "cut.csv", to_bytes(frame, "csv"))
-    proxy.add(Fault(Cut(after=300_000)))
+    uri, frame = cut_midway(s3, proxy, seed=14)
 
     df = fetch(proxy, uri)
 
@@ -266,40 +288,13 @@ def test_a_body_cut_midway_is_resumed_into_the_file_and_parsed_whole(
 def test_an_object_replaced_midway_is_read_again_into_a_new_file(
     path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
-    old, new = make_frame(60_000, seed=15), make_frame(61_000, seed=16)
-    s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "moving.csv", to_bytes(old, "csv"))
-    proxy.add(Fault(Delay(0)))
-    proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key="moving.csv", Body=to_bytes(new, "csv")))))
+    uri, new = replaced_midway(s3, proxy, monkeypatch, seed=15)
+
     df = fetch(proxy, uri, max_concurrency=2, part_size=256 * 1024)
 
     pd.testing.assert_frame_equal(df, new)
     assert [p is not None for p in path_reads] == [True]
     gc.collect()  # the first attempt's buffer is held in reference cycles (exceptions and their frames)
-    assert memory_files() == 0
-
-
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        (compress(b"a,b\n" + b"1,2\n" * 200_000, "gzip"), "FormatMismatch"),
-        (b"a,b\n" + b"1,2\n" * 200_000 + b'3,"4\n', "ParseError"),
-    ],
-    ids=["gzip-named-csv", "unclosed-quote"],
-)
-def test_bad_bytes_read_by_path_are_reported_as_a_plain_read_reports_them(
-    path_reads: list[str | None], proxy: FaultProxy, s3: S3Helper, body: bytes, code: str
-) -> None:
-    s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "bad.csv", body)
-    with pytest.raises(S3FormatError) as caught:
-        fetch(proxy, uri)
-
-    assert caught.value.code == code
-    assert "/proc/" not in str(caught.value)
-    del caught  # its traceback holds the load's frames, and so the file
-    gc.collect()
     assert memory_files() == 0
 
 
