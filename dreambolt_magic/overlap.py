@@ -68,7 +68,8 @@ def _parallel_path_reads() -> bool:
 
     if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
         return False
-    if len(os.sched_getaffinity(0)) < 2:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cpus < 2:
         return False  # one CPU: pandas reads a path on one thread too, and the head start is worth more
     try:
         pd.get_option("mode.max_threads")
