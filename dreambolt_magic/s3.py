@@ -31,7 +31,7 @@ from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgr
 from dreambolt_magic.regions import detect_region, region_cache
 from dreambolt_magic.retry import RetryPolicy
 from dreambolt_magic.textplan import TextPlan
-from dreambolt_magic.transfer import ObjectChangedSignal, Transfer
+from dreambolt_magic.transfer import ObjectChangedSignal, Transfer, forget_frames
 from dreambolt_magic.translation import classify, translate
 from dreambolt_magic.uri import S3Uri, parse
 
@@ -468,7 +468,8 @@ def _fetch(
             if plan is not None and transfer.sparse:
                 plan.fetch(transfer, client)
             return region
-        except ObjectChangedSignal:
+        except ObjectChangedSignal as signal:
+            forget_frames(signal)  # they hold the buffer the restart drops
             transfer.restart()  # or ObjectChanged, the second time
         except S3RegionError as exc:
             named = exc.hints.get("bucket_region")

@@ -38,6 +38,7 @@ import re
 import socket
 import threading
 import time
+import traceback
 import weakref
 import zlib
 from collections.abc import Callable, Sequence
@@ -52,7 +53,7 @@ from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
 
-__all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer"]
+__all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer", "forget_frames"]
 
 T = TypeVar("T")
 
@@ -108,6 +109,24 @@ def _in_memory_file(size: int) -> tuple[mmap.mmap, str]:
 
 class ObjectChangedSignal(Exception):
     """Internal: a part's answer shows the object changed since the first answer; start again once."""
+
+
+def forget_frames(exc: BaseException) -> None:
+    """Clear the locals of the finished frames ``exc`` and the exceptions behind it passed through.
+
+    Those frames hold views of the buffer that the exception made obsolete, and exceptions with their frames
+    form reference cycles: without this, a restarted transfer's first buffer (and its in-memory file) would
+    live until the garbage collector next ran.
+    """
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
 
 
 class _Stopped(Exception):
