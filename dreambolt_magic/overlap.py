@@ -13,11 +13,12 @@ started again (an object that changed, a checksum that failed); otherwise, and o
 is the one a plain read reports. No I/O here.
 
 Where pandas parses a file path on several threads (pandas 3.1 and later, which have the
-``mode.max_threads`` option) and the system can give memory a path (Linux's memfd), :func:`by_path` says to
-do better than a head start: the object is downloaded into an in-memory file (``Transfer.file_from``) and
-parsed by its path once it is whole. A 657 MB CSV parsed on 2 cores in 1.5-1.9 s that way, against 2.7-3.8 s
-for the same bytes from memory, where pandas' parser runs on one thread; the whole load through s3rver on
-loopback went from 4.3-5.8 s (parsed alongside the download) to 2.5-2.9 s.
+``mode.max_threads`` option) and the system can give memory a path (Linux's memfd), the loader does
+better than a head start (:func:`parallel_path_reads`): the object is downloaded into an in-memory file
+(``Transfer.file_from``) and parsed by its path once it is whole. A 657 MB CSV parsed on 2 cores in
+1.5-1.9 s that way, against 2.7-3.8 s for the same bytes from memory, where pandas' parser runs on one
+thread; the whole load through s3rver on loopback went from 4.3-5.8 s (parsed alongside the download) to
+2.5-2.9 s.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from dreambolt_magic.transfer import Transfer
 
-__all__ = ["MIN_SIZE", "OverlappedParse", "by_path", "can_overlap"]
+__all__ = ["MIN_SIZE", "OverlappedParse", "can_overlap", "parallel_path_reads"]
 
 #: A smaller object arrives in a blink: it is parsed once it is there, as any other read.
 MIN_SIZE = 8 << 20
@@ -56,14 +57,10 @@ def can_overlap(key: str, format: str | None, *, columns: Any, nrows: int | None
     return fmt in _SEPARATORS and compression is None
 
 
-def by_path(key: str, format: str | None, *, columns: Any, nrows: int | None, options: Mapping[str, Any]) -> bool:
-    """Whether a whole read of ``key`` is better downloaded into an in-memory file and parsed by its path:
-    what :func:`can_overlap` allows, where pandas parses a path on several threads (see the module docstring)."""
-    return can_overlap(key, format, columns=columns, nrows=nrows, options=options) and _parallel_path_reads()
-
-
 @functools.cache
-def _parallel_path_reads() -> bool:
+def parallel_path_reads() -> bool:
+    """Whether a whole read that :func:`can_overlap` allows is better downloaded into an in-memory file and
+    parsed by its path: where pandas parses a path on several threads (see the module docstring)."""
     import pandas as pd
 
     if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):

@@ -296,6 +296,11 @@ class Request:
         # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
         return pa.BufferReader(pa.py_buffer(self.data))
 
+    def frame(self, table: pa.Table) -> pd.DataFrame:
+        """A decoded table as the DataFrame asked for: with the read options, its columns writable, and none
+        of them viewing the bytes read (see :mod:`dreambolt_magic.frames`)."""
+        return frames.to_pandas(table, source=self.data, **self.options)
+
     def require(self, available: Iterable[Any]) -> None:
         """Raise MissingColumns unless every column asked for is in ``available``."""
         available = list(available)
@@ -340,19 +345,16 @@ def _read_parquet(request: Request) -> pd.DataFrame:
     if nrows is None and request.row_groups is not None:
         # The others were never fetched (a filter's statistics ruled them out).
         table = file.read_row_groups(request.row_groups, columns=columns, use_pandas_metadata=True)
-        table = table.replace_schema_metadata(_cut_range_index(schema, len(table)))
-        return frames.to_pandas(table, source=request.data, **request.options)
+        return request.frame(table.replace_schema_metadata(_cut_range_index(schema, len(table))))
     if nrows is None:
-        table = file.read(columns=columns, use_pandas_metadata=True)
-        return frames.to_pandas(table, source=request.data, **request.options)
+        return request.frame(file.read(columns=columns, use_pandas_metadata=True))
     # With row_groups, the others were never fetched: nothing may look at them, not even a read-ahead.
     batches = file.iter_batches(
         min(max(nrows, 1), 65_536), row_groups=request.row_groups, columns=columns, use_pandas_metadata=True
     )
     taken = request.first(batches)
     table = (pa.Table.from_batches(taken) if taken else schema.empty_table()).slice(0, nrows)
-    table = table.replace_schema_metadata(_cut_range_index(schema, len(table)))
-    return frames.to_pandas(table, source=request.data, **request.options)
+    return request.frame(table.replace_schema_metadata(_cut_range_index(schema, len(table))))
 
 
 def _read_feather(request: Request) -> pd.DataFrame:
@@ -370,7 +372,7 @@ def _read_feather(request: Request) -> pd.DataFrame:
         reader = open_ipc(pa.ipc.IpcReadOptions(included_fields=fields))
     batches = (reader.get_batch(i) for i in range(reader.num_record_batches)) if is_file else reader
     table = pa.Table.from_batches(request.first(batches), schema=reader.schema)
-    return frames.to_pandas(table.slice(0, request.nrows), source=request.data, **request.options)
+    return request.frame(table.slice(0, request.nrows))
 
 
 def _delimited(sep: str) -> Reader:

@@ -31,7 +31,7 @@ from dreambolt_magic.progress import CancelFlag, NoProgress, Progress, TqdmProgr
 from dreambolt_magic.regions import detect_region, region_cache
 from dreambolt_magic.retry import RetryPolicy
 from dreambolt_magic.textplan import TextPlan
-from dreambolt_magic.transfer import ObjectChangedSignal, Transfer, forget_frames
+from dreambolt_magic.transfer import ObjectChangedSignal, Transfer
 from dreambolt_magic.translation import classify, translate
 from dreambolt_magic.uri import S3Uri, parse
 
@@ -279,12 +279,13 @@ def load(
                 force=force,
                 memory_limit=memory_limit,
             )
-            if plan is None and overlap.by_path(target.key, format, columns=cols, nrows=nrows, options=read_options):
-                transfer.file_from = overlap.MIN_SIZE  # parsed by path, on several threads, once it is whole
-            elif plan is None and overlap.can_overlap(target.key, format, columns=cols, nrows=nrows,
-                                                      options=read_options):
-                parse = OverlappedParse(transfer, target.key, format, read_options)
-                parse.start()
+            if plan is None and overlap.can_overlap(target.key, format, columns=cols, nrows=nrows,
+                                                    options=read_options):
+                if overlap.parallel_path_reads():
+                    transfer.file_from = overlap.MIN_SIZE  # parsed by path, on several threads, once it is whole
+                else:
+                    parse = OverlappedParse(transfer, target.key, format, read_options)
+                    parse.start()
             with transfer.watching():  # a cancel ends even a read that a stalled server holds
                 chosen = _fetch(conn, transfer, chosen, policy, bar, explicit=explicit, plan=plan)
             context["region"] = chosen
@@ -469,8 +470,7 @@ def _fetch(
                 plan.fetch(transfer, client)
             return region
         except ObjectChangedSignal as signal:
-            forget_frames(signal)  # they hold the buffer the restart drops
-            transfer.restart()  # or ObjectChanged, the second time
+            transfer.restart(signal)  # or ObjectChanged, the second time
         except S3RegionError as exc:
             named = exc.hints.get("bucket_region")
             if redirected or not named or named == region:

@@ -53,7 +53,7 @@ from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
 
-__all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer", "forget_frames"]
+__all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer"]
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ class ObjectChangedSignal(Exception):
     """Internal: a part's answer shows the object changed since the first answer; start again once."""
 
 
-def forget_frames(exc: BaseException) -> None:
+def _forget_frames(exc: BaseException) -> None:
     """Clear the locals of the finished frames ``exc`` and the exceptions behind it passed through.
 
     Those frames hold views of the buffer that the exception made obsolete, and exceptions with their frames
@@ -369,7 +369,6 @@ class Transfer:
         if self.size is not None and not (status == 206 and self.first_bytes):
             # A sparse read is checked once its footer says what it will fetch (check_memory).
             self.check_memory(memory.estimate(self.size), what="object")
-        self.path = None
         if self.file_from is not None and (self.size or 0) >= self.file_from:
             with contextlib.suppress(OSError):  # out of descriptors, say: the bytes are parsed as bytes then
                 self.buffer, self.path = _in_memory_file(self.size or 0)
@@ -518,8 +517,9 @@ class Transfer:
             reach = max(reach, end)
         return reach
 
-    def restart(self) -> None:
-        """After :class:`ObjectChangedSignal` from :meth:`join`: forget everything (or give up); run again."""
+    def restart(self, signal: ObjectChangedSignal) -> None:
+        """After ``signal`` from :meth:`join`: forget everything (or give up); run again."""
+        _forget_frames(signal)  # its frames view the buffer dropped here
         self._object_changed()
 
     # --- workers -----------------------------------------------------------------------------------------
