@@ -18,6 +18,7 @@ __all__ = [
     "coalesce",
     "piece_size",
     "plan_parts",
+    "recut",
 ]
 
 #: Below this size an object is read by one stream: more requests would cost more than they save.
@@ -29,6 +30,9 @@ MIN_PART = 4 << 20
 MAX_PART = 64 << 20
 #: Connections in flight for one object, the main stream included.
 DEFAULT_CONCURRENCY = 8
+#: Where the first GET waited for its first byte longer than this share of a planned part's transfer, the
+#: rest of the object is cut again, in fewer and longer parts (:func:`recut`).
+COSTLY_REQUEST = 0.25
 
 
 def plan_parts(size: int, *, part_size: int | None = None, max_concurrency: int | None = None) -> list[tuple[int, int]]:
@@ -75,6 +79,28 @@ def piece_size(total: int, concurrency: int, timings: Sequence[tuple[int, float]
     rate = 1 / slope if slope > 0 else float("inf")
     best = min(range(1, 2 * concurrency + 1), key=lambda k: k * fixed + total / (min(k, concurrency) * rate))
     return max(default, -(-total // best))
+
+
+def recut(
+    start: int, end: int, part: int, *, concurrency: int, wait: float, rate: float
+) -> list[tuple[int, int]] | None:
+    """Longer parts for bytes ``start`` to ``end`` of an object planned in parts of ``part`` bytes, where a
+    request costs much more than its bytes; None where it does not.
+
+    ``wait`` is the seconds the first GET waited for its first byte, ``rate`` the bytes per second its stream
+    then read at. On S3 the wait (20-50 ms) is a small share of a part's transfer (a few hundred ms), and
+    the parts stay as planned: two per connection, so a slow connection's share can go to another. Where it
+    is a large share (over :data:`COSTLY_REQUEST`; moto slices the whole object for every ranged GET and
+    answers them one at a time, 0.15 s each), the count of parts is the one :func:`piece_size` finds from
+    that wait and rate, each part at most :data:`MAX_PART`.
+    """
+    if end <= start or part <= 0 or not 0 < rate < float("inf") or wait * rate < COSTLY_REQUEST * part:
+        return None
+    length = min(MAX_PART, piece_size(end - start, concurrency, [(0, wait), (part, wait + part / rate)]))
+    length = -(-length // (1 << 20)) << 20  # whole MiB
+    if length <= part:
+        return None
+    return [(at, min(at + length, end)) for at in range(start, end, length)]
 
 
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:

@@ -7,9 +7,12 @@ fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix ra
 servers answer wrongly). The main stream claims each next part as it reaches it and stops where a worker has
 already claimed one. So the split adapts itself: on a server that is slow at ranged GETs (moto re-reads the
 whole object for each) the single stream does most of the work, while on S3, where one connection gets a
-fraction of the link, the workers do. When a parse runs alongside the download
-(:mod:`dreambolt_magic.overlap`) the workers take parts in order from the front instead (``in_order_from``),
-so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps growing.
+fraction of the link, the workers do. Where the first GET waited long for its first byte against what a
+part takes to arrive (a server slow to start each answer), the parts not yet taken are cut again, fewer and
+longer (:func:`~dreambolt_magic.parts.recut`), and the main stream goes on into the first of them. When a
+parse runs alongside the download (:mod:`dreambolt_magic.overlap`) the workers take parts in order from the
+front instead (``in_order_from``), so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps
+growing.
 
 Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
 files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
@@ -49,7 +52,7 @@ import botocore.exceptions as bce
 
 from dreambolt_magic import memory
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
-from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts
+from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts, recut
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
 
@@ -265,6 +268,8 @@ class Transfer:
         self.counted = 0  # bytes reported to progress since the last start
         self._parts: _Parts | None = None
         self._probe: tuple[Any, int, tuple[float, int] | None] | None = None
+        #: Seconds the first GET waited for its answer: with the probe's rate, what a request costs here.
+        self._first_wait = 0.0
         #: Whether workers were started beside the main stream (decided by the probe).
         self.parallel = False
         #: Whether the main stream was resumed with a Range: botocore checks a whole-object stream against
@@ -329,6 +334,7 @@ class Transfer:
             if self.size is None:
                 self.buffer, self.path = bytearray(), None
         if self.buffer is None:
+            self._first_wait = time.monotonic() - began
             try:
                 self._begin(response, client)
             except BaseException:
@@ -441,7 +447,27 @@ class Transfer:
         rate = (self.received - mark) / elapsed if elapsed > 0 else float("inf")
         self.parallel = FAST_STREAM is None or rate < FAST_STREAM
         if self.parallel:
+            if FAST_STREAM is not None and self.part_size is None:
+                count = self._recut(rate, count)
             self._start_workers(client, count)
+
+    def _recut(self, rate: float, count: int) -> int:
+        """Cut the parts no one has taken again where a request costs far more than its bytes
+        (:func:`~dreambolt_magic.parts.recut`); the count of workers to start."""
+        assert self._parts is not None and self.size is not None
+        kept = self._parts.parts[: self._front + 1]
+        planned = self._parts.parts[self._front + 1 :]
+        if not planned:
+            return count
+        longer = recut(kept[-1][1], self.size, planned[0][1] - planned[0][0],
+                       concurrency=self.max_concurrency, wait=self._first_wait, rate=rate)
+        if longer is None:
+            return count
+        self._parts = _Parts(kept + longer)
+        for index in range(len(kept)):
+            self._parts.take(index)
+        # The main stream goes on into the first of them: no request to wait for.
+        return min(self.max_concurrency - 1, len(longer) - 1)
 
     def _claim_next(self) -> bool:
         if self._parts is None or not self._parts.take(self._front + 1):

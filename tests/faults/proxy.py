@@ -117,11 +117,13 @@ class Throttle:
     """Forward, but send the body at ``rate`` bytes a second, ``piece`` bytes at a time (a slow link).
 
     Each answer gets the whole rate to itself. A client that gives up mid-body is seen doing so:
-    :attr:`FaultProxy.aborted` is set and :attr:`FaultProxy.sent` stops growing.
+    :attr:`FaultProxy.aborted` is set and :attr:`FaultProxy.sent` stops growing. With ``wait`` the
+    answer starts only after that many seconds (a server slow to start each answer, as moto is with ranges).
     """
 
     rate: float
     piece: int = 8 * 1024
+    wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,8 @@ class FaultProxy:
         else:
             if isinstance(action, Delay):
                 self._stopping.wait(action.seconds)
+            elif isinstance(action, Throttle):
+                self._stopping.wait(action.wait)
             elif isinstance(action, Hook):
                 action.run()
             status, reason, headers, data = self._forward(h, body)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pytest
-from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply
+from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 BUCKET = "transfer"
 KEY = "data.csv"
 PART = 256 * 1024
+MiB = 1 << 20
 EXPLICIT = re.compile(r"bytes=(\d+)-(\d+)")
 
 
@@ -117,6 +118,28 @@ def test_max_concurrency_one_is_one_stream(parallel: None, proxy: FaultProxy, ur
 
     pd.testing.assert_frame_equal(df, frame)
     assert [r.range for r in proxy.requests if r.method == "GET"] == [None]
+
+
+@pytest.mark.parametrize("wait", [0.0, 0.3])
+def test_costly_requests_make_fewer_longer_parts(proxy: FaultProxy, s3: S3Helper, wait: float) -> None:
+    # Every answer at 16 MB/s, as one connection to S3 gets; with `wait`, each also starts 0.3 s late, as
+    # moto's ranged answers do. 20 MiB is planned in parts of 4 MiB.
+    body = b"x\n" + (b"y" * 1023 + b"\n") * ((20 << 10) - 1) + b"y" * 1021 + b"\n"  # 20 MiB
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "lines.csv", body)
+    proxy.add(Fault(Throttle(rate=16e6, piece=64 << 10, wait=wait), times=None))
+
+    df = dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=False)
+
+    assert df.shape == (20 << 10, 1) and df["x"].str.len().sum() == len(body) - len(b"x\n") - (20 << 10)  # no newlines
+    gets = [r for r in proxy.requests if r.method == "GET"]
+    assert gets[0].range is None
+    spans = [int(b) - int(a) + 1 for a, b in (EXPLICIT.fullmatch(r.range or "").groups() for r in gets[1:])]
+    if wait:
+        # The first answer's wait is most of a part's time: the rest goes in fewer parts, longer than planned.
+        assert len(spans) < 4 and all(span > 4 * MiB for span in spans)
+    else:
+        assert spans == [4 * MiB] * 4
 
 
 # --- faults in a part ----------------------------------------------------------------------------------

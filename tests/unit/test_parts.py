@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from dreambolt_magic import parquetplan, transfer
-from dreambolt_magic.parts import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts
+from dreambolt_magic.parts import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts, recut
 from dreambolt_magic.progress import NoProgress
 from dreambolt_magic.uri import S3Uri
 
@@ -129,6 +131,33 @@ def test_piece_size_is_one_request_where_each_costs_a_fixed_time() -> None:
 
 def test_piece_size_ignores_timings_of_similar_sizes() -> None:
     assert piece_size(35 * MiB, 8, [(MiB, 0.13), (MiB, 0.2)]) == piece_size(35 * MiB, 8)
+
+
+# --- recut: the rest of a whole object, once its first GET showed what a request costs ---------------------
+
+
+def test_recut_keeps_the_plan_where_requests_are_cheap() -> None:
+    # S3: 30 ms to the first byte, then 40 MB/s; the rest of 240 MB in parts of 15 MiB.
+    assert recut(15 * MiB, 240 * MiB, 15 * MiB, concurrency=8, wait=0.03, rate=40e6) is None
+
+
+def test_recut_makes_fewer_longer_parts_where_each_request_waits() -> None:
+    # moto through a 40 MB/s link: 0.25 s to the first byte.
+    parts = recut(15 * MiB, 240 * MiB, 15 * MiB, concurrency=8, wait=0.25, rate=40e6)
+    assert parts is not None and 2 <= len(parts) < 15
+    assert parts[0][0] == 15 * MiB and parts[-1][1] == 240 * MiB
+    assert all(a == b for (_, a), (b, _) in itertools.pairwise(parts))  # contiguous
+    assert all(15 * MiB < end - start <= MAX_PART for start, end in parts[:-1])
+
+
+def test_recut_never_passes_the_largest_part() -> None:
+    parts = recut(0, 2048 * MiB, 16 * MiB, concurrency=8, wait=5.0, rate=40e6)
+    assert parts is not None and max(end - start for start, end in parts) == MAX_PART
+
+
+@pytest.mark.parametrize("rate", [0.0, float("inf")])
+def test_recut_without_a_measured_rate_keeps_the_plan(rate: float) -> None:
+    assert recut(0, 100 * MiB, 8 * MiB, concurrency=8, wait=0.5, rate=rate) is None
 
 
 def test_workers_take_parts_from_the_back_or_in_order() -> None:
