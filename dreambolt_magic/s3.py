@@ -302,6 +302,7 @@ def load(
                 row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
                 frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
                                      row_groups=row_groups, path=transfer.path, **read_options)
+            transfer.release()
             fetched = {
                 "etag": transfer.etag,
                 "version_id": transfer.version_id,

@@ -74,6 +74,8 @@ PROBE_SECONDS = 0.25
 #: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
 PROBE_SKIP = 1 << 20
 FAST_STREAM: float | None = 200e6
+#: A buffer smaller than this is unmapped at once by :meth:`Transfer.release`; a larger one on a thread.
+RELEASE_ON_THREAD = 1 << 20
 #: Progress is handed on at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
 #: How often the cancel watcher of :meth:`Transfer.watching` looks at the flag (seconds).
@@ -734,6 +736,25 @@ class Transfer:
         self._threads = {t: d for t, d in self._threads.items() if t.is_alive()}
         self._failure = None
         self.meter.flush()
+
+
+    def release(self) -> None:
+        """Free the buffer on a thread of its own, once the caller is done with the bytes.
+
+        Unmapping a whole object's pages takes time (50 ms for 240 MB here) that the kernel spends without
+        the GIL: the load returns while a thread spends it. A buffer something still views (a memoryview
+        kept somewhere) cannot be closed; it is left to be freed with its last reference, as without this.
+        """
+        buffer, self.buffer, self.path = self.buffer, None, None
+        if isinstance(buffer, mmap.mmap) and len(buffer) < RELEASE_ON_THREAD:
+            _close(buffer)
+        elif isinstance(buffer, mmap.mmap):
+            threading.Thread(target=_close, args=(buffer,), name="dreambolt-release", daemon=True).start()
+
+
+def _close(buffer: mmap.mmap) -> None:
+    with contextlib.suppress(BufferError):
+        buffer.close()
 
 
 def _shut_down(body: Any) -> None:

@@ -6,6 +6,8 @@ each frame the loader returns is compared with the frame that was written.
 
 from __future__ import annotations
 
+import mmap
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,7 @@ import pytest
 from helpers import COMPRESSIONS, FORMATS, compress, key_for, make_frame, to_bytes
 
 import dreambolt_magic
+from dreambolt_magic import transfer
 from dreambolt_magic.errors import S3FormatError
 
 if TYPE_CHECKING:
@@ -200,3 +203,36 @@ def test_concatenated_gzip_members_are_all_read(s3: S3Helper, put: Put, source: 
     df = _load(s3, put("all.csv.gz", body))
 
     pd.testing.assert_frame_equal(df, source)
+
+
+@pytest.mark.parametrize("on_thread", [False, True], ids=["at-once", "on-a-thread"])
+@pytest.mark.parametrize("columns", [None, ["value", "id"]], ids=["whole", "columns"])
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_the_download_buffer_is_unmapped_once_the_frame_is_made(
+    s3: S3Helper,
+    put: Put,
+    source: pd.DataFrame,
+    fmt: str,
+    columns: list[str] | None,
+    on_thread: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Transfer.release unmaps it (a big one on a thread of its own); a view of it left anywhere (a reader's,
+    # the frame's) would keep it mapped until that view goes.
+    monkeypatch.setattr(transfer, "RELEASE_ON_THREAD", 0 if on_thread else 1 << 40)
+    closing: list[mmap.mmap] = []
+    closed = threading.Event()
+
+    def close(buffer: mmap.mmap) -> None:
+        closing.append(buffer)
+        unmap(buffer)
+        closed.set()
+
+    unmap = transfer._close
+    monkeypatch.setattr(transfer, "_close", close)
+    uri = put(key_for("data", fmt), to_bytes(source, fmt))
+
+    df = _load(s3, uri, columns=columns)
+
+    pd.testing.assert_frame_equal(df, source if columns is None else source[columns])
+    assert closed.wait(5) and len(closing) == 1 and closing[0].closed

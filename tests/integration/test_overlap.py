@@ -60,7 +60,10 @@ def path_reads(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 
 
 def memory_files() -> int:
-    """The in-memory files (memfds) the loader has open."""
+    """The in-memory files (memfds) the loader has open, once the buffers it let go of are unmapped."""
+    for thread in threading.enumerate():
+        if thread.name == "dreambolt-release":  # Transfer.release's
+            thread.join()
     found = 0
     for fd in os.listdir("/proc/self/fd"):
         try:
