@@ -91,9 +91,15 @@ def _zeroed(size: int) -> bytearray | mmap.mmap:
 
     ``bytearray(size)`` writes every byte (a memset: 0.12 s and the whole size resident for 240 MB, even
     for a sparse read that fills a tenth of it); an anonymous mapping is zero pages the kernel hands out
-    as they are first written.
+    as they are first written. A private one: Python's default, a shared one, is backed like a file and
+    costs more to fill (0.18 s against 0.13 s for 240 MB here) and to unmap (40 ms against 14 ms).
     """
-    return mmap.mmap(-1, size) if size else bytearray()
+    if not size:
+        return bytearray()
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    if private is None:  # Windows: no flags
+        return mmap.mmap(-1, size)
+    return mmap.mmap(-1, size, flags=private | mmap.MAP_ANONYMOUS)
 
 
 def _in_memory_file(size: int) -> tuple[mmap.mmap, str]:
