@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -21,3 +22,20 @@ def test_after_warm_up_a_new_client_reads_no_model_file(monkeypatch: pytest.Monk
     made.client("eu-west-1").close()
 
     assert reads == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_held_off_while_a_client_is_made(enabled: bool) -> None:
+    made = connection.Connection.open(profile=None, endpoint_url="http://127.0.0.1:9", anon=True,
+                                      unsigned_fallback=False, connect_timeout=1.0, read_timeout=1.0)
+    during: list[bool] = []
+    made.session.register("creating-client-class.s3", lambda **_: during.append(gc.isenabled()))
+    (gc.enable if enabled else gc.disable)()
+    try:
+        made.client("eu-west-1").close()
+        after = gc.isenabled()
+    finally:
+        gc.enable()
+
+    assert during == [False]
+    assert after is enabled  # as it was: a collector someone turned off stays off
