@@ -147,7 +147,7 @@ def load_many(
         fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: s3.load(
             ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag,
             row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
-            listed_etag=ref.etag, connection=shared,
+            listed_etag=ref.etag, listed_size=ref.size, connection=shared,
             **settings, **options), total)
         loaded = fetch.run(waves, stop)
         if sample is not None:

@@ -1,7 +1,8 @@
 """What a pruned Parquet read fetches: the footer first, then only the column chunks of the row groups kept.
 
 :class:`ParquetPlan` works on a :class:`~dreambolt_magic.transfer.Transfer` whose first GET fetched the head
-of the file (its ``Content-Range`` gives the size). It fetches the end of the file, reads the footer, picks
+of the file (its ``Content-Range`` gives the size), or, where a listing has given the size, the end of the
+file (one request fewer). It fetches the end of the file if it has not, reads the footer, picks
 the chunks that ``columns``, ``nrows`` and a row filter (Parquet statistics, :mod:`dreambolt_magic.rowgroups`)
 need, checks their size against the memory guard, and fetches them with explicit ranges, near ones coalesced.
 Bytes that turn out not to be Parquet, or a footer that does not parse, are fetched whole for the reader to
@@ -36,6 +37,7 @@ __all__ = [
     "parquet_chunks",
     "parquet_footer_start",
     "parquet_ranges",
+    "tail_start",
 ]
 
 #: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
@@ -45,6 +47,8 @@ PARQUET_TAIL = 64 * 1024
 #: The most of a Parquet file's end fetched first by a pruned read, to find its footer (1/32 of the file
 #: up to this, at least 64 KiB).
 LOAD_TAIL = 1 << 20
+#: The smallest a Parquet file can be: ``PAR1``, a footer length and ``PAR1``, around an empty footer.
+MIN_PARQUET = 12
 
 
 class ParquetPlan:
@@ -54,24 +58,36 @@ class ParquetPlan:
     #: The first GET asks for the head alone: enough to see the PAR1 magic bytes.
     first_bytes = readers.HEAD_BYTES
 
-    def __init__(self, columns: list[str] | None, nrows: int | None, row_filter: RowFilter | None = None) -> None:
+    def __init__(
+        self,
+        columns: list[str] | None,
+        nrows: int | None,
+        row_filter: RowFilter | None = None,
+        *,
+        size: int | None = None,
+    ) -> None:
         self.columns = columns
         self.nrows = nrows
         self.row_filter = row_filter
         self.row_groups: list[int] | None = None
+        #: With the size known (``size``, from a listing), the first GET asks for the file's end instead.
+        self.first_range = (tail_start(size), size) if size is not None and size >= MIN_PARQUET else None
 
     def fetch(self, transfer: Transfer, client: Any) -> None:
         size = transfer.size
         assert size is not None
         self.row_groups = None
-        if bytes(transfer.data[:4]) != b"PAR1":
-            # Not Parquet after all: fetch it whole, and let the reader say what it is.
-            transfer.fetch(client, [(transfer.limit, size)])
-            return
-        # A big file's footer (an entry per row group and column, with statistics) often passes 64 KiB: a
-        # longer tail, still a small share of the file, spares a second round trip for the rest of it.
-        tail = max(transfer.limit, size - min(LOAD_TAIL, max(PARQUET_TAIL, size // 32)))
-        transfer.fetch(client, [(tail, size)])
+        if transfer.first_start:
+            # The first GET fetched the end: nothing of the head yet.
+            head, tail = 0, transfer.first_start
+        else:
+            head = transfer.limit
+            if bytes(transfer.data[:4]) != b"PAR1":
+                # Not Parquet after all: fetch it whole, and let the reader say what it is.
+                transfer.fetch(client, [(head, size)])
+                return
+            tail = max(head, tail_start(size))
+            transfer.fetch(client, [(tail, size)])
         try:
             footer = parquet_footer_start(transfer.data)
             if footer < tail:
@@ -79,15 +95,25 @@ class ParquetPlan:
             ranges, self.row_groups = parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows,
                                                              row_filter=self.row_filter)
         except (ValueError, OSError, pa.ArrowException):
-            # A footer that does not parse: fetch the rest, and let the reader say what is wrong.
+            # Not Parquet, or a footer that does not parse: fetch the rest, and let the reader say what is wrong.
             self.row_groups = None
-            transfer.fetch(client, [(transfer.limit, tail)])
+            transfer.fetch(client, [(head, tail)])
             return
         transfer.check_memory(memory.parquet_need(transfer.data, columns=self.columns, row_groups=self.row_groups),
                               what="parquet")
-        head, footer = transfer.limit, min(footer, tail)  # the first GET holds the head; the footer is here
+        footer = min(footer, tail)  # the head (if fetched) and the footer are here already
         needed = [(max(a, head), min(b, footer)) for a, b in ranges]
         transfer.fetch(client, coalesce(needed, COALESCE_GAP))
+
+
+def tail_start(size: int) -> int:
+    """Where the end a pruned read fetches first starts, in a Parquet file of ``size`` bytes.
+
+    A big file's footer (an entry per row group and column, with statistics) often passes 64 KiB: a longer
+    tail, 1/32 of the file up to :data:`LOAD_TAIL`, still a small share of it, spares a second round trip for
+    the rest of the footer.
+    """
+    return max(0, size - min(LOAD_TAIL, max(PARQUET_TAIL, size // 32)))
 
 
 # --- the footer ------------------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ def load(
     filter: str | None = None,
     row_filter: RowFilter | None = None,
     listed_etag: str | None = None,
+    listed_size: int | None = None,
     connection: Connection | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     engine: str = "pandas",
@@ -150,9 +151,10 @@ def load(
         (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
         fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
         ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
-    listed_etag:
-        The object's ETag as a listing has just given it (the set loader passes it): with a cache, an entry
-        with this ETag is used without the HEAD.
+    listed_etag, listed_size:
+        The object's ETag and size as a listing has just given them (the set loader passes them): with a
+        cache, an entry with this ETag is used without the HEAD; a pruned Parquet read starts with the file's
+        end, one request fewer (an object of another size by then is read as if no size were given).
     connection:
         A :class:`Connection` to use rather than open one (the set loader shares one across its objects: a
         client takes longer to make than a small object to load). Its credentials and settings replace
@@ -263,7 +265,9 @@ def load(
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
             pruning = store is None and can_prune(target.key, format, columns=cols, nrows=nrows,
                                                           row_filter=row_filter)
-            plan: ParquetPlan | TextPlan | None = ParquetPlan(cols, nrows, row_filter) if pruning else None
+            plan: ParquetPlan | TextPlan | None = (
+                ParquetPlan(cols, nrows, row_filter, size=listed_size) if pruning else None
+            )
             if store is None and nrows is not None and textplan.can_stream(target.key, format, nrows=nrows,
                                                                            options=read_options):
                 plan = TextPlan(target.key, format, columns=cols, nrows=nrows, options=read_options)
@@ -276,6 +280,7 @@ def load(
                 max_concurrency=max_concurrency,
                 # A pruned read starts with the plan's first bytes; the answer's Content-Range gives the size.
                 first_bytes=None if plan is None else plan.first_bytes,
+                first_range=None if plan is None else plan.first_range,
                 force=force,
                 memory_limit=memory_limit,
             )

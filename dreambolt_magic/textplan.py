@@ -56,6 +56,8 @@ class TextPlan:
     """
 
     first_bytes = FIRST_BYTES
+    #: The start of the object, never another range first.
+    first_range = None
 
     def __init__(self, key: str, format: str | None, *, columns: Sequence[Any] | None, nrows: int,
                  options: Mapping[str, Any]) -> None:

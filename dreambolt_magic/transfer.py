@@ -224,6 +224,7 @@ class Transfer:
         part_size: int | None = None,
         max_concurrency: int | None = None,
         first_bytes: int | None = None,
+        first_range: tuple[int, int] | None = None,
         force: bool = False,
         memory_limit: int | None = None,
     ) -> None:
@@ -237,6 +238,10 @@ class Transfer:
         self.max_concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max(1, max_concurrency)
         #: Ask the first GET for only this many bytes (``bytes=0-N``): the start of a sparse read.
         self.first_bytes = first_bytes
+        #: Ask the first GET for these bytes instead (``bytes=a-b``, end exclusive here): a sparse read that
+        #: knows the object's size already (from a listing) and wants its end first. An answer for another
+        #: size (the object was replaced since) or none (416) falls back to ``first_bytes``.
+        self.first_range = first_range
         #: The memory guard's settings: skip it, or the bytes a load may use (default: what is available).
         self.force = force
         self.memory_limit = memory_limit
@@ -270,6 +275,8 @@ class Transfer:
         self.last_modified: str | None = None
         #: The main stream's next byte and where its claimed span ends.
         self.received = 0
+        #: Where the first answer's bytes start: 0, or the start of ``first_range``.
+        self.first_start = 0
         self.limit = 0
         #: True once the first answer was a 206 for ``first_bytes``: only some ranges of the buffer are filled.
         self.sparse = False
@@ -316,6 +323,8 @@ class Transfer:
             params["Range"] = f"bytes={self.received}-{end - 1}"  # type: ignore[operator]
             if self.etag:
                 params["IfMatch"] = self.etag
+        elif self.buffer is None and self.first_range is not None:
+            params["Range"] = f"bytes={self.first_range[0]}-{self.first_range[1] - 1}"
         elif self.buffer is None and self.first_bytes:
             params["Range"] = f"bytes=0-{self.first_bytes - 1}"
         began, attempts = time.monotonic(), self.attempts
@@ -326,12 +335,24 @@ class Transfer:
             if resuming and status == 412:
                 self._object_changed()
                 return self.run(client)
+            if status == 416 and self.buffer is None and self.first_range is not None:
+                # Smaller than the listing said: replaced since. Start as if no size were known.
+                self.first_range = None
+                return self.run(client)
             if status == 416 and self.buffer is None and self.first_bytes:
                 # An empty object has no byte 0 to ask for: read it whole.
                 self.first_bytes = None
                 return self.run(client)
             raise
         status = response["ResponseMetadata"]["HTTPStatusCode"]
+        if self.buffer is None and self.first_range is not None and (
+            status != 206 or _total_of(response.get("ContentRange")) != self.first_range[1]
+        ):
+            # Not the size the listing gave (the object was replaced since), or a server that ignored the
+            # Range: start as if no size were known.
+            response["Body"].close()
+            self.first_range = None
+            return self.run(client)
         if resuming and status == 206:
             self.pieced = True
         if self.buffer is not None and (not resuming or status == 200):
@@ -355,7 +376,7 @@ class Transfer:
             self._handed_over = True
             self._start_workers(client, 1)
         if self.sparse and not resuming:
-            self._timed(self.limit, began, attempts)
+            self._timed(self.limit - self.first_start, began, attempts)
         if self.size is None:
             self._verify_length(client)
 
@@ -380,7 +401,7 @@ class Transfer:
         self.version_id = response.get("VersionId") or self.version_id
         modified = response.get("LastModified")
         self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
-        if self.size is not None and not (status == 206 and self.first_bytes):
+        if self.size is not None and not (status == 206 and (self.first_bytes or self.first_range)):
             # A sparse read is checked once its footer says what it will fetch (check_memory).
             self.check_memory(memory.estimate(self.size), what="object")
         if self.file_from is not None and (self.size or 0) >= self.file_from:
@@ -394,8 +415,10 @@ class Transfer:
             self.limit = 0
             return
         if status == 206:
-            self.limit = min(self.size, length if length is not None else self.size)
-            self.sparse = self.limit < self.size
+            self.first_start = self.first_range[0] if self.first_range is not None else 0
+            self.received = self.first_start
+            self.limit = min(self.size, self.first_start + (length if length is not None else self.size))
+            self.sparse = self.first_start > 0 or self.limit < self.size
             return
         parts = plan_parts(self.size, part_size=self.part_size, max_concurrency=self.max_concurrency)
         self._parts = _Parts(parts)
@@ -514,6 +537,7 @@ class Transfer:
         first_bytes = self.first_bytes
         self._reset()
         self.first_bytes = first_bytes
+        self.first_range = None  # the size it was planned from may be the old object's
 
     def verify(self) -> None:
         """Compare bytes put together from pieces with the object's stored checksum.

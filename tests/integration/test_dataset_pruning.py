@@ -162,3 +162,56 @@ def test_the_magic_prunes_row_groups(ip: Any, proxy: FaultProxy, one_file: tuple
     df = ip.user_ns["df"]
     pd.testing.assert_frame_equal(df, frame[frame.id < 100].reset_index(drop=True))
     assert df.attrs["s3"]["bytes_fetched"] <= _group_bytes(body, 0) + OVERHEAD
+
+
+# --- a listed file: its size is known, so a pruned read starts with its end -------------------------------
+
+
+def _first_get_ranges(proxy: FaultProxy) -> dict[str, str | None]:
+    """Each object's first GET's Range header, by path."""
+    first: dict[str, str | None] = {}
+    for request in _gets(proxy):
+        first.setdefault(unquote(request.path), request.range)
+    return first
+
+
+def test_a_listed_file_is_read_from_its_end_first(
+    proxy: FaultProxy, hive: dict[int, tuple[pd.DataFrame, bytes]]
+) -> None:
+    df = dm.load(f"s3://{BUCKET}/t/", endpoint_url=proxy.endpoint_url, progress=False, columns=["id", "city"])
+
+    full = pd.concat([hive[2023][0], hive[2024][0]], ignore_index=True)[["id", "city"]]
+    pd.testing.assert_frame_equal(df, full)
+    first = _first_get_ranges(proxy)
+    for year, (_, body) in hive.items():
+        asked = first[f"/{BUCKET}/t/year={year}/part-0.parquet"] or ""
+        start, end = (int(x) for x in asked.removeprefix("bytes=").split("-"))
+        assert end == len(body) - 1 and start > 0  # the end: the listing gave the size, no GET asked for it
+    # One GET fewer than a read of the same file by its name, which starts with its head.
+    listed = len(_gets(proxy))
+    proxy.clear()
+    for year in hive:
+        dm.load(f"s3://{BUCKET}/t/year={year}/part-0.parquet", endpoint_url=proxy.endpoint_url, progress=False,
+                columns=["id", "city"])
+    assert len(_gets(proxy)) == listed + 2
+    assert all(r == "bytes=0-65535" for r in _first_get_ranges(proxy).values())
+
+
+@pytest.mark.parametrize("rows", [10, 2 * ROWS], ids=["smaller", "larger"])
+def test_a_listed_file_replaced_before_its_read_is_read_as_it_is_now(
+    proxy: FaultProxy, s3: S3Helper, hive: dict[int, tuple[pd.DataFrame, bytes]], rows: int
+) -> None:
+    # Replaced between the listing and its first GET: the end the listing's size points to is not its end.
+    from faults.proxy import Fault, Hook
+
+    key = "t/year=2024/part-0.parquet"
+    now = pd.DataFrame({"id": np.arange(rows, dtype="int64"), "city": "Quito", "value": 1.0})
+    proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key=key, Body=_parquet(now))),
+                    path="2024/part-0.parquet"))  # the request's path has "=" as %3D
+
+    df = dm.load(f"s3://{BUCKET}/t/", endpoint_url=proxy.endpoint_url, progress=False, columns=["id", "city"])
+
+    expected = pd.concat([hive[2023][0], now], ignore_index=True)[["id", "city"]]
+    pd.testing.assert_frame_equal(df, expected)
+    ranges = [r.range for r in _gets(proxy) if unquote(r.path) == f"/{BUCKET}/{key}"]
+    assert ranges[1] == "bytes=0-65535"  # after the end that was not, from the head
