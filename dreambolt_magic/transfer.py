@@ -74,8 +74,9 @@ PROBE_SECONDS = 0.25
 #: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
 PROBE_SKIP = 1 << 20
 FAST_STREAM: float | None = 200e6
-#: A buffer smaller than this is unmapped at once by :meth:`Transfer.release`; a larger one on a thread.
-RELEASE_ON_THREAD = 1 << 20
+#: A buffer smaller than this is a bytearray, not a mapping: mapping and unmapping cost system calls (and
+#: the unmapping a TLB flush on each CPU the process's threads run on), more than writing this many zeros.
+SMALL_BUFFER = 1 << 20
 #: Progress is handed on at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
 #: How often the cancel watcher of :meth:`Transfer.watching` looks at the flag (seconds).
@@ -92,10 +93,11 @@ def _zeroed(size: int) -> bytearray | mmap.mmap:
     ``bytearray(size)`` writes every byte (a memset: 0.12 s and the whole size resident for 240 MB, even
     for a sparse read that fills a tenth of it); an anonymous mapping is zero pages the kernel hands out
     as they are first written. A private one: Python's default, a shared one, is backed like a file and
-    costs more to fill (0.18 s against 0.13 s for 240 MB here) and to unmap (40 ms against 14 ms).
+    costs more to fill (0.18 s against 0.13 s for 240 MB here) and to unmap (40 ms against 14 ms). Below
+    :data:`SMALL_BUFFER` a bytearray costs less than a mapping's system calls.
     """
-    if not size:
-        return bytearray()
+    if size < SMALL_BUFFER:
+        return bytearray(size)
     private = getattr(mmap, "MAP_PRIVATE", None)
     if private is None:  # Windows: no flags
         return mmap.mmap(-1, size)
@@ -776,9 +778,7 @@ class Transfer:
         kept somewhere) cannot be closed; it is left to be freed with its last reference, as without this.
         """
         buffer, self.buffer, self.path = self.buffer, None, None
-        if isinstance(buffer, mmap.mmap) and len(buffer) < RELEASE_ON_THREAD:
-            _close(buffer)
-        elif isinstance(buffer, mmap.mmap):
+        if isinstance(buffer, mmap.mmap):
             threading.Thread(target=_close, args=(buffer,), name="dreambolt-release", daemon=True).start()
 
 
