@@ -130,7 +130,8 @@ def load(
     max_concurrency, part_size:
         Connections in flight for one object, and the bytes each ranged GET asks for. An object under
         8 MiB is read by one GET; a larger one starts as one stream and, if that stream is slow, goes on
-        in parts of 4-64 MiB (about two per connection) unless ``part_size`` is given;
+        in parts of 4-64 MiB (about two per connection; fewer and longer where each request waits long for
+        its first byte) unless ``part_size`` is given;
         ``max_concurrency=1`` reads every object with one stream.
     force, memory_limit:
         Before the body is read, the object's size (for a Parquet read of some columns or rows, their size
