@@ -92,8 +92,8 @@ def _zeroed(size: int) -> bytearray | mmap.mmap:
 
     ``bytearray(size)`` writes every byte (a memset: 0.12 s and the whole size resident for 240 MB, even
     for a sparse read that fills a tenth of it); an anonymous mapping is zero pages the kernel hands out
-    as they are first written. A private one: Python's default, a shared one, is backed like a file and
-    costs more to fill (0.18 s against 0.13 s for 240 MB here) and to unmap (40 ms against 14 ms). Below
+    as they are first written. The mapping is private: Python's default, a shared one, is backed like a file
+    and costs more to fill (0.18 s against 0.13 s for 240 MB here) and to unmap (40 ms against 14 ms). Below
     :data:`SMALL_BUFFER` a bytearray costs less than a mapping's system calls.
     """
     if size < SMALL_BUFFER:
@@ -280,7 +280,8 @@ class Transfer:
         #: Where the first answer's bytes start: 0, or the start of ``first_range``.
         self.first_start = 0
         self.limit = 0
-        #: True once the first answer was a 206 for ``first_bytes``: only some ranges of the buffer are filled.
+        #: True once the first answer was a 206 for ``first_bytes`` or ``first_range``: only some ranges of the
+        #: buffer are filled.
         self.sparse = False
         self.counted = 0  # bytes reported to progress since the last start
         self._parts: _Parts | None = None
@@ -768,7 +769,6 @@ class Transfer:
         self._threads = {t: d for t, d in self._threads.items() if t.is_alive()}
         self._failure = None
         self.meter.flush()
-
 
     def release(self) -> None:
         """Free the buffer on a thread of its own, once the caller is done with the bytes.
