@@ -36,13 +36,11 @@ import base64
 import contextlib
 import hashlib
 import mmap
-import os
 import re
 import socket
 import threading
 import time
 import traceback
-import weakref
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -50,7 +48,7 @@ from typing import Any, TypeVar
 
 import botocore.exceptions as bce
 
-from dreambolt_magic import memory
+from dreambolt_magic import buffers, memory
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
 from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts, recut
 from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
@@ -74,9 +72,6 @@ PROBE_SECONDS = 0.25
 #: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
 PROBE_SKIP = 1 << 20
 FAST_STREAM: float | None = 200e6
-#: A buffer smaller than this is a bytearray, not a mapping: mapping and unmapping cost system calls (and
-#: the unmapping a TLB flush on each CPU the process's threads run on), more than writing this many zeros.
-SMALL_BUFFER = 1 << 20
 #: Progress is handed on at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
 #: How often the cancel watcher of :meth:`Transfer.watching` looks at the flag (seconds).
@@ -85,39 +80,6 @@ CANCEL_POLL = 0.05
 ABORT_WAIT = 1.5
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-
-
-def _zeroed(size: int) -> bytearray | mmap.mmap:
-    """A writable buffer of ``size`` zero bytes whose pages take memory only once they are written.
-
-    ``bytearray(size)`` writes every byte (a memset: 0.12 s and the whole size resident for 240 MB, even
-    for a sparse read that fills a tenth of it); an anonymous mapping is zero pages the kernel hands out
-    as they are first written. The mapping is private: Python's default, a shared one, is backed like a file
-    and costs more to fill (0.18 s against 0.13 s for 240 MB here) and to unmap (40 ms against 14 ms). Below
-    :data:`SMALL_BUFFER` a bytearray costs less than a mapping's system calls.
-    """
-    if size < SMALL_BUFFER:
-        return bytearray(size)
-    private = getattr(mmap, "MAP_PRIVATE", None)
-    if private is None:  # Windows: no flags
-        return mmap.mmap(-1, size)
-    return mmap.mmap(-1, size, flags=private | mmap.MAP_ANONYMOUS)
-
-
-def _in_memory_file(size: int) -> tuple[mmap.mmap, str]:
-    """Like :func:`_zeroed`, but the pages belong to an in-memory file (Linux's memfd) that has a path too.
-
-    The path (``/proc/self/fd/N``) is valid while the buffer lives: the descriptor is closed with it.
-    """
-    fd = os.memfd_create("dreambolt-object", os.MFD_CLOEXEC)
-    try:
-        os.ftruncate(fd, size)
-        buffer = mmap.mmap(fd, size)
-    except BaseException:
-        os.close(fd)
-        raise
-    weakref.finalize(buffer, os.close, fd)
-    return buffer, f"/proc/self/fd/{fd}"
 
 
 class ObjectChangedSignal(Exception):
@@ -409,9 +371,9 @@ class Transfer:
             self.check_memory(memory.estimate(self.size), what="object")
         if self.file_from is not None and (self.size or 0) >= self.file_from:
             with contextlib.suppress(OSError):  # out of descriptors, say: the bytes are parsed as bytes then
-                self.buffer, self.path = _in_memory_file(self.size or 0)
+                self.buffer, self.path = buffers.in_memory_file(self.size or 0)
         if self.buffer is None:
-            self.buffer = _zeroed(self.size or 0)
+            self.buffer = buffers.zeroed(self.size or 0)
         self.counted = 0
         self.bar.start(self.size, self.target.name)
         if self.size is None:
@@ -771,20 +733,10 @@ class Transfer:
         self.meter.flush()
 
     def release(self) -> None:
-        """Free the buffer on a thread of its own, once the caller is done with the bytes.
-
-        Unmapping a whole object's pages takes time (50 ms for 240 MB here) that the kernel spends without
-        the GIL: the load returns while a thread spends it. A buffer something still views (a memoryview
-        kept somewhere) cannot be closed; it is left to be freed with its last reference, as without this.
-        """
+        """Let go of the buffer once the caller is done with the bytes (:func:`dreambolt_magic.buffers.release`:
+        a mapping is unmapped on a thread of its own)."""
         buffer, self.buffer, self.path = self.buffer, None, None
-        if isinstance(buffer, mmap.mmap):
-            threading.Thread(target=_close, args=(buffer,), name="dreambolt-release", daemon=True).start()
-
-
-def _close(buffer: mmap.mmap) -> None:
-    with contextlib.suppress(BufferError):
-        buffer.close()
+        buffers.release(buffer)
 
 
 def _shut_down(body: Any) -> None:

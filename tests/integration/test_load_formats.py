@@ -18,7 +18,7 @@ import pytest
 from helpers import COMPRESSIONS, FORMATS, compress, key_for, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import transfer
+from dreambolt_magic import buffers
 from dreambolt_magic.errors import S3FormatError
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def test_the_download_buffer_is_unmapped_once_the_frame_is_made(
     # Transfer.release unmaps it on a thread of its own. A view of it left anywhere (a reader's, the frame's, a
     # reference cycle's) would keep it mapped; pyarrow's threads may hold theirs a moment longer, and the
     # buffer is then freed when they let go.
-    monkeypatch.setattr(transfer, "SMALL_BUFFER", 0)  # a mapping even for these few bytes
+    monkeypatch.setattr(buffers, "SMALL_BUFFER", 0)  # a mapping even for these few bytes
     released: list[weakref.ref[mmap.mmap]] = []
     handed = threading.Event()
 
@@ -233,8 +233,8 @@ def test_the_download_buffer_is_unmapped_once_the_frame_is_made(
         buffer = released[0]()
         return buffer is None or buffer.closed
 
-    unmap = transfer._close
-    monkeypatch.setattr(transfer, "_close", close)
+    unmap = buffers._close
+    monkeypatch.setattr(buffers, "_close", close)
     uri = put(key_for("data", fmt), to_bytes(source, fmt))
 
     df = _load(s3, uri, columns=columns)

@@ -21,7 +21,7 @@ from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
 from helpers import compress, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import overlap, transfer
+from dreambolt_magic import buffers, overlap, transfer
 from dreambolt_magic.errors import S3AuthError, S3FormatError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def path_reads(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 def memory_files() -> int:
     """The in-memory files (memfds) the loader has open, once the buffers it let go of are unmapped."""
     for thread in threading.enumerate():
-        if thread.name == "dreambolt-release":  # Transfer.release's
+        if thread.name == "dreambolt-release":  # buffers.release
             thread.join()
     found = 0
     for fd in os.listdir("/proc/self/fd"):
@@ -252,7 +252,7 @@ def test_without_an_in_memory_file_the_bytes_are_parsed(
     def refused(size: int) -> Any:
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(transfer, "_in_memory_file", refused)
+    monkeypatch.setattr(buffers, "in_memory_file", refused)
     frame = make_frame(60_000, seed=17)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "data.csv", to_bytes(frame, "csv"))
