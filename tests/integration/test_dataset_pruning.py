@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from faults.proxy import Fault, Hook
 
 import dreambolt_magic as dm
 
@@ -202,8 +203,6 @@ def test_a_listed_file_replaced_before_its_read_is_read_as_it_is_now(
     proxy: FaultProxy, s3: S3Helper, hive: dict[int, tuple[pd.DataFrame, bytes]], rows: int
 ) -> None:
     # Replaced between the listing and its first GET: the end the listing's size points to is not its end.
-    from faults.proxy import Fault, Hook
-
     key = "t/year=2024/part-0.parquet"
     now = pd.DataFrame({"id": np.arange(rows, dtype="int64"), "city": "Quito", "value": 1.0})
     proxy.add(Fault(Hook(lambda: s3.client.put_object(Bucket=BUCKET, Key=key, Body=_parquet(now))),

@@ -217,7 +217,7 @@ def test_the_download_buffer_is_unmapped_once_the_frame_is_made(
     columns: list[str] | None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Transfer.release unmaps it on a thread of its own. A view of it left anywhere (a reader's, the frame's, a
+    # buffers.release unmaps it on a thread of its own. A view of it left anywhere (a reader's, the frame's, a
     # reference cycle's) would keep it mapped; pyarrow's threads may hold theirs a moment longer, and the
     # buffer is then freed when they let go.
     monkeypatch.setattr(buffers, "SMALL_BUFFER", 0)  # a mapping even for these few bytes
