@@ -8,6 +8,7 @@ requests to the same server cost.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "MAX_PART",
     "MIN_PART",
     "PARALLEL_THRESHOLD",
+    "PartTable",
     "coalesce",
     "piece_size",
     "plan_parts",
@@ -112,3 +114,34 @@ def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int
         else:
             merged.append((start, end))
     return merged
+
+
+class PartTable:
+    """Which of a transfer's parts are taken, by any of its threads: the main stream takes each next one as it
+    reaches it, workers take from the back (or, in order, from the front)."""
+
+    def __init__(self, parts: list[tuple[int, int]]) -> None:
+        self.parts = parts
+        self.taken = [False] * len(parts)
+        self._lock = threading.Lock()
+
+    def take(self, index: int) -> bool:
+        with self._lock:
+            if index >= len(self.parts) or self.taken[index]:
+                return False
+            self.taken[index] = True
+            return True
+
+    def take_last(self) -> int | None:
+        return self._take_in(range(len(self.parts) - 1, -1, -1))
+
+    def take_first(self) -> int | None:
+        return self._take_in(range(len(self.parts)))
+
+    def _take_in(self, order: range) -> int | None:
+        with self._lock:
+            for index in order:
+                if not self.taken[index]:
+                    self.taken[index] = True
+                    return index
+        return None

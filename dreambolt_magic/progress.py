@@ -2,7 +2,8 @@
 
 Like fsspec's ``callbacks.py``: the loader always has a callback to call, so it never checks for None. The
 tqdm bar imports ``tqdm.auto`` only when made, so it is an ipywidgets bar in Jupyter and text in a terminal,
-and updates are batched so that reporting costs nothing measurable however small the chunks.
+and updates are batched so that reporting costs nothing measurable however small the chunks. A
+:class:`Meter` batches the bytes of many threads (a transfer's parts) for one progress.
 
 Cancelling is the other direction of the same conversation: a front end hands the loader a flag (a
 ``threading.Event``) and the loader raises :class:`Cancelled` at the next check once it is set.
@@ -15,7 +16,19 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CancelFlag", "Cancelled", "NoProgress", "Progress", "TqdmProgress", "cancellable_sleep", "check_cancel"]
+__all__ = [
+    "CancelFlag",
+    "Cancelled",
+    "Meter",
+    "NoProgress",
+    "Progress",
+    "TqdmProgress",
+    "cancellable_sleep",
+    "check_cancel",
+]
+
+#: A :class:`Meter` hands bytes on at most this often (seconds).
+METER_INTERVAL = 0.1
 
 
 class Cancelled(Exception):
@@ -167,3 +180,34 @@ def cancellable_sleep(cancel: CancelFlag | None) -> Callable[[float], None]:
         check_cancel(cancel)
 
     return wait
+
+
+class Meter:
+    """A :class:`Progress` fed by many threads: bytes are summed under a lock and handed on at most every
+    :data:`METER_INTERVAL` seconds."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._last = float("-inf")  # the first bytes are shown at once
+
+    def advance(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+            now = time.monotonic()
+            if now - self._last < METER_INTERVAL:
+                return
+            pending, self._pending, self._last = self._pending, 0, now
+        self.bar.advance(pending)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, 0
+        if pending:
+            self.bar.advance(pending)
+
+    def rewind(self, n: int) -> None:
+        self.flush()
+        if n:
+            self.bar.rewind(n)

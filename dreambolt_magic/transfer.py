@@ -22,9 +22,9 @@ is read (412, or an answer with another ETag or size) is started again once, the
 
 Before the body is read, the size the first answer gives is checked against the memory available
 (:mod:`dreambolt_magic.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C in
-the main thread) :meth:`Transfer.abort` stops the workers: it shuts down the sockets of the bodies they are
-reading, so a worker blocked in a read (a stalled server) wakes at once instead of after the read timeout,
-and waits for every worker to end.
+the main thread) :meth:`Transfer.abort` stops the workers (:mod:`dreambolt_magic.workers`): it shuts down the
+sockets of the bodies they are reading, so a worker blocked in a read (a stalled server) wakes at once
+instead of after the read timeout, and waits for every worker to end.
 
 :meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer: the untouched pages of a
 zero-filled buffer take no memory), which is how Parquet column and row-group pruning reads a file.
@@ -32,16 +32,12 @@ zero-filled buffer take no memory), which is how Parquet column and row-group pr
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import mmap
 import re
-import socket
 import threading
 import time
 import traceback
-import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -49,10 +45,12 @@ from typing import Any, TypeVar
 import botocore.exceptions as bce
 
 from dreambolt_magic import buffers, memory
+from dreambolt_magic.checksums import digest, stored_checksum
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
-from dreambolt_magic.parts import DEFAULT_CONCURRENCY, piece_size, plan_parts, recut
-from dreambolt_magic.progress import CancelFlag, Progress, check_cancel
+from dreambolt_magic.parts import DEFAULT_CONCURRENCY, PartTable, piece_size, plan_parts, recut
+from dreambolt_magic.progress import CancelFlag, Meter, Progress, check_cancel
 from dreambolt_magic.uri import S3Uri
+from dreambolt_magic.workers import Stopped, Workers
 
 __all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer"]
 
@@ -72,12 +70,6 @@ PROBE_SECONDS = 0.25
 #: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
 PROBE_SKIP = 1 << 20
 FAST_STREAM: float | None = 200e6
-#: Progress is handed on at most this often (seconds).
-PROGRESS_INTERVAL = 0.1
-#: How often the cancel watcher of :meth:`Transfer.watching` looks at the flag (seconds).
-CANCEL_POLL = 0.05
-#: How long :meth:`Transfer.abort` waits for the workers once their sockets are shut down (seconds).
-ABORT_WAIT = 1.5
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -102,70 +94,6 @@ def _forget_frames(exc: BaseException) -> None:
         seen.add(id(current))
         traceback.clear_frames(current.__traceback__)
         pending += [current.__cause__, current.__context__]
-
-
-class _Stopped(Exception):
-    """Internal: another thread failed or the load was cancelled; this one stops quietly."""
-
-
-class _Meter:
-    """Progress for many threads: bytes are summed under a lock and handed on at most every 0.1 s."""
-
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-        self._lock = threading.Lock()
-        self._pending = 0
-        self._last = float("-inf")  # the first bytes are shown at once, then at most every 0.1 s
-
-    def advance(self, n: int) -> None:
-        with self._lock:
-            self._pending += n
-            now = time.monotonic()
-            if now - self._last < PROGRESS_INTERVAL:
-                return
-            pending, self._pending, self._last = self._pending, 0, now
-        self.bar.advance(pending)
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, 0
-        if pending:
-            self.bar.advance(pending)
-
-    def rewind(self, n: int) -> None:
-        self.flush()
-        if n:
-            self.bar.rewind(n)
-
-
-class _Parts:
-    """Which parts are free, taken or done; the main stream takes from the front, workers from the back."""
-
-    def __init__(self, parts: list[tuple[int, int]]) -> None:
-        self.parts = parts
-        self.taken = [False] * len(parts)
-        self._lock = threading.Lock()
-
-    def take(self, index: int) -> bool:
-        with self._lock:
-            if index >= len(self.parts) or self.taken[index]:
-                return False
-            self.taken[index] = True
-            return True
-
-    def take_last(self) -> int | None:
-        return self._take_in(range(len(self.parts) - 1, -1, -1))
-
-    def take_first(self) -> int | None:
-        return self._take_in(range(len(self.parts)))
-
-    def _take_in(self, order: range) -> int | None:
-        with self._lock:
-            for index in order:
-                if not self.taken[index]:
-                    self.taken[index] = True
-                    return index
-        return None
 
 
 class Transfer:
@@ -194,7 +122,7 @@ class Transfer:
     ) -> None:
         self.target = target
         self.bar = bar
-        self.meter = _Meter(bar)
+        self.meter = Meter(bar)
         self.cancel = cancel
         self.retry = retry or (lambda fn: fn(1))
         self.translate = translate
@@ -209,8 +137,8 @@ class Transfer:
         #: The memory guard's settings: skip it, or the bytes a load may use (default: what is available).
         self.force = force
         self.memory_limit = memory_limit
-        #: Bodies being read, by any thread: :meth:`abort` shuts their sockets down.
-        self._open: set[Any] = set()
+        #: The worker threads, and the bodies being read by any thread (:meth:`abort` shuts their sockets).
+        self.workers = Workers()
         self.step = CHUNK if cancel is None else CANCEL_CHUNK
         self.fetched = 0
         self.attempts = 0
@@ -246,7 +174,7 @@ class Transfer:
         #: buffer are filled.
         self.sparse = False
         self.counted = 0  # bytes reported to progress since the last start
-        self._parts: _Parts | None = None
+        self._parts: PartTable | None = None
         self._probe: tuple[Any, int, tuple[float, int] | None] | None = None
         #: Seconds the first GET waited for its answer: with the probe's rate, what a request costs here.
         self._first_wait = 0.0
@@ -259,10 +187,7 @@ class Transfer:
         #: The object's stored full-object checksum, as ``(response field, base64 value)``, where it has one.
         self.checksum: tuple[str, str] | None = None
         self._front = 0
-        #: The workers, each with the event it sets as it ends (see :meth:`join` for why not Thread.join).
-        self._threads: dict[threading.Thread, threading.Event] = {}
-        self._stop = threading.Event()
-        self._failure: BaseException | None = None
+        self.workers.renew()
         #: The ``(start, end)`` parts the workers have filled completely.
         self._arrived: list[tuple[int, int]] = []
 
@@ -279,7 +204,7 @@ class Transfer:
         """One attempt of the main stream: the first GET, or a resume of it from the next missing byte."""
         check_cancel(self.cancel)
         self.attempts += 1
-        if self._stop.is_set():
+        if self.workers.stop.is_set():
             return  # a worker failed: join() says why
         params = self._params()
         resuming = self.buffer is not None and self.size is not None and self.received > 0
@@ -335,7 +260,7 @@ class Transfer:
                 response["Body"].close()
                 raise
         self._stream(response["Body"])
-        if self.in_order and self.parallel and not self._handed_over and not self._stop.is_set():
+        if self.in_order and self.parallel and not self._handed_over and not self.workers.stop.is_set():
             # The main stream stopped at a part a worker had taken, with parts after it still free (in order,
             # the workers work just ahead of it): its connection goes on as one more worker.
             self._handed_over = True
@@ -362,7 +287,7 @@ class Transfer:
         total = _total_of(response.get("ContentRange"))
         self.size = total if status == 206 and total is not None else length
         self.etag = response.get("ETag")
-        self.checksum = _stored_checksum(response) if status == 200 else None
+        self.checksum = stored_checksum(response) if status == 200 else None
         self.version_id = response.get("VersionId") or self.version_id
         modified = response.get("LastModified")
         self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
@@ -386,7 +311,7 @@ class Transfer:
             self.sparse = self.first_start > 0 or self.limit < self.size
             return
         parts = plan_parts(self.size, part_size=self.part_size, max_concurrency=self.max_concurrency)
-        self._parts = _Parts(parts)
+        self._parts = PartTable(parts)
         self._parts.take(0)
         self._front = 0
         self.limit = parts[0][1]
@@ -400,7 +325,7 @@ class Transfer:
         memory.check(need, limit=self.memory_limit, force=self.force, what=what, size=self.size)
 
     def _stream(self, body: Any) -> None:
-        with self._reading(body):
+        with self.workers.reading(body):
             if self.size is None:
                 # No Content-Length: read to the end, growing the buffer.
                 assert isinstance(self.buffer, bytearray)
@@ -415,7 +340,7 @@ class Transfer:
             while True:
                 while self.received < self.limit:
                     check_cancel(self.cancel)
-                    if self._stop.is_set():
+                    if self.workers.stop.is_set():
                         return
                     n = body.readinto(view[self.received : min(self.received + self.step, self.limit)])
                     if not n:
@@ -459,7 +384,7 @@ class Transfer:
                        concurrency=self.max_concurrency, wait=self._first_wait, rate=rate)
         if longer is None:
             return count
-        self._parts = _Parts(kept + longer)
+        self._parts = PartTable(kept + longer)
         for index in range(len(kept)):
             self._parts.take(index)
         # The main stream goes on into the first of them: no request to wait for.
@@ -513,7 +438,7 @@ class Transfer:
         if self.checksum is None or self.sparse or self.buffer is None or not (self.pieced or self.parallel):
             return
         field, expected = self.checksum
-        if _digest(field, self.data) == expected:
+        if digest(field, self.data) == expected:
             return
         if self.restarted:
             raise S3NetworkError(
@@ -559,40 +484,20 @@ class Transfer:
         wanted = [(s, min(s + piece, b)) for a, b in wanted for s in range(a, b, piece)]
         if not wanted:
             return
-        self._parts = _Parts(wanted)
-        self._stop.clear()
-        self._failure = None
+        self._parts = PartTable(wanted)
+        self.workers.again()
         self._start_workers(client, min(self.max_concurrency, len(wanted)))
         self.join()
 
     def _start_workers(self, client: Any, count: int) -> None:
-        for i in range(count):
-            done = threading.Event()
-            thread = threading.Thread(target=self._work, args=(client, done), name=f"dreambolt-part-{i}",
-                                      daemon=True)
-            self._threads[thread] = done
-            thread.start()
-
-    def _work(self, client: Any, done: threading.Event) -> None:
-        try:
-            self._work_on(client)
-        finally:
-            done.set()
+        self.workers.start(count, lambda: self._work_on(client))
 
     def _work_on(self, client: Any) -> None:
         parts = self._parts
         assert parts is not None
-        try:
-            take = parts.take_first if self.in_order else parts.take_last
-            while not self._stop.is_set() and (index := take()) is not None:
-                self._fetch_part(client, *parts.parts[index])
-        except _Stopped:
-            pass
-        except BaseException as exc:  # handed to the thread that joins
-            with self._lock:
-                if self._failure is None:
-                    self._failure = exc
-            self._stop.set()
+        take = parts.take_first if self.in_order else parts.take_last
+        while not self.workers.stop.is_set() and (index := take()) is not None:
+            self._fetch_part(client, *parts.parts[index])
 
     def _fetch_part(self, client: Any, start: int, end: int) -> None:
         assert self.buffer is not None
@@ -617,7 +522,7 @@ class Transfer:
                     if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
                         raise ObjectChangedSignal from exc
                     raise
-                with self._reading(response["Body"]) as body:
+                with self.workers.reading(response["Body"]) as body:
                     self._check_same(response)
                     if response["ResponseMetadata"]["HTTPStatusCode"] == 200:
                         _skip(body, done)  # the server ignored the Range: the part starts further in
@@ -629,8 +534,8 @@ class Transfer:
                         done += n
                         self._count(n)
             except (bce.BotoCoreError, bce.ClientError) as exc:
-                if self._stop.is_set():
-                    raise _Stopped from exc  # abort() shut the socket: not a failure to retry
+                if self.workers.stop.is_set():
+                    raise Stopped from exc  # abort() shut the socket: not a failure to retry
                 if self.translate is None:
                     raise
                 raise self.translate(exc) from exc
@@ -645,21 +550,9 @@ class Transfer:
             if self.attempts == attempts:  # a retried request's time says nothing about the server
                 self.timings.append((size, time.monotonic() - began))
 
-    @contextlib.contextmanager
-    def _reading(self, body: Any) -> Any:
-        """Close ``body`` at the end, and let :meth:`abort` shut its socket down while it is read."""
-        with self._lock:
-            self._open.add(body)
-        try:
-            yield body
-        finally:
-            with self._lock:
-                self._open.discard(body)
-            body.close()
-
     def _check(self) -> None:
-        if self._stop.is_set():
-            raise _Stopped
+        if self.workers.stop.is_set():
+            raise Stopped
         check_cancel(self.cancel)
 
     def _check_same(self, response: dict[str, Any]) -> None:
@@ -671,65 +564,19 @@ class Transfer:
 
     def join(self) -> None:
         """Wait for the workers; raise the first failure (:class:`ObjectChangedSignal`: call :meth:`restart`)."""
-        # Waiting on the workers' own events, not Thread.join(): on Python 3.11 a KeyboardInterrupt that lands
-        # in Thread.join() marks the thread as stopped while it still runs, and later joins return at once.
-        for thread, done in self._threads.items():
-            done.wait()
-            thread.join()
-        self._threads = {}
-        self.meter.flush()
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
-
-    @contextlib.contextmanager
-    def watching(self) -> Any:
-        """While in this block, a set cancel flag shuts down the sockets being read, from a watcher thread.
-
-        Without it a cancel is seen between slices of a body, so a stalled server would hold it until the
-        read timeout; with it the blocked read ends at once and the next check raises Cancelled.
-        """
-        if self.cancel is None:
-            yield
-            return
-        cancel, finished = self.cancel, threading.Event()
-
-        def watch() -> None:
-            # Sleeping on ``finished``, not on the flag: the block's end wakes the watcher at once, where a
-            # wait on the flag would hold every load up to CANCEL_POLL at its end (15 s of 300 small loads).
-            while not finished.wait(CANCEL_POLL):
-                if cancel.is_set():
-                    self._shut_open()
-                    return
-
-        watcher = threading.Thread(target=watch, name="dreambolt-cancel-watch", daemon=True)
-        watcher.start()
         try:
-            yield
+            self.workers.join()
         finally:
-            finished.set()
-            watcher.join()
+            self.meter.flush()
 
-    def _shut_open(self) -> None:
-        with self._lock:
-            bodies = list(self._open)
-        for body in bodies:
-            _shut_down(body)
+    def watching(self) -> contextlib.AbstractContextManager[None]:
+        """While in this block, a set cancel flag shuts down the sockets being read (:meth:`Workers.watching`)."""
+        return self.workers.watching(self.cancel)
 
     def abort(self) -> None:
-        """Stop the workers and wait for them, dropping their failures (the caller has its own).
-
-        A worker blocked in a read would only notice the stop after the read timeout: the sockets of
-        the bodies in flight are shut down, which ends such a read at once.
-        """
-        self._stop.set()
-        self._shut_open()
-        deadline = time.monotonic() + ABORT_WAIT
-        for thread, done in self._threads.items():
-            if done.wait(max(0.0, deadline - time.monotonic())):
-                thread.join(max(0.0, deadline - time.monotonic()))
-        self._threads = {t: d for t, d in self._threads.items() if t.is_alive()}
-        self._failure = None
+        """Stop the workers and wait for them, dropping their failures (the caller has its own); their
+        sockets are shut down, so that none waits out a read timeout (:meth:`Workers.abort`)."""
+        self.workers.abort()
         self.meter.flush()
 
     def release(self) -> None:
@@ -737,40 +584,6 @@ class Transfer:
         a mapping is unmapped on a thread of its own)."""
         buffer, self.buffer, self.path = self.buffer, None, None
         buffers.release(buffer)
-
-
-def _shut_down(body: Any) -> None:
-    """Shut down the socket under a botocore body (its reader then sees the end), from any thread."""
-    raw = getattr(body, "_raw_stream", body)  # botocore's StreamingBody wraps urllib3's response
-    connection = getattr(raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-#: The stored checksums whose full-object value the standard library can compute.
-_DIGESTS: dict[str, Callable[[memoryview], bytes]] = {
-    "ChecksumCRC32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
-    "ChecksumSHA1": lambda data: hashlib.sha1(data).digest(),
-    "ChecksumSHA256": lambda data: hashlib.sha256(data).digest(),
-}
-
-
-def _stored_checksum(response: dict[str, Any]) -> tuple[str, str] | None:
-    # A multipart upload's checksum is a checksum of part checksums ("...-12"): not of the bytes we hold.
-    if response.get("ChecksumType") == "COMPOSITE":
-        return None
-    for field in _DIGESTS:
-        value = response.get(field)
-        if value and "-" not in value:
-            return field, value
-    return None
-
-
-def _digest(field: str, data: memoryview) -> str:
-    return base64.b64encode(_DIGESTS[field](data)).decode("ascii")
 
 
 def _total_of(content_range: str | None) -> int | None:

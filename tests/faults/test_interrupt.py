@@ -147,7 +147,7 @@ def test_ctrl_c_stops_every_part_thread_within_two_seconds(
 
     def spy(self: transfer.Transfer, client: Any, count: int) -> None:
         real_start(self, client, count)
-        seen_workers.extend(t.name for t in self._threads)
+        seen_workers.extend(t.name for t in self.workers.threads)
 
     monkeypatch.setattr(transfer.Transfer, "_start_workers", spy)
 

@@ -16,7 +16,7 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import overlap, transfer
+from dreambolt_magic import overlap, transfer, workers
 from dreambolt_magic.progress import NoProgress
 from dreambolt_magic.uri import S3Uri
 
@@ -48,7 +48,7 @@ def load_in_time(s3: S3Helper, uri: str, **kw: Any) -> pd.DataFrame:
 
 
 def test_the_cancel_watcher_lets_the_load_end_at_once(s3: S3Helper, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "CANCEL_POLL", LONG)
+    monkeypatch.setattr(workers, "CANCEL_POLL", LONG)
     frame = make_frame(200, seed=1)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "watched.parquet", to_bytes(frame, "parquet"))
@@ -60,11 +60,11 @@ def test_the_cancel_watcher_lets_the_load_end_at_once(s3: S3Helper, monkeypatch:
 
 def test_the_cancel_watcher_still_sees_a_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
     # The other half of the watcher's job: a flag set while the block runs shuts the bodies being read.
-    monkeypatch.setattr(transfer, "CANCEL_POLL", 0.01)
+    monkeypatch.setattr(workers, "CANCEL_POLL", 0.01)
     flag = threading.Event()
     shut = threading.Event()
     t = transfer.Transfer(S3Uri(BUCKET, "cancel.csv"), NoProgress(), flag)
-    monkeypatch.setattr(t, "_shut_open", shut.set)
+    monkeypatch.setattr(t.workers, "shut_open", shut.set)
 
     with t.watching():
         flag.set()

@@ -6,8 +6,17 @@ import itertools
 
 import pytest
 
-from dreambolt_magic import parquetplan, transfer
-from dreambolt_magic.parts import MAX_PART, MIN_PART, PARALLEL_THRESHOLD, coalesce, piece_size, plan_parts, recut
+from dreambolt_magic import parquetplan, progress, transfer
+from dreambolt_magic.parts import (
+    MAX_PART,
+    MIN_PART,
+    PARALLEL_THRESHOLD,
+    PartTable,
+    coalesce,
+    piece_size,
+    plan_parts,
+    recut,
+)
 from dreambolt_magic.progress import NoProgress
 from dreambolt_magic.uri import S3Uri
 
@@ -66,9 +75,9 @@ class Bar:
 
 def test_meter_batches_updates(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
-    monkeypatch.setattr(transfer.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     bar = Bar()
-    meter = transfer._Meter(bar)
+    meter = progress.Meter(bar)
     for _ in range(1000):
         meter.advance(10)
         now[0] += 0.001  # a thousand updates in one second
@@ -79,7 +88,7 @@ def test_meter_batches_updates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_meter_flushes_before_rewinding() -> None:
     bar = Bar()
-    meter = transfer._Meter(bar)
+    meter = progress.Meter(bar)
     meter.advance(5)
     meter.rewind(5)
     assert (sum(bar.advanced), bar.rewound) == (5, [5])
@@ -162,7 +171,7 @@ def test_recut_without_a_measured_rate_keeps_the_plan(rate: float) -> None:
 
 def test_workers_take_parts_from_the_back_or_in_order() -> None:
     parts = [(0, 10), (10, 20), (20, 30), (30, 40)]
-    back, front = transfer._Parts(parts), transfer._Parts(parts)
+    back, front = PartTable(parts), PartTable(parts)
     assert back.take(0) and front.take(0)  # the main stream's
     assert [back.take_last() for _ in range(4)] == [3, 2, 1, None]
     assert [front.take_first() for _ in range(4)] == [1, 2, 3, None]
