@@ -70,13 +70,16 @@ class ParquetPlan:
         self.nrows = nrows
         self.row_filter = row_filter
         self.row_groups: list[int] | None = None
+        #: True once the footer was read and only what it says is needed was fetched: the buffer then lacks
+        #: the rest of the file, the leading PAR1 too unless it came with the head or a column chunk.
+        self.pruned = False
         #: With the size known (``size``, from a listing), the first GET asks for the file's end instead.
         self.first_range = (tail_start(size), size) if size is not None and size >= MIN_PARQUET else None
 
     def fetch(self, transfer: Transfer, client: Any) -> None:
         size = transfer.size
         assert size is not None
-        self.row_groups = None
+        self.row_groups, self.pruned = None, False
         if transfer.first_start:
             # The first GET fetched the end: nothing of the head yet.
             head, tail = 0, transfer.first_start
@@ -104,6 +107,7 @@ class ParquetPlan:
         footer = min(footer, tail)  # the head (if fetched) and the footer are here already
         needed = [(max(a, head), min(b, footer)) for a, b in ranges]
         transfer.fetch(client, coalesce(needed, COALESCE_GAP))
+        self.pruned = True
 
 
 def tail_start(size: int) -> int:
@@ -155,7 +159,10 @@ def parquet_ranges(
     """The byte ranges of a Parquet file that reading ``columns`` of its first ``nrows`` rows needs.
 
     ``data`` must hold the footer (the rest may be zeros). Returns ``(ranges, row_groups)``: ``(start,
-    end)`` pairs including the leading ``PAR1``, and the row groups to read (None: all of them). Columns
+    end)`` pairs, and the row groups to read (None: all of them). The leading ``PAR1`` is not among them:
+    a reader reads a Parquet file from its footer, which ends with the other ``PAR1``, so fetching the first
+    four bytes would cost a request of their own for nothing (see :func:`dreambolt_magic.readers.read`'s
+    ``pruned``). Columns
     the file lacks are left out here: the reader reports them. The pandas index columns are kept, since
     the reader restores the index from them. With ``row_filter``, row groups whose statistics rule out
     every row are left out first (:mod:`dreambolt_magic.rowgroups`); ``nrows`` then counts the rows of
@@ -173,7 +180,7 @@ def parquet_ranges(
             taken.append(index)
             count += metadata.row_group(index).num_rows
         groups = taken
-    ranges = [(0, 4)] + [_chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
+    ranges = [_chunk_span(c) for c in parquet_chunks(metadata, columns=columns, row_groups=groups)]
     return ranges, (groups if nrows is not None or row_filter is not None else None)
 
 

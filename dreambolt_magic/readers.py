@@ -451,6 +451,7 @@ def read(
     row_groups: list[int] | None = None,
     compression: str | None | EllipsisType = ...,
     path: str | None = None,
+    pruned: bool = False,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -468,7 +469,9 @@ def read(
     :func:`dreambolt_magic.parquetplan.parquet_ranges` planned them. ``compression`` overrides what the key and
     the bytes say (``None``: the bytes are already decompressed). ``path`` names a file holding exactly
     ``data`` (the loader's in-memory file): an uncompressed CSV or TSV is parsed from it, which pandas 3.1 and
-    later do on several threads, where they parse bytes on one.
+    later do on several threads, where they parse bytes on one. ``pruned`` says that ``data`` holds only what
+    a Parquet file's footer, read from these bytes, said a pruned read needs (zeros elsewhere): its leading
+    ``PAR1`` may be among the zeros, so it is not looked for (the footer ends with the other one).
     """
     if nrows is not None:
         if isinstance(nrows, bool) or not hasattr(nrows, "__index__"):
@@ -489,7 +492,8 @@ def read(
     if _kind(head := bytes(view[:HEAD_BYTES])) == "empty":
         raise _error(key, "EmptyObject", "holds nothing " + ("once decompressed" if compression else "but blanks"))
     fmt = _format(key, head, format, compression)
-    _check_bytes(fmt, view, key, trust_text="encoding" in read_options)
+    if not (pruned and fmt == "parquet"):
+        _check_bytes(fmt, view, key, trust_text="encoding" in read_options)
     wanted = None if columns is None else list(columns)
     path = path if fmt in ("csv", "tsv") and not compression else None
     return _parse(fmt, Request(view, key, wanted, nrows, read_options, row_groups, path))

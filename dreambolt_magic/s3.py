@@ -307,7 +307,8 @@ def load(
             else:
                 row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
                 frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                                     row_groups=row_groups, path=transfer.path, **read_options)
+                                     row_groups=row_groups, path=transfer.path,
+                                     pruned=isinstance(plan, ParquetPlan) and plan.pruned, **read_options)
             transfer.release()
             fetched = {
                 "etag": transfer.etag,

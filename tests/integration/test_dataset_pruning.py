@@ -198,6 +198,33 @@ def test_a_listed_file_is_read_from_its_end_first(
     assert all(r == "bytes=0-65535" for r in _first_get_ranges(proxy).values())
 
 
+def test_a_listed_file_s_first_bytes_are_not_fetched_for_columns_after_them(
+    proxy: FaultProxy, hive: dict[int, tuple[pd.DataFrame, bytes]]
+) -> None:
+    # The leading PAR1 is not worth a request: the reader reads the file from its footer, which the first GET
+    # fetched and which ends with the other PAR1. So with a column other than the first, no GET starts at 0.
+    df = dm.load(f"s3://{BUCKET}/t/", endpoint_url=proxy.endpoint_url, progress=False, columns=["value"])
+
+    full = pd.concat([hive[2023][0], hive[2024][0]], ignore_index=True)[["value"]]
+    pd.testing.assert_frame_equal(df, full)
+    starts = [int((r.range or "bytes=0-").removeprefix("bytes=").split("-")[0]) for r in _gets(proxy)]
+    assert len(starts) >= 4 and 0 not in starts
+
+
+def test_a_listed_file_that_is_not_parquet_is_still_named_as_such(
+    proxy: FaultProxy, s3: S3Helper, hive: dict[int, tuple[pd.DataFrame, bytes]]
+) -> None:
+    # Its end is no footer, so the whole file is fetched and checked from its first bytes, as by name.
+    text = hive[2023][0].to_csv(index=False).encode()
+    s3.put(BUCKET, "t/year=2025/part-0.parquet", text)
+
+    with pytest.raises(dm.S3FormatError) as caught:
+        dm.load(f"s3://{BUCKET}/t/", endpoint_url=proxy.endpoint_url, progress=False, columns=["value"])
+
+    assert caught.value.code == "FormatMismatch"
+    assert "year=2025" in str(caught.value) and "CSV" in str(caught.value)
+
+
 @pytest.mark.parametrize("rows", [10, 2 * ROWS], ids=["smaller", "larger"])
 def test_a_listed_file_replaced_before_its_read_is_read_as_it_is_now(
     proxy: FaultProxy, s3: S3Helper, hive: dict[int, tuple[pd.DataFrame, bytes]], rows: int

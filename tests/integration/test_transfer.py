@@ -363,6 +363,6 @@ def test_reader_hook_reads_only_the_given_row_groups(wide: pd.DataFrame, tmp_pat
     for a, b in ranges + [(parquetplan.parquet_footer_start(memoryview(data)), len(data))]:
         sparse[a:b] = data[a:b]
 
-    df = readers.read(sparse, key="w.parquet", columns=["small"], nrows=100, row_groups=groups)
+    df = readers.read(sparse, key="w.parquet", columns=["small"], nrows=100, row_groups=groups, pruned=True)
 
     pd.testing.assert_frame_equal(df, wide[["small"]].head(100))

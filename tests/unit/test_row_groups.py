@@ -202,11 +202,11 @@ def test_parquet_ranges_and_read_skip_the_groups_ruled_out() -> None:
     sparse = bytearray(len(data))
     for start, end in [*ranges, (parquetplan.parquet_footer_start(memoryview(data)), len(data))]:
         sparse[start:end] = data[start:end]
-    got = readers.read(sparse, key="t.parquet", row_groups=groups)
+    got = readers.read(sparse, key="t.parquet", row_groups=groups, pruned=True)
     pd.testing.assert_frame_equal(got, pd.concat([frame.iloc[10:20], frame.iloc[30:40]], ignore_index=True))
     none, kept = parquetplan.parquet_ranges(memoryview(data), columns=["v"], nrows=None, row_filter=Filter("id > 99"))
-    assert kept == [] and none == [(0, 4)]
-    empty = readers.read(sparse, key="t.parquet", row_groups=[], columns=["v"])
+    assert kept == [] and none == []
+    empty = readers.read(sparse, key="t.parquet", row_groups=[], columns=["v"], pruned=True)
     assert list(empty.columns) == ["v"] and len(empty) == 0
 
 
