@@ -159,11 +159,10 @@ def parquet_ranges(
     """The byte ranges of a Parquet file that reading ``columns`` of its first ``nrows`` rows needs.
 
     ``data`` must hold the footer (the rest may be zeros). Returns ``(ranges, row_groups)``: ``(start,
-    end)`` pairs, and the row groups to read (None: all of them). The leading ``PAR1`` is not among them:
-    a reader reads a Parquet file from its footer, which ends with the other ``PAR1``, so fetching the first
-    four bytes would cost a request of their own for nothing (see :func:`dreambolt_magic.readers.read`'s
-    ``pruned``). Columns
-    the file lacks are left out here: the reader reports them. The pandas index columns are kept, since
+    end)`` pairs, and the row groups to read (None: all of them). The leading ``PAR1`` is not among them: a
+    reader reads a Parquet file from its footer, which ends with the other ``PAR1``, so the first four bytes
+    would cost a request of their own for nothing (see :func:`dreambolt_magic.readers.read`'s ``pruned``).
+    Columns the file lacks are left out here: the reader reports them. The pandas index columns are kept, since
     the reader restores the index from them. With ``row_filter``, row groups whose statistics rule out
     every row are left out first (:mod:`dreambolt_magic.rowgroups`); ``nrows`` then counts the rows of
     those kept.

@@ -183,8 +183,8 @@ def cancellable_sleep(cancel: CancelFlag | None) -> Callable[[float], None]:
 
 
 class Meter:
-    """A :class:`Progress` fed by many threads: bytes are summed under a lock and handed on at most every
-    :data:`METER_INTERVAL` seconds."""
+    """Hands one :class:`Progress` the bytes of many threads: summed under a lock and passed on at most every
+    :data:`METER_INTERVAL` seconds (the first at once)."""
 
     def __init__(self, bar: Progress) -> None:
         self.bar = bar
