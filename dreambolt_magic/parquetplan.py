@@ -93,8 +93,8 @@ class ParquetPlan:
             transfer.fetch(client, [(tail, size)])
         try:
             footer = parquet_footer_start(transfer.data)
-            if footer < tail:
-                transfer.fetch(client, [(footer, tail)])
+            if max(footer, head) < tail:
+                transfer.fetch(client, [(max(footer, head), tail)])
             ranges, self.row_groups = parquet_ranges(transfer.data, columns=self.columns, nrows=self.nrows,
                                                              row_filter=self.row_filter)
         except (ValueError, OSError, pa.ArrowException):

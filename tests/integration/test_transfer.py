@@ -321,6 +321,21 @@ def test_parquet_pruned_missing_column_is_reported(proxy: FaultProxy, wide_uri: 
     assert caught.value.code == "MissingColumns"
 
 
+def test_a_footer_that_starts_in_the_head_is_not_fetched_again(proxy: FaultProxy, s3: S3Helper) -> None:
+    # 100 narrow columns: a 78 KB file whose footer (an entry per column) starts 29 KB in, inside the first
+    # GET's 64 KiB. The rest of the file is one more GET; nothing the head brought is asked for twice.
+    frame = pd.DataFrame({f"c{i:03d}": np.arange(40, dtype="int64") + i for i in range(100)})
+    body = to_bytes(frame, "parquet")
+    assert readers.HEAD_BYTES < len(body) and parquetplan.parquet_footer_start(memoryview(body)) < readers.HEAD_BYTES
+    s3.make_bucket(BUCKET)
+
+    df = fetch(proxy, s3.put(BUCKET, "narrow.parquet", body), columns=["c050"])
+
+    pd.testing.assert_frame_equal(df, frame[["c050"]])
+    assert ranged(proxy) == [(0, readers.HEAD_BYTES), (readers.HEAD_BYTES, len(body))]
+    assert df.attrs["s3"]["bytes_fetched"] == len(body)
+
+
 def test_parquet_named_but_not_parquet_is_a_format_error(proxy: FaultProxy, s3: S3Helper) -> None:
     s3.make_bucket(BUCKET)
     text = to_bytes(make_frame(20_000), "csv")
