@@ -33,7 +33,7 @@ SIZES = {"small": 500_000, "full": 7_500_000}
 BUCKET = "bench"
 SERVERS = ("moto", "s3rver")
 PROFILES = ("loopback", "s3-like")
-CASES = ("parquet", "columns", "nrows", "csv", "many")
+CASES = ("parquet", "columns", "nrows", "csv", "many", "parquet-set")
 APPROACHES = ("ours", "ours-noprogress", "ours-again", "s3fs", "pyarrow-fs", "pyarrow-fs-again", "boto3", "polars",
               "raw-get", "local")
 #: Approaches run in some cases only: the progress bar's cost is a question for the two whole-file reads, and
@@ -43,8 +43,12 @@ ONLY_IN = {"ours-noprogress": {"parquet", "csv"}, "ours-again": {"columns", "nro
 #: Case "many": this many CSV objects of about MANY_BYTES each, under the prefix many/.
 MANY_OBJECTS = 300
 MANY_BYTES = 100_000
+#: Case "parquet-set": the same rows cut into this many Parquet files under the prefix set/, of which each
+#: approach reads 2 of 8 columns (a partitioned dataset's usual read).
+SET_FILES = 60
 #: Which data each case reads.
-CASE_DATA = {"parquet": "parquet", "columns": "parquet", "nrows": "parquet", "csv": "csv", "many": "many"}
+CASE_DATA = {"parquet": "parquet", "columns": "parquet", "nrows": "parquet", "csv": "csv", "many": "many",
+             "parquet-set": "parquet-set"}
 ENV = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -83,23 +87,44 @@ def make_data(rows: int) -> tuple[Path, Path]:
     return parquet, csv
 
 
+def _made_once(folder: Path, write) -> Path:
+    """``folder`` filled by ``write(folder)`` once: a ``.complete`` marker says a run finished it."""
+    complete = folder / ".complete"
+    if not complete.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        write(folder)
+        complete.touch()
+    return folder
+
+
 def make_many(parquet: Path, csv: Path) -> Path:
     """MANY_OBJECTS CSV files of about MANY_BYTES each, consecutive rows of the dataset, made once."""
-    folder = parquet.parent / "many"
-    complete = folder / ".complete"
-    if complete.exists():
-        return folder
-    import pandas as pd
 
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
-    frame = pd.read_parquet(parquet)
-    # Rows per object from the CSV's bytes per row; a dataset too small for that is shared out evenly.
-    per_object = max(1, min(len(frame) // MANY_OBJECTS, round(MANY_BYTES * len(frame) / csv.stat().st_size)))
-    for i in range(MANY_OBJECTS):
-        frame.iloc[i * per_object : (i + 1) * per_object].to_csv(folder / f"part-{i:03d}.csv", index=False)
-    complete.touch()
-    return folder
+    def write(folder: Path) -> None:
+        import pandas as pd
+
+        frame = pd.read_parquet(parquet)
+        # Rows per object from the CSV's bytes per row; a dataset too small for that is shared out evenly.
+        per_object = max(1, min(len(frame) // MANY_OBJECTS, round(MANY_BYTES * len(frame) / csv.stat().st_size)))
+        for i in range(MANY_OBJECTS):
+            frame.iloc[i * per_object : (i + 1) * per_object].to_csv(folder / f"part-{i:03d}.csv", index=False)
+
+    return _made_once(parquet.parent / "many", write)
+
+
+def make_parquet_set(parquet: Path) -> Path:
+    """SET_FILES Parquet files of consecutive rows of the dataset (pyarrow's defaults, as ``parquet``), made once."""
+
+    def write(folder: Path) -> None:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(parquet)
+        per_file = -(-len(table) // SET_FILES)
+        for i in range(SET_FILES):
+            pq.write_table(table.slice(i * per_file, per_file), folder / f"part-{i:03d}.parquet", compression="snappy")
+
+    return _made_once(parquet.parent / "set", write)
 
 
 # --- servers -------------------------------------------------------------------------------------------
@@ -348,6 +373,11 @@ def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[st
                  if p != "ours" and many and (seconds := t("many", p)) is not None]
         if peers:
             lines.append(f"  {MANY_OBJECTS} small CSV objects, peer / ours (no target): {', '.join(peers)}")
+        set_ours = t("parquet-set", "ours")
+        peers = [f"{p} {seconds / set_ours:.2f}x" for p in APPROACHES
+                 if p != "ours" and set_ours and (seconds := t("parquet-set", p)) is not None]
+        if peers:
+            lines.append(f"  {SET_FILES} Parquet files, 2 of 8 columns, peer / ours (no target): {', '.join(peers)}")
     return lines
 
 
@@ -381,12 +411,17 @@ def main() -> None:
     parquet, csv = make_data(rows_count)
     many = make_many(parquet, csv)
     parts = sorted(many.glob("*.csv"))
-    data = {
+    parquet_set = make_parquet_set(parquet)
+    set_files = sorted(parquet_set.glob("*.parquet"))
+    data: dict[str, dict[str, Any]] = {
         "parquet": {"uri": f"s3://{BUCKET}/data.parquet", "path": parquet, "size": parquet.stat().st_size},
         "csv": {"uri": f"s3://{BUCKET}/data.csv", "path": csv, "size": csv.stat().st_size},
         "many": {"uri": f"s3://{BUCKET}/many/", "path": many, "size": sum(p.stat().st_size for p in parts)},
+        "parquet-set": {"uri": f"s3://{BUCKET}/set/", "path": parquet_set,
+                        "size": sum(p.stat().st_size for p in set_files)},
     }
-    files = {"data.parquet": parquet, "data.csv": csv, **{f"many/{p.name}": p for p in parts}}
+    files = {"data.parquet": parquet, "data.csv": csv, **{f"many/{p.name}": p for p in parts},
+             **{f"set/{p.name}": p for p in set_files}}
     import pyarrow.parquet as pq
 
     # nrows can skip only whole row groups: with one (any --size small file) it must fetch the whole file.
@@ -394,7 +429,8 @@ def main() -> None:
     print(f"data: {rows_count:,} rows x 8 columns; Parquet {data['parquet']['size'] / 1e6:.1f} MB "
           f"in {groups} row group{'s' if groups > 1 else ''}, "
           f"CSV {data['csv']['size'] / 1e6:.1f} MB, {len(parts)} CSV objects of "
-          f"{data['many']['size'] / len(parts) / 1e3:.0f} KB; {args.repeats} runs each, medians; "
+          f"{data['many']['size'] / len(parts) / 1e3:.0f} KB, {len(set_files)} Parquet files of "
+          f"{data['parquet-set']['size'] / len(set_files) / 1e6:.1f} MB; {args.repeats} runs each, medians; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     if skipped:
         print(f"skipped (not installed): {', '.join(skipped)}")
