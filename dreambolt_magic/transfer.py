@@ -486,8 +486,10 @@ class Transfer:
             return
         self._parts = PartTable(wanted)
         self.workers.again()
-        self._start_workers(client, min(self.max_concurrency, len(wanted)))
-        self.join()
+        try:
+            self.workers.run(min(self.max_concurrency, len(wanted)), lambda: self._work_on(client))
+        finally:
+            self.meter.flush()
 
     def _start_workers(self, client: Any, count: int) -> None:
         self.workers.start(count, lambda: self._work_on(client))

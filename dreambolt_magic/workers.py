@@ -51,18 +51,41 @@ class Workers:
             self.threads[thread] = done
             thread.start()
 
+    def run(self, count: int, work: Callable[[], None]) -> None:
+        """Run ``work()`` on ``count`` threads, this one among them, then :meth:`join` the others.
+
+        The calling thread would only wait: working instead spares a thread's start, and a fetch of one
+        range (most of a pruned read's) starts none. Its KeyboardInterrupt is raised at once, with the
+        others told to stop; the caller then aborts them (:meth:`abort` shuts their sockets down).
+        """
+        self.start(count - 1, work)
+        try:
+            work()
+        except Stopped:
+            pass
+        except Exception as exc:
+            self._fail(exc)
+        except BaseException:
+            self.stop.set()
+            raise
+        self.join()
+
     def _run(self, work: Callable[[], None], done: threading.Event) -> None:
         try:
             work()
         except Stopped:
             pass
-        except BaseException as exc:  # handed to the thread that joins
-            with self._lock:
-                if self._failure is None:
-                    self._failure = exc
-            self.stop.set()
+        except BaseException as exc:
+            self._fail(exc)
         finally:
             done.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        # The first failure is handed to the thread that joins; the others stop.
+        with self._lock:
+            if self._failure is None:
+                self._failure = exc
+        self.stop.set()
 
     def renew(self) -> None:
         """Forget the threads, the stop and the failure of an attempt given up (after :meth:`abort`); the

@@ -102,3 +102,72 @@ def test_a_thread_that_raises_base_exception_is_a_failure_too() -> None:
     crew.start(1, work)
     with pytest.raises(KeyboardInterrupt):
         crew.join()
+
+
+def test_run_works_in_the_calling_thread_and_starts_one_thread_fewer() -> None:
+    crew = Workers()
+    where: list[threading.Thread] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        with lock:
+            where.append(threading.current_thread())
+
+    crew.run(1, work)
+    assert where == [threading.current_thread()]  # one range: no thread started at all
+    where.clear()
+    crew.run(3, work)
+    assert len(where) == 3 and where.count(threading.current_thread()) == 1
+    assert crew.threads == {}
+
+
+def test_run_raises_a_worker_s_failure_after_the_calling_thread_s_share() -> None:
+    crew = Workers()
+    failed = threading.Event()
+
+    def work() -> None:
+        if threading.current_thread() is not threading.main_thread():
+            failed.set()
+            raise ValueError("a part failed")
+        assert failed.wait(PATIENCE)
+        raise Stopped  # the caller saw the stop
+
+    with pytest.raises(ValueError, match="a part failed"):
+        crew.run(2, work)
+    assert crew.threads == {}
+
+
+def test_run_waits_for_the_others_when_the_calling_thread_s_share_fails() -> None:
+    crew = Workers()
+    finished: list[bool] = []
+
+    def work() -> None:
+        if threading.current_thread() is threading.main_thread():
+            raise ValueError("the caller's part failed")
+        finished.append(crew.stop.wait(PATIENCE))  # told to stop, and waited for
+
+    with pytest.raises(ValueError, match="the caller's part failed"):
+        crew.run(3, work)
+    assert finished == [True, True]
+    assert crew.threads == {}
+
+
+def test_an_interrupt_in_the_calling_thread_stops_the_others_without_waiting_for_them() -> None:
+    crew, body = Workers(), Body()
+    reading = threading.Event()
+
+    def work() -> None:
+        if threading.current_thread() is threading.main_thread():
+            assert reading.wait(PATIENCE)
+            raise KeyboardInterrupt
+        with crew.reading(body):
+            reading.set()
+            if body.shut.wait(PATIENCE):  # a stalled read: only abort() ends it
+                raise Stopped
+
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        crew.run(2, work)
+    assert time.monotonic() - began < PATIENCE / 2 and crew.stop.is_set()
+    crew.abort()  # what the loader does next: the stalled read ends at once
+    assert body.shut.is_set() and crew.threads == {}
