@@ -16,31 +16,26 @@ from __future__ import annotations
 
 import functools
 import keyword
-import re
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
 import ipywidgets as widgets
 
-from dreambolt_magic import browse, s3
+from dreambolt_magic import browse, cells, s3
+from dreambolt_magic.cells import PanelRequest
 from dreambolt_magic.errors import S3AuthError, S3Error
 from dreambolt_magic.progress import Cancelled
 from dreambolt_magic.readers import FORMATS
+from dreambolt_magic.widgetprogress import WidgetProgress
 
 __all__ = ["S3Panel", "WidgetProgress", "panel"]
 
-#: The setting names a panel passes to the loader, and the ``%%s3ingest`` flag of each.
-_FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile"}
 _FOLDER, _OBJECT = "folder:", "object:"
-#: What one magic argument may hold: IPython splits on blanks and keeps quotes; the magic splits on commas.
-_MAGIC_WORD = re.compile(r"[^\s,'\"\\]+")
 # Browsing waits on the kernel's thread, so it retries less than a load does.
 _BROWSE_ATTEMPTS = 2
 
@@ -63,76 +58,6 @@ def panel(
     except Exception as exc:  # an unreachable endpoint, say: the panel shows why, and a bucket can be typed
         made._show_error(exc)
     return made
-
-
-class WidgetProgress:
-    """A :class:`~dreambolt_magic.progress.Progress` that drives an ``IntProgress`` and a status line.
-
-    Bytes are counted at once but shown at most every ``interval`` seconds, so a fast download sends a
-    few messages a second to the browser rather than one per chunk. Safe to call from a worker thread.
-    """
-
-    def __init__(self, bar: widgets.IntProgress, status: widgets.HTML, *, interval: float = 0.1) -> None:
-        self.bar = bar
-        self.status = status
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._received = 0
-        self._total: int | None = None
-        self._name = ""
-        self._began = 0.0
-        self._shown = float("-inf")
-
-    def start(self, total: int | None, description: str = "") -> None:
-        with self._lock:
-            if not self._began:
-                self._began = time.monotonic()
-            self._total, self._name = total, description or self._name
-            self.bar.max = max(total or 0, 1)
-            self.bar.value = 0
-            self.bar.bar_style = "info" if total is None else ""
-            self.status.value = escape(f"Loading {self._name}" + (f" ({s3.human_bytes(total)})" if total else ""))
-
-    def advance(self, n: int) -> None:
-        with self._lock:
-            self._received += n
-            now = time.monotonic()
-            if now - self._shown >= self.interval:
-                self._show(now)
-
-    def rewind(self, n: int) -> None:
-        with self._lock:
-            self._received -= n
-
-    def retrying(self, attempt: int, max_attempts: int, reason: str, wait: float) -> None:
-        self.status.value = escape(
-            f"Attempt {attempt} of {max_attempts} failed ({reason}); retrying in {wait:.1f} s"
-        )
-
-    def finish(self, ok: bool) -> None:
-        with self._lock:
-            self._show(time.monotonic())
-            if ok:
-                self.bar.value = self.bar.max
-            self.bar.bar_style = "success" if ok else "danger"
-
-    def _show(self, now: float) -> None:
-        self._shown = now
-        self.bar.value = min(self._received, self.bar.max)
-        elapsed = now - self._began
-        rate = f" · {self._received / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.05 else ""
-        of = f" of {s3.human_bytes(self._total)}" if self._total else ""
-        self.status.value = escape(f"{self._name}: {s3.human_bytes(self._received)}{of}{rate}")
-
-
-@dataclass(frozen=True)
-class _Request:
-    name: str
-    uri: str
-    format: str | None
-    columns: list[str] | None
-    nrows: int | None
-    settings: dict[str, Any]
 
 
 class S3Panel(widgets.VBox):
@@ -483,7 +408,7 @@ class S3Panel(widgets.VBox):
                 self.cancel_button.disabled = True
                 self.status.value = "Cancelling…"
 
-    def _request(self) -> _Request | None:
+    def _request(self) -> PanelRequest | None:
         name = self.variable.value.strip()
         if not name.isidentifier() or keyword.iskeyword(name):
             return self._refuse(f"{name!r} is not a valid Python variable name: use letters, digits and "
@@ -497,14 +422,14 @@ class S3Panel(widgets.VBox):
         fmt = None if self.format.value == "auto" else self.format.value
         # In the file's order, whatever order they were clicked in.
         columns = [c for c in self.columns.options if c in self.columns.value] or None
-        return _Request(name, uri, fmt, columns, int(text) if text else None, self.settings())
+        return PanelRequest(name, uri, fmt, columns, int(text) if text else None, self.settings())
 
-    def _refuse(self, message: str) -> _Request | None:
+    def _refuse(self, message: str) -> PanelRequest | None:
         """Say why nothing was loaded; returns no request."""
         self.status.value = f"<span style='color:#a94442'>{escape(message)}</span>"
         return None
 
-    def _work(self, request: _Request, cancel: threading.Event) -> None:
+    def _work(self, request: PanelRequest, cancel: threading.Event) -> None:
         try:
             try:
                 frame = s3.load(request.uri, format=request.format, columns=request.columns,
@@ -528,12 +453,12 @@ class S3Panel(widgets.VBox):
         finally:
             self.load_button.disabled, self.cancel_button.disabled = False, True
 
-    def _cancelled(self, request: _Request) -> None:
+    def _cancelled(self, request: PanelRequest) -> None:
         self.progress.bar_style = "danger"
         self.status.value = ("<span style='color:#a94442'>Cancelled: nothing was loaded; "
                              f"{escape(request.name)} is unchanged.</span>")
 
-    def _show_result(self, request: _Request, frame: Any) -> None:
+    def _show_result(self, request: PanelRequest, frame: Any) -> None:
         self.status.value = f"Loaded into <code>{escape(request.name)}</code>"
         self._append_text(s3.summarize(frame) + "\n")
         head = frame.head()
@@ -544,38 +469,10 @@ class S3Panel(widgets.VBox):
         self._append({"output_type": "display_data", "data": bundle, "metadata": {}})
         self.cell.value = self.equivalent_cell(request)
 
-    def equivalent_cell(self, request: _Request) -> str:
-        """The ``%%s3ingest`` cell that loads what ``request`` loaded, to re-run without the panel.
-
-        IPython keeps quotes in magic arguments, so a column name the magic cannot take (with a space, a
-        comma or a quote in it) gets the equivalent ``dreambolt_magic.load()`` call instead.
-        """
-        values = [*(request.columns or ()), *(v for k, v in request.settings.items() if k in _FLAGS and v)]
-        if not all(_MAGIC_WORD.fullmatch(str(v)) for v in values):
-            return self._python_cell(request)
-        args = [request.name]
-        if request.format:
-            args += ["--format", request.format]
-        if request.columns:
-            args += ["--columns", ",".join(request.columns)]
-        if request.nrows is not None:
-            args += ["--nrows", str(request.nrows)]
-        for setting, flag in _FLAGS.items():
-            value = request.settings.get(setting)
-            if value and value != self.cell_defaults.get(setting):
-                args += [flag, value]
-        if request.settings.get("anon") and not self.cell_defaults.get("anon"):
-            args.append("--anon")
-        # The magic fills {name} from the namespace in the body; a literal brace is written doubled.
-        body = request.uri.replace("{", "{{").replace("}", "}}")
-        return f"%%s3ingest {' '.join(args)}\n{body}"
-
-    def _python_cell(self, request: _Request) -> str:
-        # The loader reads no config, so every setting that was used is spelt out.
-        options = {"format": request.format, "columns": request.columns, "nrows": request.nrows,
-                   **{k: v for k, v in request.settings.items() if v}}
-        given = "".join(f", {name}={value!r}" for name, value in options.items() if value is not None)
-        return f"import dreambolt_magic\n{request.name} = dreambolt_magic.load({request.uri!r}{given})"
+    def equivalent_cell(self, request: PanelRequest) -> str:
+        """The ``%%s3ingest`` cell that loads what ``request`` loaded, to re-run without the panel
+        (:func:`dreambolt_magic.cells.equivalent_cell`, with this panel's ``cell_defaults``)."""
+        return cells.equivalent_cell(request, self.cell_defaults)
 
     # --- output ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,68 @@
+"""The code that does again what the panel did: a ``%%s3ingest`` cell, or a ``dreambolt_magic.load()`` call.
+
+After a load the panel shows the cell that loads the same object with the same options, to copy into the
+notebook and re-run without the panel. Text only: no widgets and no I/O here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PanelRequest", "equivalent_cell"]
+
+#: The setting names a panel passes to the loader, and the ``%%s3ingest`` flag of each.
+FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile"}
+#: What one magic argument may hold: IPython splits on blanks and keeps quotes; the magic splits on commas.
+_MAGIC_WORD = re.compile(r"[^\s,'\"\\]+")
+
+
+@dataclass(frozen=True)
+class PanelRequest:
+    """One load the panel was asked for: the variable, the URI, the read options and the connection settings."""
+
+    name: str
+    uri: str
+    format: str | None
+    columns: list[str] | None
+    nrows: int | None
+    settings: dict[str, Any]
+
+
+def equivalent_cell(request: PanelRequest, defaults: Mapping[str, Any] | None = None) -> str:
+    """The ``%%s3ingest`` cell that loads what ``request`` loaded, to re-run without the panel.
+
+    IPython keeps quotes in magic arguments, so a column name the magic cannot take (with a space, a
+    comma or a quote in it) gets the equivalent ``dreambolt_magic.load()`` call instead. A setting equal to
+    its value in ``defaults`` (the configured defaults the magic would use anyway) is left out.
+    """
+    defaults = defaults or {}
+    values = [*(request.columns or ()), *(v for k, v in request.settings.items() if k in FLAGS and v)]
+    if not all(_MAGIC_WORD.fullmatch(str(v)) for v in values):
+        return _python_cell(request)
+    args = [request.name]
+    if request.format:
+        args += ["--format", request.format]
+    if request.columns:
+        args += ["--columns", ",".join(request.columns)]
+    if request.nrows is not None:
+        args += ["--nrows", str(request.nrows)]
+    for setting, flag in FLAGS.items():
+        value = request.settings.get(setting)
+        if value and value != defaults.get(setting):
+            args += [flag, value]
+    if request.settings.get("anon") and not defaults.get("anon"):
+        args.append("--anon")
+    # The magic fills {name} from the namespace in the body; a literal brace is written doubled.
+    body = request.uri.replace("{", "{{").replace("}", "}}")
+    return f"%%s3ingest {' '.join(args)}\n{body}"
+
+
+def _python_cell(request: PanelRequest) -> str:
+    # The loader reads no config, so every setting that was used is spelt out.
+    options = {"format": request.format, "columns": request.columns, "nrows": request.nrows,
+               **{k: v for k, v in request.settings.items() if v}}
+    given = "".join(f", {name}={value!r}" for name, value in options.items() if value is not None)
+    return f"import dreambolt_magic\n{request.name} = dreambolt_magic.load({request.uri!r}{given})"
