@@ -144,8 +144,9 @@ def load_many(
             kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
             bar.start(None, f"sample of {sample:,} rows")
         shared = _connection(settings, options, max_workers, label)
-        fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: s3.load(
-            ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag,
+        # Parquet files' tables are converted into pandas at once, once all are here (schema.combine).
+        fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: s3.load_object(
+            ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag, defer=True,
             row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
             listed_etag=ref.etag, listed_size=ref.size, connection=shared,
             **settings, **options), total)
@@ -291,7 +292,7 @@ class _Fetcher:
     """Runs the loads on a bounded pool, a wave at a time; the first failure cancels the others and is raised."""
 
     def __init__(self, bar: Progress, cancel: CancelFlag | None, workers: int,
-                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None], pd.DataFrame],
+                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None], Any],
                  total: int | None) -> None:
         self.bar, self.cancel, self.workers, self.load, self.total = bar, cancel, workers, load, total
         self.done = 0
@@ -299,20 +300,20 @@ class _Fetcher:
 
     def _one(self, ref: ObjectRef, flag: CancelFlag, wave: Wave) -> Loaded:
         try:
-            frame = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
+            result, info = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
         except S3FormatError as exc:
             # A set's objects need not all have every column asked for: the others are null there.
             present = [c for c in wave.columns or () if c in (exc.hints.get("available") or ())]
             if exc.code != "MissingColumns" or not present:
                 raise
-            frame = self.load(ref, _Part(self.bar), flag, present, wave.rows)
+            result, info = self.load(ref, _Part(self.bar), flag, present, wave.rows)
         with self._lock:
             self.done += 1
             done = self.done
         files = getattr(self.bar, "files", None)
         if files is not None:
             files(done, self.total)
-        return Loaded.of(ref, frame)
+        return Loaded.of(ref, result, info)
 
     def run(self, waves: Iterable[Wave], stop: Callable[[list[Loaded]], bool]) -> list[Loaded]:
         """Fetch each wave's objects at once, in order, until the waves end or ``stop`` says a batch is enough."""

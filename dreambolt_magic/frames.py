@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["to_pandas"]
+__all__ = ["can_concat", "to_pandas", "views"]
 
 
 def _shareable(column: pa.ChunkedArray) -> bool:
@@ -103,3 +103,55 @@ def to_pandas(table: pa.Table, *, source: Any = None, **options: Any) -> pd.Data
     result.columns = frame.columns
     result.attrs = frame.attrs
     return result
+
+
+def views(table: pa.Table, source: Any) -> bool:
+    """Whether a buffer of ``table`` lies in ``source``'s memory (an uncompressed Feather file is read without
+    a copy): such a table must not outlive ``source``."""
+    start = np.frombuffer(source, dtype=np.uint8).__array_interface__["data"][0]
+    end = start + memoryview(source).nbytes
+    for column in table.columns:
+        for chunk in column.chunks:
+            arrays = [chunk, chunk.dictionary] if pa.types.is_dictionary(chunk.type) else [chunk]
+            for array in arrays:
+                if any(b is not None and start <= b.address < end for b in array.buffers()):
+                    return True
+    return False
+
+
+def can_concat(tables: list[pa.Table]) -> bool:
+    """Whether converting ``tables`` concatenated gives what ``pandas.concat`` of each one converted gives
+    (the index aside), so that many files' tables can be converted at once.
+
+    Conservative: the same columns of the same types and pandas metadata, no column without a value in some
+    table (a set drops it there before concatenating: see :mod:`dreambolt_magic.schema`), and so no table
+    without rows, and each dictionary column with the same values in every table (pandas concatenates
+    categoricals of other categories as objects, where Arrow would unify them).
+    """
+    first = tables[0].schema
+    if len(set(first.names)) != len(first.names) or not first.names:
+        return False
+    meta = _pandas_meta(first)
+    for table in tables:
+        if not table.schema.equals(first, check_metadata=False) or _pandas_meta(table.schema) != meta:
+            return False
+        if any(column.null_count == len(column) for column in table.columns):
+            return False
+    dictionaries = [i for i, f in enumerate(first) if pa.types.is_dictionary(f.type)]
+    return all(_same_values([t.column(i) for t in tables]) for i in dictionaries)
+
+
+def _pandas_meta(schema: pa.Schema) -> Any:
+    # A file's pandas metadata, but for where its RangeIndex starts and stops (one file's rows follow another's).
+    meta = schema.pandas_metadata or {}
+    index = [i.get("name") if isinstance(i, dict) else i for i in meta.get("index_columns", [])]
+    return {**{k: v for k, v in meta.items() if k != "index_columns"}, "index_columns": index}
+
+
+def _same_values(columns: list[pa.ChunkedArray]) -> bool:
+    # Whether these dictionary columns' dictionaries hold the same values (in any order).
+    dictionaries = [chunk.dictionary for column in columns for chunk in column.chunks]
+    if all(d.equals(dictionaries[0]) for d in dictionaries[1:]):
+        return True
+    per_column = [{v for chunk in column.chunks for v in chunk.dictionary.to_pylist()} for column in columns]
+    return all(values == per_column[0] for values in per_column[1:])

@@ -49,6 +49,7 @@ __all__ = [
     "endpoint_from_env",
     "human_bytes",
     "load",
+    "load_object",
     "parse_uri",
     "summarize",
     "translate",
@@ -201,6 +202,51 @@ def load(
             memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, sample=sample,
             **read_options,
         )
+    frame, info = load_object(
+        uri, format=format, columns=columns, nrows=nrows, region=region, profile=profile, endpoint_url=endpoint_url,
+        anon=anon, max_attempts=max_attempts, progress=progress, unsigned_fallback=unsigned_fallback,
+        connect_timeout=connect_timeout, read_timeout=read_timeout, cancel=cancel, max_concurrency=max_concurrency,
+        part_size=part_size, force=force, memory_limit=memory_limit, row_filter=row_filter,
+        listed_etag=listed_etag, listed_size=listed_size, connection=connection, cache=cache, **read_options,
+    )
+    assert not isinstance(frame, readers.Decoded)  # only load_object(defer=True) gives one
+    frame.attrs["s3"] = info
+    return frame
+
+
+def load_object(
+    uri: str | S3Uri,
+    *,
+    format: str | None = None,
+    columns: Sequence[str] | str | None = None,
+    nrows: int | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    anon: bool = False,
+    max_attempts: int = 5,
+    progress: bool | Progress = True,
+    unsigned_fallback: bool = True,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 15.0,
+    cancel: CancelFlag | None = None,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int | None = None,
+    force: bool = False,
+    memory_limit: int | None = None,
+    row_filter: RowFilter | None = None,
+    listed_etag: str | None = None,
+    listed_size: int | None = None,
+    connection: Connection | None = None,
+    cache: bool | str | os.PathLike[str] | Cache | None = None,
+    defer: bool = False,
+    **read_options: Any,
+) -> tuple[pd.DataFrame | readers.Decoded, dict[str, Any]]:
+    """One object, as :func:`load` reads it (the same options), and what goes in its ``df.attrs["s3"]``.
+
+    With ``defer``, a Parquet file's table may come back not yet converted into pandas
+    (:class:`~dreambolt_magic.readers.Decoded`): the set loader converts its files' tables at once.
+    """
     started = time.monotonic()
     logs.install()  # before botocore logs its first signed request
     target = uri if isinstance(uri, S3Uri) else parse_uri(uri)
@@ -306,9 +352,13 @@ def load(
                 frame = plan.frame  # the rows asked for, parsed from the start of the object
             else:
                 row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
-                frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                                     row_groups=row_groups, path=transfer.path,
-                                     pruned=isinstance(plan, ParquetPlan) and plan.pruned, **read_options)
+                pruned = isinstance(plan, ParquetPlan) and plan.pruned
+                if defer and transfer.path is None:
+                    frame = readers.decode(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
+                                           row_groups=row_groups, pruned=pruned, **read_options)
+                else:
+                    frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
+                                         row_groups=row_groups, path=transfer.path, pruned=pruned, **read_options)
             transfer.release()
             fetched = {
                 "etag": transfer.etag,
@@ -333,7 +383,7 @@ def load(
         bar.finish(ok=False)
         raise
     bar.finish(ok=True)
-    frame.attrs["s3"] = {
+    return frame, {
         "uri": str(target),
         "bucket": target.bucket,
         "key": target.key,
@@ -345,7 +395,6 @@ def load(
         "cached": cached is not None,
         "elapsed": round(time.monotonic() - started, 6),
     }
-    return frame
 
 
 def summarize(frame: pd.DataFrame) -> str:

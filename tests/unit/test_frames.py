@@ -4,6 +4,7 @@ gives, in Arrow's memory where it can be, and every column writable."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dreambolt_magic.frames import to_pandas
+from dreambolt_magic.frames import can_concat, to_pandas, views
 
 ROWS = 6
 
@@ -136,3 +137,47 @@ def test_columns_that_view_the_bytes_read_are_copied() -> None:
 
     assert frame["a"].tolist() == [50, *range(1, ROWS)]
     assert np.frombuffer(data, dtype="int64").tolist() == list(range(ROWS))
+
+
+# --- many tables converted at once (frames.can_concat, frames.views) --------------------------------------
+
+
+def _parts(*frames: pd.DataFrame) -> list[pa.Table]:
+    return [parquet_table(frame) for frame in frames]
+
+
+def test_tables_of_one_schema_convert_at_once_as_pandas_concatenates_them() -> None:
+    frame = sample()
+    tables = _parts(frame.iloc[:3], frame.iloc[3:])  # the city categories differ in order, not in values
+    assert can_concat(tables)
+    at_once = to_pandas(pa.concat_tables(tables))
+    one_by_one = pd.concat([to_pandas(t) for t in tables])
+    pd.testing.assert_frame_equal(at_once, one_by_one)
+
+
+def test_range_indexes_that_follow_one_another_do_not_stop_it() -> None:
+    frame = pd.DataFrame({"a": range(6)})
+    assert can_concat(_parts(frame.iloc[:3], frame.iloc[3:]))  # RangeIndex 0-3 and 3-6 in their metadata
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(lambda f: f.assign(int=f["int"].astype("int32")), id="another type"),
+        pytest.param(lambda f: f.drop(columns=["name"]), id="a column fewer"),
+        pytest.param(lambda f: f.assign(city=pd.Categorical(["a", "b", "z"] * (len(f) // 3))), id="other categories"),
+        pytest.param(lambda f: f.assign(holes=np.nan), id="a column without values"),
+        pytest.param(lambda f: f.iloc[:0], id="no rows"),
+        pytest.param(lambda f: f.assign(counts=f["counts"].fillna(0).astype("int64")), id="other pandas metadata"),
+    ],
+)
+def test_tables_that_pandas_would_concatenate_otherwise_are_refused(other: Any) -> None:
+    frame = sample()
+    assert not can_concat(_parts(frame, other(frame.copy())))
+
+
+def test_a_table_viewing_the_bytes_read_is_told() -> None:
+    data = bytearray(np.arange(ROWS, dtype="int64").tobytes())
+    viewing = pa.Array.from_buffers(pa.int64(), ROWS, [None, pa.py_buffer(data)])
+    assert views(pa.table({"a": viewing}), memoryview(data))
+    assert not views(pa.table({"a": pa.array(range(ROWS))}), memoryview(data))
