@@ -4,6 +4,8 @@
 retry policy of ours (resuming a body that breaks mid-way), checks and parses the bytes, and records where
 the frame came from in ``df.attrs["s3"]``. Every botocore exception is translated into one of ours where
 it is met, once (:func:`~dreambolt_magic.translation.translate`); nothing else handles botocore's errors.
+``load_object()`` is the load of one object with its provenance apart: the set loader's way in, which may
+leave a Parquet file's table to be converted into pandas with the set's others.
 """
 
 from __future__ import annotations
