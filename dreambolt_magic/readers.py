@@ -33,18 +33,18 @@ from dreambolt_magic.errors import S3FormatError
 __all__ = [
     "ALIASES",
     "COMPRESSIONS",
-    "Decoded",
     "DECODERS",
+    "Decoded",
     "EXTENSIONS",
     "FORMATS",
     "HEAD_BYTES",
     "READERS",
     "column_list",
+    "decode",
     "detect",
     "looks_like",
     "named",
     "normalize_format",
-    "decode",
     "read",
     "schema_columns",
 ]
@@ -294,7 +294,7 @@ class Request:
     row_groups: list[int] | None = None
     #: CSV and TSV only: a file that holds the same bytes, which pandas parses on several threads.
     path: str | None = None
-    #: Parquet only: hand the decoded table back undecoded into pandas (:class:`Decoded`), where it allows.
+    #: Parquet only: hand the decoded table back not yet converted into pandas (:class:`Decoded`), where it may.
     defer: bool = False
 
     def source(self) -> pa.BufferReader:
