@@ -1,16 +1,23 @@
-"""Credentials and clients: one botocore session per load (or per set of objects), a client per region.
+"""Credentials and clients: a botocore session with the settings of a load, and a client per region.
 
 :class:`Connection` reads the credentials through the standard chain (or a named profile), decides whether
 requests are signed (``anon``, or the unsigned fallback when no credentials exist at all) and makes the
 clients with our settings: botocore's own retries off (ours wrap every call) and its region redirector off
 (we follow a redirect ourselves, so the region reported is the region used).
+
+:meth:`Connection.open` keeps the connections it makes for the next loads with the same settings, as long as
+nothing the credentials are read from has changed: the ``AWS_*`` environment variables and the config and
+credentials files. A notebook's next cell then reuses the session, its credentials and its clients' open
+connections, and pays neither for making them nor for a new TCP (and, on S3, TLS) handshake.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,9 +33,11 @@ from botocore.config import Config
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.translation import translate
 
-__all__ = ["DEFAULT_REGION", "Connection", "endpoint_from_env", "warm_up"]
+__all__ = ["DEFAULT_REGION", "KEPT", "Connection", "endpoint_from_env", "forget", "warm_up"]
 
 DEFAULT_REGION = "us-east-1"
+#: Connections kept for later loads (the least recently used is closed beyond this many).
+KEPT = 8
 
 
 @dataclass
@@ -58,8 +67,41 @@ class Connection:
         read_timeout: float,
         max_pool_connections: int = 10,
     ) -> Connection:
-        # A botocore session (boto3's adds nothing we use): credentials and config are read afresh for
-        # every load; the service model, ~0.2 s to parse, comes from one loader shared by all.
+        """A connection with these settings: one kept from an earlier load if the credentials' sources are as
+        they were then (see the module docstring), else a new one (:meth:`make`), kept in turn."""
+        settings: dict[str, Any] = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon,
+                                    "unsigned_fallback": unsigned_fallback, "connect_timeout": connect_timeout,
+                                    "read_timeout": read_timeout, "max_pool_connections": max_pool_connections}
+        key = (*settings.values(), _sources())
+        with _kept.lock:
+            kept = _kept.connections.get(key)
+            if kept is not None:
+                _kept.connections.move_to_end(key)
+                return kept
+        made = cls.make(**settings)
+        with _kept.lock:
+            made = _kept.connections.setdefault(key, made)  # another thread's, if it was quicker
+            _kept.connections.move_to_end(key)
+            while len(_kept.connections) > KEPT:
+                _, oldest = _kept.connections.popitem(last=False)
+                oldest.close()
+        return made
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        profile: str | None,
+        endpoint_url: str | None,
+        anon: bool,
+        unsigned_fallback: bool,
+        connect_timeout: float,
+        read_timeout: float,
+        max_pool_connections: int = 10,
+    ) -> Connection:
+        """A new connection with these settings, its credentials read now."""
+        # A botocore session (boto3's adds nothing we use); the service model, ~0.2 s to parse, comes from one
+        # loader shared by all.
         session = botocore.session.get_session()
         session.register_component("data_loader", _shared_loader())
         if profile:
@@ -118,6 +160,49 @@ class Connection:
     def default_region(self) -> str:
         return self.session.get_config_variable("region") or DEFAULT_REGION
 
+    def close(self) -> None:
+        """Close the clients' connections (a load still using one opens another)."""
+        with self.lock:
+            for client in self.clients.values():
+                client.close()
+
+
+class _Kept:
+    """The connections :meth:`Connection.open` keeps, least recently used first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.connections: OrderedDict[tuple[Any, ...], Connection] = OrderedDict()
+
+
+_kept = _Kept()
+
+
+def forget() -> None:
+    """Close the kept connections and forget them: the next load reads the credentials afresh."""
+    with _kept.lock:
+        kept, _kept.connections = list(_kept.connections.values()), OrderedDict()
+    for connection in kept:
+        connection.close()
+
+
+def _sources() -> str:
+    """A digest of what botocore reads credentials and config from: the ``AWS_*`` environment variables, and
+    the config and credentials files' sizes and times. Only the digest is kept, never the values."""
+    digest = hashlib.sha256()
+    for name, value in sorted(os.environ.items()):
+        if name.startswith("AWS_"):
+            digest.update(f"{name}={value}\0".encode())
+    for variable, default in (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE",
+                                                                      "~/.aws/credentials")):
+        path = os.path.expanduser(os.environ.get(variable) or default)
+        try:
+            found = os.stat(path)
+            digest.update(f"{path}:{found.st_size}:{found.st_mtime_ns}\0".encode())
+        except OSError:
+            digest.update(f"{path}:absent\0".encode())
+    return digest.hexdigest()
+
 
 @cache
 def _shared_loader() -> botocore.loaders.Loader:
@@ -165,6 +250,6 @@ def warm_up() -> None:
     """
     import tqdm.auto  # noqa: F401
 
-    connection = Connection.open(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,
+    connection = Connection.make(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,
                                  connect_timeout=1.0, read_timeout=1.0)
     connection.client(DEFAULT_REGION).close()

@@ -20,6 +20,7 @@ import botocore.exceptions as bce
 from dreambolt_magic import logs, memory, overlap, readers, textplan
 from dreambolt_magic.cache import Cache, open_cache
 from dreambolt_magic.connection import Connection, endpoint_from_env
+from dreambolt_magic.connection import forget as forget_connections
 from dreambolt_magic.errors import (
     S3AuthError,
     S3Error,
@@ -377,6 +378,10 @@ def load_object(
         _abort(transfer)
         bar.finish(ok=False)
         _fill(exc, context)
+        if isinstance(exc, S3AuthError):
+            # Credentials whose sources the kept connections do not watch (an SSO login, say) may have
+            # changed by the next load: it reads them afresh.
+            forget_connections()
         raise
     except BaseException:
         if parse is not None:

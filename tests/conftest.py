@@ -285,6 +285,16 @@ def _fresh_region_cache() -> Iterator[None]:
     region_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_connections() -> Iterator[None]:
+    """No kept connection, before and after: one test's would serve the next, with its sockets."""
+    from dreambolt_magic import connection
+
+    connection.forget()
+    yield
+    connection.forget()
+
+
 # --- faults between the loader and S3 ----------------------------------------------------------------
 
 

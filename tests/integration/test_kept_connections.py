@@ -1,0 +1,140 @@
+"""Connections kept between loads (``Connection.open``), over HTTP against moto: a second load with the same
+settings reuses the first one's session and clients, and one whose credentials' sources changed in between
+(the ``AWS_*`` environment, the config and credentials files) reads them afresh.
+
+Connections made are counted on ``Connection.make``, which ``open`` calls for each one it does not keep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+from helpers import make_frame, to_bytes
+
+import dreambolt_magic as dm
+from dreambolt_magic import connection
+from dreambolt_magic.connection import Connection
+from dreambolt_magic.errors import S3AuthError
+
+if TYPE_CHECKING:
+    from conftest import S3Helper
+
+SECRET = "kept-secret-0123456789"
+UNUSED = "http://127.0.0.1:9"  # never contacted: making a client sends nothing
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[Connection]:
+    """Every connection made, in order."""
+    found: list[Connection] = []
+    real = Connection.make.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type, **kw: Any) -> Connection:
+        found.append(real(cls, **kw))
+        return found[-1]
+
+    monkeypatch.setattr(Connection, "make", classmethod(spy))
+    return found
+
+
+def _load(s3: S3Helper, uri: str, **kw: Any) -> pd.DataFrame:
+    return dm.load(uri, endpoint_url=s3.endpoint_url, progress=False, **kw)
+
+
+def test_a_second_load_reuses_the_first_one_s_connection(s3: S3Helper, made: list[Connection]) -> None:
+    frame = make_frame(20)
+    uri = s3.put(s3.make_bucket("kept"), "a.csv", to_bytes(frame, "csv"))
+
+    pd.testing.assert_frame_equal(_load(s3, uri), frame)
+    pd.testing.assert_frame_equal(_load(s3, uri), frame)
+
+    assert len(made) == 1
+    assert list(made[0].clients) == ["us-east-1"]
+
+
+def test_credentials_written_after_a_refused_load_are_used_by_the_next(
+    s3: S3Helper, made: list[Connection], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    frame = make_frame(5)
+    uri = s3.put(s3.make_bucket("private"), "a.csv", to_bytes(frame, "csv"))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    credentials = tmp_path / "credentials"
+    credentials.write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+
+    with pytest.raises(S3AuthError) as refused:
+        _load(s3, uri)  # unsigned, as no credentials were found: refused
+    assert refused.value.code == "NoCredentials" and refused.value.hints["unsigned_tried"] is True
+
+    credentials.write_text(f"[default]\naws_access_key_id = AKIAKEPT\naws_secret_access_key = {SECRET}\n")
+    df = _load(s3, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert df.attrs["s3"]["signed"] is True
+    assert len(made) == 2
+
+
+def test_other_credentials_in_the_environment_make_a_new_connection(
+    s3: S3Helper, made: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = s3.put(s3.make_bucket("rotated"), "a.csv", to_bytes(make_frame(5), "csv"))
+    _load(s3, uri)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAROTATED")
+    _load(s3, uri)
+
+    assert len(made) == 2
+    assert made[1].session.get_credentials().access_key == "AKIAROTATED"
+
+
+def test_the_least_recently_used_connection_is_closed_beyond_kept() -> None:
+    def open_with(timeout: float) -> Connection:
+        return Connection.open(profile=None, endpoint_url=UNUSED, anon=True, unsigned_fallback=False,
+                               connect_timeout=1.0, read_timeout=timeout)
+
+    first = open_with(1.0)
+    closed: list[bool] = []
+    first.client("us-east-1").close = lambda: closed.append(True)  # type: ignore[method-assign]
+    for i in range(connection.KEPT - 1):
+        open_with(2.0 + i)
+    assert open_with(1.0) is first  # used again: now the most recent
+    for i in range(connection.KEPT - 1):
+        open_with(20.0 + i)  # each closes one of the others
+    assert closed == [] and open_with(1.0) is first
+    for i in range(connection.KEPT):
+        open_with(40.0 + i)
+    assert closed == [True]
+    assert open_with(1.0) is not first
+
+
+def test_the_kept_connections_hold_no_secret(s3: S3Helper, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    uri = s3.put(s3.make_bucket("secret"), "a.csv", to_bytes(make_frame(5), "csv"))
+    _load(s3, uri)
+
+    keys = list(connection._kept.connections)
+    assert len(keys) == 1
+    assert SECRET not in repr(keys)
+
+
+def test_a_load_refused_for_its_credentials_forgets_the_kept_connections(
+    s3: S3Helper, made: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Credentials can change where no file or variable shows it (an SSO login): after a refusal the next
+    # load reads them afresh.
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    public = s3.put(s3.make_bucket("open"), "a.csv", to_bytes(make_frame(5), "csv"), ACL="public-read")
+    private = s3.put("open", "b.csv", to_bytes(make_frame(5), "csv"))
+    _load(s3, public)
+    assert len(connection._kept.connections) == 1
+
+    with pytest.raises(S3AuthError):
+        _load(s3, private)
+
+    assert len(connection._kept.connections) == 0
+    _load(s3, public)
+    assert len(made) == 2
