@@ -170,12 +170,22 @@ class Connection:
 class _Kept:
     """The connections :meth:`Connection.open` keeps, least recently used first."""
 
+    lock: threading.Lock
+    connections: OrderedDict[tuple[Any, ...], Connection]
+
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start empty, without closing anything: in a forked child (a dask or multiprocessing worker), whose
+        kept sockets are its parent's too, and whose lock another thread may have held at the fork."""
         self.lock = threading.Lock()
-        self.connections: OrderedDict[tuple[Any, ...], Connection] = OrderedDict()
+        self.connections = OrderedDict()
 
 
 _kept = _Kept()
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_kept.reset)
 
 
 def forget() -> None:

@@ -7,6 +7,7 @@ Connections made are counted on ``Connection.make``, which ``open`` calls for ea
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,3 +139,22 @@ def test_a_load_refused_for_its_credentials_forgets_the_kept_connections(
     assert len(connection._kept.connections) == 0
     _load(s3, public)
     assert len(made) == 2
+
+
+def test_a_forked_process_keeps_none_of_its_parent_s_connections(s3: S3Helper) -> None:
+    # Its sockets would be its parent's too: two processes reading one HTTP connection mix their answers.
+    uri = s3.put(s3.make_bucket("forked"), "a.csv", to_bytes(make_frame(5), "csv"))
+    _load(s3, uri)
+    assert len(connection._kept.connections) == 1
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits at once
+        os.write(writer, str(len(connection._kept.connections)).encode())
+        os._exit(0)
+    os.close(writer)
+    try:
+        assert os.read(reader, 16) == b"0"
+    finally:
+        os.close(reader)
+        os.waitpid(child, 0)
+    assert len(connection._kept.connections) == 1
