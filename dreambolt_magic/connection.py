@@ -5,9 +5,9 @@ requests are signed (``anon``, or the unsigned fallback when no credentials exis
 clients with our settings: botocore's own retries off (ours wrap every call) and its region redirector off
 (we follow a redirect ourselves, so the region reported is the region used).
 
-:meth:`Connection.open` keeps the connections it makes for the next loads with the same settings, as long as
-nothing the credentials are read from has changed: the ``AWS_*`` environment variables and the config and
-credentials files. A notebook's next cell then reuses the session, its credentials and its clients' open
+:meth:`Connection.lease` lends a load a connection kept from an earlier load with the same settings, as long
+as nothing the credentials are read from has changed since: the ``AWS_*`` environment variables and the config
+and credentials files. A notebook's next cell then reuses the session, its credentials and its clients' open
 connections, and pays neither for making them nor for a new TCP (and, on S3, TLS) handshake.
 """
 
@@ -54,9 +54,11 @@ class Connection:
     clients: dict[str, Any] = field(default_factory=dict)
     #: Clients are thread-safe, but making two from one botocore session at once is not.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    #: While :meth:`lease` has lent it: its key among the kept connections, and the generation it was lent in.
+    _lent: tuple[tuple[Any, ...], int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def open(
+    def lease(
         cls,
         *,
         profile: str | None,
@@ -67,28 +69,40 @@ class Connection:
         read_timeout: float,
         max_pool_connections: int = 10,
     ) -> Connection:
-        """A connection with these settings: one kept from an earlier load if the credentials' sources are as
-        they were then (see the module docstring), else a new one (:meth:`make`), kept in turn."""
+        """A connection with these settings for one load, to :meth:`release` when it ends: one kept from an
+        earlier load if the credentials' sources are as they were then (see the module docstring), else a new
+        one (:meth:`open`). A connection is lent to one load at a time, so that loads running at once (a
+        panel's and a cell's, dask's threads) never share a client's pool of sockets, which is sized for one."""
         settings: dict[str, Any] = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon,
                                     "unsigned_fallback": unsigned_fallback, "connect_timeout": connect_timeout,
                                     "read_timeout": read_timeout, "max_pool_connections": max_pool_connections}
         key = (*settings.values(), _sources())
         with _kept.lock:
-            kept = _kept.connections.get(key)
-            if kept is not None:
-                _kept.connections.move_to_end(key)
-                return kept
-        made = cls.make(**settings)
+            kept = _kept.connections.pop(key, None)
+            generation = _kept.generation
+        leased = kept if kept is not None else cls.open(**settings)
+        leased._lent = (key, generation)
+        return leased
+
+    def release(self) -> None:
+        """The end of a load that :meth:`lease` lent this connection to: it is kept for the next, unless
+        :func:`forget` was called meanwhile or one with the same settings was kept meanwhile."""
+        lent, self._lent = self._lent, None
+        if lent is None:
+            return
+        key, generation = lent
         with _kept.lock:
-            made = _kept.connections.setdefault(key, made)  # another thread's, if it was quicker
-            _kept.connections.move_to_end(key)
+            keep = generation == _kept.generation and key not in _kept.connections
+            if keep:
+                _kept.connections[key] = self
+            evicted = []
             while len(_kept.connections) > KEPT:
-                _, oldest = _kept.connections.popitem(last=False)
-                oldest.close()
-        return made
+                evicted.append(_kept.connections.popitem(last=False)[1])
+        for connection in evicted if keep else [self]:
+            connection.close()
 
     @classmethod
-    def make(
+    def open(
         cls,
         *,
         profile: str | None,
@@ -172,6 +186,8 @@ class _Kept:
 
     lock: threading.Lock
     connections: OrderedDict[tuple[Any, ...], Connection]
+    #: Counts :func:`forget` calls: a connection lent before one is not kept when it comes back.
+    generation: int
 
     def __init__(self) -> None:
         self.reset()
@@ -181,6 +197,7 @@ class _Kept:
         kept sockets are its parent's too, and whose lock another thread may have held at the fork."""
         self.lock = threading.Lock()
         self.connections = OrderedDict()
+        self.generation = 0
 
 
 _kept = _Kept()
@@ -192,6 +209,7 @@ def forget() -> None:
     """Close the kept connections and forget them: the next load reads the credentials afresh."""
     with _kept.lock:
         kept, _kept.connections = list(_kept.connections.values()), OrderedDict()
+        _kept.generation += 1
     for connection in kept:
         connection.close()
 
@@ -260,6 +278,6 @@ def warm_up() -> None:
     """
     import tqdm.auto  # noqa: F401
 
-    connection = Connection.make(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,
+    connection = Connection.open(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,
                                  connect_timeout=1.0, read_timeout=1.0)
     connection.client(DEFAULT_REGION).close()

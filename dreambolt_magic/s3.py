@@ -266,11 +266,12 @@ def load_object(
     context = {"uri": str(target), "bucket": target.bucket, "key": target.key, "endpoint": endpoint}
     transfer: Transfer | None = None
     parse: OverlappedParse | None = None
+    conn: Connection | None = None
     try:
         if format is not None:
             format = readers.normalize_format(format, key=target.key)  # before any download
         bar.start(None, target.name)
-        conn = connection if connection is not None and connection.endpoint_url == endpoint else Connection.open(
+        conn = connection if connection is not None and connection.endpoint_url == endpoint else Connection.lease(
             profile=profile,
             endpoint_url=endpoint,
             anon=anon,
@@ -389,6 +390,9 @@ def load_object(
         _abort(transfer)
         bar.finish(ok=False)
         raise
+    finally:
+        if conn is not None and conn is not connection:
+            conn.release()  # kept for the next load
     bar.finish(ok=True)
     return frame, {
         "uri": str(target),

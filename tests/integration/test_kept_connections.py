@@ -1,8 +1,9 @@
-"""Connections kept between loads (``Connection.open``), over HTTP against moto: a second load with the same
-settings reuses the first one's session and clients, and one whose credentials' sources changed in between
-(the ``AWS_*`` environment, the config and credentials files) reads them afresh.
+"""Connections kept between loads (``Connection.lease``), over HTTP against moto: a second load with the same
+settings reuses the first one's session and clients, one whose credentials' sources changed in between (the
+``AWS_*`` environment, the config and credentials files) reads them afresh, and loads at the same time never
+share one.
 
-Connections made are counted on ``Connection.make``, which ``open`` calls for each one it does not keep.
+Connections made are counted on ``Connection.open``, which ``lease`` calls for each one it does not keep.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ UNUSED = "http://127.0.0.1:9"  # never contacted: making a client sends nothing
 def made(monkeypatch: pytest.MonkeyPatch) -> list[Connection]:
     """Every connection made, in order."""
     found: list[Connection] = []
-    real = Connection.make.__func__  # type: ignore[attr-defined]
+    real = Connection.open.__func__  # type: ignore[attr-defined]
 
     def spy(cls: type, **kw: Any) -> Connection:
         found.append(real(cls, **kw))
         return found[-1]
 
-    monkeypatch.setattr(Connection, "make", classmethod(spy))
+    monkeypatch.setattr(Connection, "open", classmethod(spy))
     return found
 
 
@@ -91,24 +92,42 @@ def test_other_credentials_in_the_environment_make_a_new_connection(
     assert made[1].session.get_credentials().access_key == "AKIAROTATED"
 
 
-def test_the_least_recently_used_connection_is_closed_beyond_kept() -> None:
-    def open_with(timeout: float) -> Connection:
-        return Connection.open(profile=None, endpoint_url=UNUSED, anon=True, unsigned_fallback=False,
-                               connect_timeout=1.0, read_timeout=timeout)
+def _use(timeout: float) -> Connection:
+    """Lease a connection (for an endpoint never contacted: making a client sends nothing) and give it back."""
+    leased = Connection.lease(profile=None, endpoint_url=UNUSED, anon=True, unsigned_fallback=False,
+                              connect_timeout=1.0, read_timeout=timeout)
+    leased.release()
+    return leased
 
-    first = open_with(1.0)
+
+def test_the_least_recently_used_connection_is_closed_beyond_kept() -> None:
+    first = _use(1.0)
     closed: list[bool] = []
     first.client("us-east-1").close = lambda: closed.append(True)  # type: ignore[method-assign]
     for i in range(connection.KEPT - 1):
-        open_with(2.0 + i)
-    assert open_with(1.0) is first  # used again: now the most recent
+        _use(2.0 + i)
+    assert _use(1.0) is first  # used again: now the most recent
     for i in range(connection.KEPT - 1):
-        open_with(20.0 + i)  # each closes one of the others
-    assert closed == [] and open_with(1.0) is first
+        _use(20.0 + i)  # each closes one of the others
+    assert closed == [] and _use(1.0) is first
     for i in range(connection.KEPT):
-        open_with(40.0 + i)
+        _use(40.0 + i)
     assert closed == [True]
-    assert open_with(1.0) is not first
+    assert _use(1.0) is not first
+
+
+def test_loads_at_the_same_time_are_lent_a_connection_each(made: list[Connection]) -> None:
+    # A client's pool of sockets is sized for one load: two sharing it would open more and discard them.
+    settings: dict[str, Any] = {"profile": None, "endpoint_url": UNUSED, "anon": True, "unsigned_fallback": False,
+                                "connect_timeout": 1.0, "read_timeout": 1.0}
+    one, other = Connection.lease(**settings), Connection.lease(**settings)
+    assert one is not other and len(made) == 2
+    closed: list[bool] = []
+    other.client("us-east-1").close = lambda: closed.append(True)  # type: ignore[method-assign]
+    one.release()
+    other.release()  # one is kept already: this one is closed
+    assert closed == [True]
+    assert Connection.lease(**settings) is one
 
 
 def test_the_kept_connections_hold_no_secret(s3: S3Helper, monkeypatch: pytest.MonkeyPatch) -> None:
