@@ -182,7 +182,7 @@ class Connection:
 
 
 class _Kept:
-    """The connections :meth:`Connection.open` keeps, least recently used first."""
+    """The connections kept between loads (:meth:`Connection.lease`), least recently used first."""
 
     lock: threading.Lock
     connections: OrderedDict[tuple[Any, ...], Connection]
