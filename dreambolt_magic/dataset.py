@@ -116,6 +116,7 @@ def load_many(
                 "read_timeout": load_default("read_timeout", read_timeout)}
     bar = _set_progress(progress)
     ok = False
+    shared = None
     try:
         waves: Iterable[Wave]
         if sample is None:
@@ -182,18 +183,21 @@ def load_many(
         return frame
     finally:
         bar.finish(ok=ok)
+        if shared is not None:
+            shared.release()  # kept for the next set
 
 
 def _connection(settings: dict[str, Any], options: dict[str, Any], workers: int, label: str) -> Any:
     """One botocore session, and one client per region, for every object of the set (at its endpoint): making
-    a client takes about 10 ms of CPU, longer than a small object takes to load."""
+    a client takes about 10 ms of CPU, longer than a small object takes to load. Leased (to release at the
+    set's end): the next set with the same settings reuses it."""
     from dreambolt_magic import s3
 
     per_object = options.get("max_concurrency")
     if isinstance(per_object, bool) or not isinstance(per_object, int) or per_object < 1:
         per_object = DEFAULT_CONCURRENCY  # s3.load reports a bad value, for the first object
     try:
-        return s3.Connection.open(
+        return s3.Connection.lease(
             profile=settings["profile"], endpoint_url=settings["endpoint_url"] or s3.endpoint_from_env(),
             anon=settings["anon"], unsigned_fallback=settings["unsigned_fallback"],
             connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],

@@ -121,29 +121,33 @@ def iter_refs(
     endpoint_url = settings.pop("endpoint_url", None)
     conn = None
     seen: set[str] = set()
-    for target, textual in targets:
-        if not (textual and _is_pattern(target.key)):
-            found: Iterable[ObjectRef] = [ObjectRef(target, partitions=_partitions_of(target.key))]
-        else:
-            if conn is None:
-                # One set of connection settings serves every listing of the set.
-                conn = Connection.open(
-                    **settings, endpoint_url=endpoint_url or target.endpoint or endpoint_from_env()
-                )
-            lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel)),
-                             region or target.region, cancel)
-            found = lister.matching(target)
-        matched = False
-        for ref in found:
-            matched = True
-            if ref.text not in seen:
-                seen.add(ref.text)
-                yield ref
-        if not matched:
-            assert conn is not None  # only a listing can match nothing
-            raise S3NotFound(uri=str(target).rstrip("/") + ("/" if target.key.endswith("/") else ""),
-                             bucket=target.bucket, key=target.key, code="NoMatchingObjects",
-                             endpoint=conn.endpoint_url, hints={"pattern": target.key})
+    try:
+        for target, textual in targets:
+            if not (textual and _is_pattern(target.key)):
+                found: Iterable[ObjectRef] = [ObjectRef(target, partitions=_partitions_of(target.key))]
+            else:
+                if conn is None:
+                    # One set of connection settings serves every listing of the set.
+                    conn = Connection.lease(
+                        **settings, endpoint_url=endpoint_url or target.endpoint or endpoint_from_env()
+                    )
+                lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel)),
+                                 region or target.region, cancel)
+                found = lister.matching(target)
+            matched = False
+            for ref in found:
+                matched = True
+                if ref.text not in seen:
+                    seen.add(ref.text)
+                    yield ref
+            if not matched:
+                assert conn is not None  # only a listing can match nothing
+                raise S3NotFound(uri=str(target).rstrip("/") + ("/" if target.key.endswith("/") else ""),
+                                 bucket=target.bucket, key=target.key, code="NoMatchingObjects",
+                                 endpoint=conn.endpoint_url, hints={"pattern": target.key})
+    finally:
+        if conn is not None:
+            conn.release()  # kept for the loads, and the next listing
 
 
 def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[str, Any], policy: RetryPolicy,
@@ -156,15 +160,21 @@ def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[
         if region is None and ref.uri.region is None:
             where = (settings["endpoint_url"] or ref.uri.endpoint, ref.uri.bucket)
             counts[where] = counts.get(where, 0) + 1
-    for (endpoint, bucket), count in counts.items():
-        if count < 2:
-            continue
-        endpoint = endpoint or endpoint_from_env()
-        if region_cache.get(endpoint, bucket):
-            continue
-        if conn is None or conn.endpoint_url != endpoint:
-            conn = Connection.open(**{**settings, "endpoint_url": endpoint})
-        s3.bucket_region(conn, bucket, policy, NoProgress())
+    try:
+        for (endpoint, bucket), count in counts.items():
+            if count < 2:
+                continue
+            endpoint = endpoint or endpoint_from_env()
+            if region_cache.get(endpoint, bucket):
+                continue
+            if conn is None or conn.endpoint_url != endpoint:
+                if conn is not None:
+                    conn.release()
+                conn = Connection.lease(**{**settings, "endpoint_url": endpoint})
+            s3.bucket_region(conn, bucket, policy, NoProgress())
+    finally:
+        if conn is not None:
+            conn.release()
 
 
 def load_default(name: str, value: Any) -> Any:

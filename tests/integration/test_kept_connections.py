@@ -57,6 +57,21 @@ def test_a_second_load_reuses_the_first_one_s_connection(s3: S3Helper, made: lis
     assert list(made[0].clients) == ["us-east-1"]
 
 
+def test_a_second_load_of_a_set_reuses_the_listing_s_and_the_set_s_connections(
+    s3: S3Helper, made: list[Connection]
+) -> None:
+    frames = [make_frame(3, seed=i) for i in range(3)]
+    s3.make_bucket("kept-set")
+    for i, frame in enumerate(frames):
+        s3.put("kept-set", f"p/{i}.csv", to_bytes(frame, "csv"))
+    expected = pd.concat(frames, ignore_index=True)
+
+    pd.testing.assert_frame_equal(_load(s3, "s3://kept-set/p/"), expected)
+    assert len(made) == 2  # the listing's, and the one the set's loads share
+    pd.testing.assert_frame_equal(_load(s3, "s3://kept-set/p/"), expected)
+    assert len(made) == 2
+
+
 def test_credentials_written_after_a_refused_load_are_used_by_the_next(
     s3: S3Helper, made: list[Connection], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
