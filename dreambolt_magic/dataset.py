@@ -28,6 +28,7 @@ from dreambolt_magic.expr import Filter
 from dreambolt_magic.listing import ObjectRef, expand, is_many, iter_refs, load_default
 from dreambolt_magic.parts import DEFAULT_CONCURRENCY
 from dreambolt_magic.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
+from dreambolt_magic.readers import Decoded
 from dreambolt_magic.sampling import Sampler, Wave
 from dreambolt_magic.schema import (
     Loaded,
@@ -296,7 +297,8 @@ class _Fetcher:
     """Runs the loads on a bounded pool, a wave at a time; the first failure cancels the others and is raised."""
 
     def __init__(self, bar: Progress, cancel: CancelFlag | None, workers: int,
-                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None], Any],
+                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None],
+                                tuple[pd.DataFrame | Decoded, dict[str, Any]]],
                  total: int | None) -> None:
         self.bar, self.cancel, self.workers, self.load, self.total = bar, cancel, workers, load, total
         self.done = 0

@@ -47,8 +47,7 @@ class _Owners:
         self.starts = sorted(found)
         self.taken: list[tuple[int, int]] = []
         if source is not None:  # the bytes read are the caller's: never handed over as a column
-            start = np.frombuffer(source, dtype=np.uint8).__array_interface__["data"][0]
-            self.taken.append((start, start + memoryview(source).nbytes))
+            self.taken.append(_span(source))
 
     def writable(self, storage: np.ndarray) -> np.ndarray | None:
         """A writable array over ``storage``'s memory, or a copy of it; None if Arrow does not own it."""
@@ -62,6 +61,12 @@ class _Owners:
             return storage.copy()
         self.taken.append((start, end))
         return np.frombuffer(buffer, dtype=storage.dtype, count=len(storage), offset=start - buffer.address)
+
+
+def _span(source: Any) -> tuple[int, int]:
+    # The addresses of a buffer's first byte and of the byte after its last.
+    start = np.frombuffer(source, dtype=np.uint8).__array_interface__["data"][0]
+    return start, start + memoryview(source).nbytes
 
 
 def _storage(values: pd.Series) -> np.ndarray | None:
@@ -108,8 +113,7 @@ def to_pandas(table: pa.Table, *, source: Any = None, **options: Any) -> pd.Data
 def views(table: pa.Table, source: Any) -> bool:
     """Whether a buffer of ``table`` lies in ``source``'s memory (an uncompressed Feather file is read without
     a copy): such a table must not outlive ``source``."""
-    start = np.frombuffer(source, dtype=np.uint8).__array_interface__["data"][0]
-    end = start + memoryview(source).nbytes
+    start, end = _span(source)
     for column in table.columns:
         for chunk in column.chunks:
             arrays = [chunk, chunk.dictionary] if pa.types.is_dictionary(chunk.type) else [chunk]

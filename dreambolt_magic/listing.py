@@ -94,7 +94,7 @@ def expand(
                 "connect_timeout": load_default("connect_timeout", connect_timeout),
                 "read_timeout": load_default("read_timeout", read_timeout)}
     refs = list(iter_refs(uris, cancel=cancel, region=region, max_attempts=max_attempts, **settings))
-    _learn_regions(refs, region, settings=settings, policy=RetryPolicy(max_attempts=max_attempts), conn=None)
+    _learn_regions(refs, region, settings=settings, policy=RetryPolicy(max_attempts=max_attempts))
     return refs
 
 
@@ -150,8 +150,9 @@ def iter_refs(
             conn.release()  # kept for the loads, and the next listing
 
 
-def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[str, Any], policy: RetryPolicy,
-                   conn: Any) -> None:
+def _learn_regions(
+    refs: list[ObjectRef], region: str | None, *, settings: dict[str, Any], policy: RetryPolicy
+) -> None:
     """Find each bucket's region once, before the loads: else every load of a list would ask at the same time."""
     from dreambolt_magic import s3
 
@@ -160,6 +161,7 @@ def _learn_regions(refs: list[ObjectRef], region: str | None, *, settings: dict[
         if region is None and ref.uri.region is None:
             where = (settings["endpoint_url"] or ref.uri.endpoint, ref.uri.bucket)
             counts[where] = counts.get(where, 0) + 1
+    conn: Connection | None = None
     try:
         for (endpoint, bucket), count in counts.items():
             if count < 2:
