@@ -260,6 +260,8 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "SchemaMismatch": S3FormatError,
     "ColumnClash": S3FormatError,
     "BadFilter": S3FormatError,
+    "DeltaTable": S3FormatError,
+    "IcebergTable": S3FormatError,
     # Memory (the loader's code).
     "TooLarge": S3TooLarge,
     # URI.

@@ -241,6 +241,24 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Use column or partition names that exist, compared with values of their type, e.g. "
         "--filter \"year == 2024 and month in (5, 6)\".",
     ),
+    "DeltaTable": (
+        "{where} reaches into the Delta Lake table at {table}. A Delta table's Parquet files are its history, "
+        "not its current rows: a file stays after the rows in it are deleted, updated or compacted, and only "
+        "the log in _delta_log/ says which files are current. Read as plain files, they would give rows the "
+        "table no longer has, so nothing was loaded.",
+        "dreambolt_magic does not read Delta tables yet. Read this one with the deltalake library "
+        "(pip install deltalake): deltalake.DeltaTable('{table}').to_pandas(); or load single files you "
+        "know are current by their full keys.",
+    ),
+    "IcebergTable": (
+        "{where} reaches into the Apache Iceberg table at {table}. An Iceberg table's data files are its "
+        "history, not its current rows: only its metadata (metadata/*.metadata.json) says which files, and "
+        "which delete files, make the current snapshot. Read as plain files, they would give rows the table "
+        "no longer has, so nothing was loaded.",
+        "dreambolt_magic does not read Iceberg tables yet. Read this one with pyiceberg "
+        "(pip install pyiceberg): pyiceberg.table.StaticTable.from_metadata('{table}metadata/...metadata.json')"
+        ".scan().to_pandas(); or load single files you know are current by their full keys.",
+    ),
     "InvalidUri": (
         "{message}",
         "Write the location as s3://bucket/path/to/file.parquet.",
@@ -339,6 +357,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "bucket_region_flag": f" {bucket_region}" if bucket_region else " REGION",
         "version": hints.get("version_id") or "",
         "code_note": f" ({err.code})" if err.code else "",
+        "table": hints.get("table") or "",
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "need_text": _human_bytes(hints.get("need")),
         "available_text": _human_bytes(hints.get("available_memory")),

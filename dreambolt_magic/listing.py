@@ -7,6 +7,13 @@
   set. A key without ``*`` is taken literally: S3 keys may hold ``?`` and ``[``.
 - A list of any of these (and of plain URIs): all of their objects, each once.
 
+A prefix or glob that reaches into a Delta Lake table (a folder holding ``_delta_log/``) or an Apache Iceberg
+table (``metadata/*.metadata.json``) is refused with :class:`~dreambolt_magic.errors.S3FormatError` (codes
+``DeltaTable``, ``IcebergTable``) before any object is read: a table's data files are its history, not its
+current rows, so reading them as plain files would return rows the table no longer has. The listing itself
+shows a table at or below its prefix; the folders above a partition (``name=value``) or ``data`` folder are
+asked too, since a load of one partition of a table lists none of the table's own files.
+
 Listings are paged (:data:`LIST_PAGE_SIZE` keys a request) from the literal part of the key before the first
 wildcard. A listing that matches nothing is :class:`~dreambolt_magic.errors.S3NotFound` (code
 ``NoMatchingObjects``), never an empty frame. Each key's ``name=value`` folders are read here, as text;
@@ -25,7 +32,7 @@ from urllib.parse import unquote
 import botocore.exceptions as bce
 
 from dreambolt_magic.connection import Connection, endpoint_from_env
-from dreambolt_magic.errors import S3NotFound, S3RegionError, S3UriError
+from dreambolt_magic.errors import S3FormatError, S3NotFound, S3RegionError, S3UriError
 from dreambolt_magic.progress import CancelFlag, NoProgress, cancellable_sleep, check_cancel
 from dreambolt_magic.regions import region_cache
 from dreambolt_magic.retry import RetryPolicy
@@ -38,6 +45,9 @@ __all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "iter_refs", "loa
 LIST_PAGE_SIZE = 1000
 _GLOB = "*"
 _PARTITION = re.compile(r"([^=/]+)=([^/]*)")
+# A table's root is the folder that holds its log (Delta) or its metadata files (Iceberg).
+_DELTA_LOG = re.compile(r"(?:^|/)_delta_log/")
+_ICEBERG_METADATA = re.compile(r"(?:^|/)metadata/(?:[^/]*\.metadata\.json|version-hint\.text)$")
 
 
 @dataclass(frozen=True)
@@ -218,36 +228,53 @@ class _Lister:
         else:
             literal = key
             keep = lambda k: not _hidden(k[len(key):])  # noqa: E731
-        for entry in self._list(target.bucket, literal):
+        region = self.region or _bucket_region(self.conn, target.bucket, self.policy)
+        self._refuse_tables_above(target, literal, region)
+        for entry in self._list(target.bucket, literal, region, target):
             name = entry["Key"]
             if name.endswith("/") or not keep(name):
                 continue
             yield ObjectRef(S3Uri(target.bucket, name, region=target.region, endpoint=target.endpoint),
                             size=int(entry.get("Size") or 0), etag=entry.get("ETag"), partitions=_partitions_of(name))
 
-    def _list(self, bucket: str, prefix: str) -> Iterable[dict[str, Any]]:
-        from dreambolt_magic import s3
-
-        region = self.region or s3.bucket_region(self.conn, bucket, self.policy, NoProgress())
+    def _list(self, bucket: str, prefix: str, region: str, target: S3Uri) -> Iterable[dict[str, Any]]:
         token = None
         while True:
             check_cancel(self.cancel)
             params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE}
             if token:
                 params["ContinuationToken"] = token
-            try:
-                answer = self._call(region, bucket, params)
-            except S3RegionError as exc:
-                named = exc.hints.get("bucket_region")
-                if not named or named == region:
-                    raise
-                region_cache.set(self.conn.endpoint_url, bucket, named)
-                region = named
-                answer = self._call(region, bucket, params)
-            yield from answer.get("Contents", [])
+            answer, region = self._page(region, bucket, params)
+            contents = answer.get("Contents", [])
+            # The whole page is looked at before any of it is handed on: a table's log may sort after its files.
+            for entry in contents:
+                _refuse_table(target, entry["Key"], self.conn.endpoint_url)
+            yield from contents
             token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
             if not token:
                 return
+
+    def _refuse_tables_above(self, target: S3Uri, literal: str, region: str) -> None:
+        """Ask the folders above a partition or ``data`` folder of the listed prefix whether they hold a table."""
+        for folder in _table_candidates(literal):
+            for marker, limit in (("_delta_log/", 1), ("metadata/", LIST_PAGE_SIZE)):
+                if (folder + marker).startswith(literal):
+                    continue  # the listing itself covers it
+                params = {"Bucket": target.bucket, "Prefix": folder + marker, "MaxKeys": limit}
+                answer, region = self._page(region, target.bucket, params)
+                for entry in answer.get("Contents", []):
+                    _refuse_table(target, entry["Key"], self.conn.endpoint_url)
+
+    def _page(self, region: str, bucket: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """One ListObjectsV2 page, and the region that answered it (one redirect followed)."""
+        try:
+            return self._call(region, bucket, params), region
+        except S3RegionError as exc:
+            named = exc.hints.get("bucket_region")
+            if not named or named == region:
+                raise
+            region_cache.set(self.conn.endpoint_url, bucket, named)
+            return self._call(named, bucket, params), named
 
     def _call(self, region: str, bucket: str, params: dict[str, Any]) -> dict[str, Any]:
         client = self.conn.client(region)
@@ -260,6 +287,40 @@ class _Lister:
                                    conn=self.conn) from exc
 
         return self.policy.call(attempt, classify=classify)
+
+
+def _bucket_region(conn: Any, bucket: str, policy: RetryPolicy) -> str:
+    from dreambolt_magic import s3
+
+    return s3.bucket_region(conn, bucket, policy, NoProgress())
+
+
+def _table_candidates(literal: str) -> list[str]:
+    """The folder ``literal`` lies in, and those above each partition (``name=value``) or ``data`` folder."""
+    folders = literal.split("/")[:-1]
+    found = ["/".join(folders) + "/" if folders else ""]
+    for i, folder in enumerate(folders):
+        if folder == "data" or _PARTITION.fullmatch(folder):
+            parent = "/".join(folders[:i])
+            found.append(parent + "/" if parent else "")
+    return list(dict.fromkeys(found))
+
+
+def _refuse_table(target: S3Uri, key: str, endpoint: str | None) -> None:
+    """Raise if ``key`` is a Delta log entry or an Iceberg metadata file: its folder is a table."""
+    delta = _DELTA_LOG.search(key)
+    iceberg = None if delta else _ICEBERG_METADATA.search(key)
+    found = delta or iceberg
+    if found is None:
+        return
+    root = key[: found.start() + (1 if found.group().startswith("/") else 0)]
+    kind, code = ("Delta Lake", "DeltaTable") if delta else ("Apache Iceberg", "IcebergTable")
+    table = f"s3://{target.bucket}/{root}"
+    raise S3FormatError(
+        f"{target} reaches into the {kind} table at {table}, which dreambolt_magic does not read as a table yet",
+        uri=str(target), bucket=target.bucket, key=target.key, code=code, endpoint=endpoint,
+        hints={"table": table, "table_kind": kind, "marker": key},
+    )
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
