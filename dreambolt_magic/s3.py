@@ -311,6 +311,7 @@ def load_object(
                 "size": size,
                 "bytes_fetched": 0,
                 "attempts": head_attempts,
+                "checksum": None,
             }
         else:
             # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
@@ -349,7 +350,9 @@ def load_object(
             if store is not None and not transfer.sparse:
                 store.put(*where, transfer.data, etag=transfer.etag, object_version=transfer.version_id,
                           last_modified=transfer.last_modified)
-            parsed = parse.finish(ok=True) if parse is not None else None
+            # A parse that ran ahead may have finished on the bytes of an attempt that was then read again
+            # (damaged, or another object): only the last attempt's bytes are parsed.
+            parsed = parse.finish(ok=not transfer.restarted) if parse is not None else None
             if parsed is not None:
                 frame = parsed  # parsed while it downloaded
             elif isinstance(plan, TextPlan) and plan.frame is not None:
@@ -371,6 +374,7 @@ def load_object(
                 "size": transfer.size,
                 "bytes_fetched": transfer.fetched,
                 "attempts": transfer.attempts,
+                "checksum": transfer.checked,
             }
         context["region"] = chosen
     except S3Error as exc:

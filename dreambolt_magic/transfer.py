@@ -18,7 +18,9 @@ Every part is read with ``readinto`` straight into its slice of the one buffer: 
 files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
 from the next missing byte, ``If-Match`` on the ETag of the first answer). An object that changes while it
 is read (412, or an answer with another ETag or size) is started again once, then reported as
-``ObjectChanged``. The cancel flag is checked by every thread between slices; progress is batched.
+``ObjectChanged``; so are bytes that do not match the object's stored checksum (:meth:`Transfer.verify`),
+then reported as ``ChecksumMismatch``. The cancel flag is checked by every thread between slices; progress
+is batched.
 
 Before the body is read, the size the first answer gives is checked against the memory available
 (:mod:`dreambolt_magic.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C in
@@ -45,7 +47,7 @@ from typing import Any, TypeVar
 import botocore.exceptions as bce
 
 from dreambolt_magic import buffers, memory
-from dreambolt_magic.checksums import digest, stored_checksum
+from dreambolt_magic.checksums import RANGED, VERIFIED, botocore_verdict, digest, stored_checksum
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
 from dreambolt_magic.parts import DEFAULT_CONCURRENCY, PartTable, piece_size, plan_parts, recut
 from dreambolt_magic.progress import CancelFlag, Meter, Progress, check_cancel
@@ -180,9 +182,11 @@ class Transfer:
         self._first_wait = 0.0
         #: Whether workers were started beside the main stream (decided by the probe).
         self.parallel = False
-        #: Whether the main stream was resumed with a Range: botocore checks a whole-object stream against
-        #: its stored checksum itself, but not bytes put together from pieces (see :meth:`verify`).
-        self.pieced = False
+        #: botocore's verdict on one answer that gave every byte (True: they matched the stored checksum). A
+        #: resumed or parallel read has none: botocore never sees the whole object (see :meth:`verify`).
+        self.streamed: bool | None = None
+        #: What the provenance says of the checksum (checksums.VERIFIED or RANGED), once known.
+        self.checked: str | None = None
         self._handed_over = False
         #: The object's stored full-object checksum, as ``(response field, base64 value)``, where it has one.
         self.checksum: tuple[str, str] | None = None
@@ -243,8 +247,6 @@ class Transfer:
             response["Body"].close()
             self.first_range = None
             return self.run(client)
-        if resuming and status == 206:
-            self.pieced = True
         if self.buffer is not None and (not resuming or status == 200):
             # A whole object again (no size to resume against, or the server ignored the Range).
             self.meter.rewind(self.received)
@@ -259,7 +261,7 @@ class Transfer:
             except BaseException:
                 response["Body"].close()
                 raise
-        self._stream(response["Body"])
+        self._stream(response["Body"], whole=status == 200)
         if self.in_order and self.parallel and not self._handed_over and not self.workers.stop.is_set():
             # The main stream stopped at a part a worker had taken, with parts after it still free (in order,
             # the workers work just ahead of it): its connection goes on as one more worker.
@@ -288,6 +290,7 @@ class Transfer:
         self.size = total if status == 206 and total is not None else length
         self.etag = response.get("ETag")
         self.checksum = stored_checksum(response) if status == 200 else None
+        self.checked = RANGED if status == 206 else None
         self.version_id = response.get("VersionId") or self.version_id
         modified = response.get("LastModified")
         self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
@@ -324,16 +327,17 @@ class Transfer:
         """Refuse (:class:`~dreambolt_magic.errors.S3TooLarge`) if ``need`` bytes would not fit in memory."""
         memory.check(need, limit=self.memory_limit, force=self.force, what=what, size=self.size)
 
-    def _stream(self, body: Any) -> None:
+    def _stream(self, body: Any, *, whole: bool) -> None:
         with self.workers.reading(body):
             if self.size is None:
-                # No Content-Length: read to the end, growing the buffer.
+                # No Content-Length: read to the end, growing the buffer (botocore checks at the empty read).
                 assert isinstance(self.buffer, bytearray)
                 while chunk := body.read(self.step):
                     self.buffer.extend(chunk)
                     self.received += len(chunk)
                     self._count(len(chunk))
                     check_cancel(self.cancel)
+                self.streamed = botocore_verdict(body)
                 return
             assert self.buffer is not None
             view = memoryview(self.buffer)
@@ -350,7 +354,10 @@ class Transfer:
                     if self._probe is not None:
                         self._decide()
                 if not self._claim_next():
-                    return  # the rest is the workers'; closing drops what the server still sends
+                    break  # the rest is the workers'; closing drops what the server still sends
+            if whole and self.received == self.size:
+                # One answer gave every byte: botocore has hashed them all, and compares at the empty read.
+                self.streamed = botocore_verdict(body)
 
     def _decide(self) -> None:
         """Once the probe is over, start the workers unless the one stream is already fast."""
@@ -430,15 +437,24 @@ class Transfer:
         self.first_range = None  # the size it was planned from may be the old object's
 
     def verify(self) -> None:
-        """Compare bytes put together from pieces with the object's stored checksum.
+        """Check the bytes against the object's stored checksum, wherever it can be known.
 
-        A mismatch means some piece was damaged on the way: the object is read again from the start, once
-        (:class:`ObjectChangedSignal`); a second mismatch is an S3NetworkError ``ChecksumMismatch``.
+        One answer that gave every byte has been checked by botocore (:attr:`streamed`); bytes put together
+        from parts or pieces, or an answer botocore did not check, are hashed here, once. A ranged read
+        cannot be checked (:data:`~dreambolt_magic.checksums.RANGED`). A mismatch means some bytes were
+        damaged on the way: the object is read again from the start, once (:class:`ObjectChangedSignal`); a
+        second mismatch is an S3NetworkError ``ChecksumMismatch``.
         """
-        if self.checksum is None or self.sparse or self.buffer is None or not (self.pieced or self.parallel):
+        if self.buffer is None or self.checked is not None:
             return
-        field, expected = self.checksum
-        if digest(field, self.data) == expected:
+        matched = self.streamed
+        if matched is None:
+            if self.checksum is None:
+                return
+            field, expected = self.checksum
+            matched = digest(field, self.data) == expected
+        if matched:
+            self.checked = VERIFIED
             return
         if self.restarted:
             raise S3NetworkError(

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-__all__ = ["Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle"]
+__all__ = ["Corrupt", "Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle"]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded; the proxy also
 # sets Content-Length itself, since it may cut or drop the body.
@@ -128,9 +128,14 @@ class Throttle:
 
 @dataclass(frozen=True)
 class Corrupt:
-    """Forward, but flip the bits of the body's byte at ``offset`` (damage on the way, length intact)."""
+    """Forward, but flip the bits of the body's byte at ``offset`` (damage on the way, length intact).
+
+    ``mask`` is the bits flipped: all by default; ``0x01`` turns a digit into another digit, damage that
+    still parses (a wrong value, not a broken file).
+    """
 
     offset: int = 0
+    mask: int = 0xFF
 
 
 @dataclass(frozen=True)
@@ -372,7 +377,8 @@ class FaultProxy:
         elif isinstance(action, Throttle):
             self._throttle(h, action, data)
         elif isinstance(action, Corrupt) and action.offset < len(data):
-            h.wfile.write(data[: action.offset] + bytes([data[action.offset] ^ 0xFF]) + data[action.offset + 1 :])
+            damaged = bytes([data[action.offset] ^ action.mask])
+            h.wfile.write(data[: action.offset] + damaged + data[action.offset + 1 :])
         else:
             h.wfile.write(data)
 

@@ -78,6 +78,12 @@ def etag_of(s3: S3Helper, key: str = KEY) -> str:
     return str(s3.client.head_object(Bucket=BUCKET, Key=key)["ETag"])
 
 
+def digit_in(body: bytes) -> int:
+    """Where the first row's ``value`` starts, a digit: ``Corrupt(mask=0x01)`` makes it another digit."""
+    first_row = body.index(b"\n") + 1
+    return body.index(b",", body.index(b",", first_row) + 1) + 1
+
+
 def assert_loaded(df: pd.DataFrame, frame: pd.DataFrame, parsed: list[bytes], body: bytes) -> None:
     assert parsed == [body]
     pd.testing.assert_frame_equal(df, frame)
@@ -290,6 +296,42 @@ def test_damage_twice_is_a_checksum_error(proxy: FaultProxy, uri: str, body: byt
 
     assert info.value.code == "ChecksumMismatch"
     assert len(gets(proxy)) == 4
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA256"])
+def test_damaged_single_stream_is_read_again(
+    proxy: FaultProxy, s3: S3Helper, frame: pd.DataFrame, parsed: list[bytes], body: bytes, algorithm: str
+) -> None:
+    # One whole GET, one digit turned into another, the length kept: a frame with a wrong value, which only
+    # the stored checksum can tell.
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, KEY, body, ChecksumAlgorithm=algorithm)
+    proxy.add(Fault(Corrupt(offset=digit_in(body), mask=0x01)))
+
+    df = fetch(proxy, uri)
+
+    assert_loaded(df, frame, parsed, body)
+    assert [(seen.status, seen.range, seen.fault) for seen in gets(proxy)] == [
+        (200, None, "Corrupt"),
+        (200, None, None),
+    ]
+    assert df.attrs["s3"]["checksum"] == "verified"
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA256"])
+def test_single_stream_damaged_every_time_is_a_checksum_error(
+    proxy: FaultProxy, s3: S3Helper, parsed: list[bytes], body: bytes, algorithm: str
+) -> None:
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, KEY, body, ChecksumAlgorithm=algorithm)
+    proxy.add(Fault(Corrupt(offset=digit_in(body), mask=0x01), times=None))
+
+    with pytest.raises(S3NetworkError) as info:
+        fetch(proxy, uri)
+
+    assert info.value.code == "ChecksumMismatch"
+    assert parsed == []  # the damaged bytes never reached the parser
+    assert statuses(proxy) == [200, 200]
 
 
 def test_close_delimited_body_cut_is_caught_by_checksum(

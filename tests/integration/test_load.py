@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 ATTRS_KEYS = {
     "uri", "bucket", "key", "region", "endpoint", "etag", "version_id", "last_modified", "size",
-    "bytes_fetched", "attempts", "signed", "unsigned_reason", "cached", "elapsed",
+    "bytes_fetched", "attempts", "checksum", "signed", "unsigned_reason", "cached", "elapsed",
 }  # fmt: skip
 
 
@@ -142,6 +142,7 @@ def test_attrs_record_where_the_frame_came_from(s3: S3Helper, frame: pd.DataFram
     assert datetime.fromisoformat(info["last_modified"]) == head["LastModified"]
     assert info["size"] == info["bytes_fetched"] == len(body) == head["ContentLength"]
     assert info["attempts"] == 1
+    assert info["checksum"] == "verified"  # boto3 uploads a CRC32, which moto keeps
     assert info["signed"] is True
     assert info["unsigned_reason"] is None
     assert info["cached"] is False

@@ -13,11 +13,12 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
-from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
+from faults.proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
 from helpers import compress, make_frame, to_bytes
 
 import dreambolt_magic
@@ -161,6 +162,33 @@ def test_an_object_replaced_midway_gives_the_new_object(
     df = fetch(proxy, uri, max_concurrency=2, part_size=256 * 1024)
 
     pd.testing.assert_frame_equal(df, new)
+    assert no_parse_left()
+
+
+def test_a_parse_of_damaged_bytes_is_dropped_when_they_are_read_again(
+    plain_reads: list[bytes], proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The checksum is known only once the body has ended, and the parse may finish on the damaged bytes
+    # before they are found out (here it is given the time to): that frame must not be the answer.
+    frame = make_frame(60_000, seed=12)
+    body = to_bytes(frame, "csv")
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "damaged.csv", body)
+    value = body.index(b",", body.index(b",", body.index(b"\n") + 1) + 1) + 1  # the first row's value
+    proxy.add(Fault(Corrupt(offset=value, mask=0x01)))  # a digit turned into another: still a number
+    verify = transfer.Transfer.verify
+
+    def late_verify(self: transfer.Transfer) -> None:
+        if not self.restarted:
+            time.sleep(0.5)
+        verify(self)
+
+    monkeypatch.setattr(transfer.Transfer, "verify", late_verify)
+
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert plain_reads == [body]  # the bytes read again, parsed once they were there
     assert no_parse_left()
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pytest
-from faults.proxy import Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
+from faults.proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
@@ -163,6 +163,19 @@ def test_cut_part_is_resumed_with_range_and_if_match(
     assert df.attrs["s3"]["attempts"] == 2
 
 
+def test_damaged_part_is_caught_by_the_stored_checksum(
+    parallel: None, proxy: FaultProxy, uri: str, frame: pd.DataFrame, body: bytes
+) -> None:
+    proxy.add(Fault(Delay(0)))  # the main stream's GET passes
+    proxy.add(Fault(Corrupt(offset=10)))  # the first part arrives with one byte flipped
+
+    df = fetch(proxy, uri)
+
+    pd.testing.assert_frame_equal(df, frame)
+    assert [r.range for r in proxy.requests if r.method == "GET"].count(None) == 2  # read again from the start
+    assert df.attrs["s3"]["checksum"] == "verified"
+
+
 def test_throttled_part_is_retried(parallel: None, proxy: FaultProxy, uri: str, frame: pd.DataFrame) -> None:
     proxy.add(Fault(Delay(0)))
     proxy.add(Fault(Reply(503, "SlowDown")))
@@ -284,6 +297,7 @@ def test_parquet_columns_fetch_only_their_chunks(
     assert df.attrs["s3"]["bytes_fetched"] < 0.2 * size_of(s3, "wide.parquet")
     assert ranged(proxy)  # every range explicit (ranged() asserts it), never bytes=-N
     assert df.attrs["s3"]["size"] == size_of(s3, "wide.parquet")
+    assert df.attrs["s3"]["checksum"] == "not checked: ranged read"
 
 
 def test_parquet_nrows_fetch_only_the_first_row_group(
