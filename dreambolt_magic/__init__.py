@@ -10,6 +10,7 @@ The loader is usable without IPython: ``dreambolt_magic.load("s3://bucket/key")`
 
 from dreambolt_magic.errors import (
     S3AuthError,
+    S3CacheError,
     S3Error,
     S3FormatError,
     S3GenericError,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "S3AuthError",
+    "S3CacheError",
     "S3Error",
     "S3FormatError",
     "S3GenericError",

@@ -11,6 +11,7 @@ Every error the loader lets out is an :class:`S3Error`. The tree::
     ├── S3NetworkError           unreachable endpoint, timeouts, connections that keep failing
     ├── S3FormatError            bytes that do not parse as the format; unsupported format
     ├── S3TooLarge               the load would not fit in the memory available (also a MemoryError)
+    ├── S3CacheError             a local cache directory that other users could write into
     └── S3GenericError           any other S3 error
 
 Classes are chosen from the S3 error code (:data:`CODE_CLASSES`) and, failing that, from the HTTP
@@ -26,6 +27,7 @@ __all__ = [
     "CODE_CLASSES",
     "STATUS_CLASSES",
     "S3AuthError",
+    "S3CacheError",
     "S3Error",
     "S3FormatError",
     "S3GenericError",
@@ -199,6 +201,11 @@ class S3TooLarge(S3Error, MemoryError):
     title = "Too large for memory"
 
 
+class S3CacheError(S3Error):
+    fmt = "the cache directory cannot be used for {where}"
+    title = "Cache directory not private"
+
+
 class S3GenericError(S3Error):
     fmt = "S3 answered with an error for {where}"
     title = "S3 error"
@@ -264,6 +271,8 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "IcebergTable": S3FormatError,
     # Memory (the loader's code).
     "TooLarge": S3TooLarge,
+    # The local cache (the loader's code).
+    "CacheNotPrivate": S3CacheError,
     # URI.
     "InvalidUri": S3UriError,
     "InvalidBucketName": S3UriError,

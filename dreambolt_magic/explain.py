@@ -14,6 +14,7 @@ from typing import Any
 
 from dreambolt_magic.errors import (
     S3AuthError,
+    S3CacheError,
     S3Error,
     S3FormatError,
     S3GenericError,
@@ -222,6 +223,12 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with "
         "--force (force=True).",
     ),
+    "CacheNotPrivate": (
+        "The cache directory {cache_directory} {cache_problem}: whoever can write there decides what a "
+        "cached load returns, so it is not used.",
+        "Run chmod 700 {cache_directory} as the directory's owner, or cache somewhere of your own: "
+        "dreambolt_magic.load(uri, cache='/path/of/yours') or %config S3IngestMagics.cache_dir = '/path/of/yours'.",
+    ),
     "NoMatchingObjects": (
         "No object matches {where}: the listing of bucket {bucket} under that prefix found none{filter_note}.",
         "List what is there with `aws s3 ls s3://{bucket}/{parent} --recursive`{endpoint_flag}; keys are "
@@ -308,6 +315,7 @@ _FALLBACK: dict[type[S3Error], tuple[str, str]] = {
         "Read less of it with --columns a,b and --nrows N, use dask for the whole of it, or load it anyway "
         "with --force (force=True) if you know it fits.",
     ),
+    S3CacheError: EXPLANATIONS["CacheNotPrivate"],
     S3GenericError: (
         "S3 answered with an error{code_note}: {message}",
         "Run the cell again; if it persists, look up the S3 error code in the AWS documentation.",
@@ -359,6 +367,8 @@ def _values(err: S3Error) -> dict[str, Any]:
         "code_note": f" ({err.code})" if err.code else "",
         "table": hints.get("table") or "",
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
+        "cache_directory": hints.get("directory") or "DIR",
+        "cache_problem": hints.get("problem") or "is not private to you",
         "need_text": _human_bytes(hints.get("need")),
         "available_text": _human_bytes(hints.get("available_memory")),
         "need_note": (

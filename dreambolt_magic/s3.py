@@ -19,6 +19,7 @@ import botocore.exceptions as bce
 
 from dreambolt_magic import logs, memory, overlap, readers, textplan
 from dreambolt_magic.cache import Cache, open_cache
+from dreambolt_magic.checksums import VERIFIED
 from dreambolt_magic.connection import Connection, endpoint_from_env
 from dreambolt_magic.connection import forget as forget_connections
 from dreambolt_magic.errors import (
@@ -283,6 +284,8 @@ def load_object(
         chosen = region or target.region or bucket_region(conn, target.bucket, policy, bar)
         context["region"] = chosen
         store = open_cache(cache)
+        if store is not None:
+            store.check_directory()  # before any request: a directory we refuse fails the load at once
         explicit = bool(region or target.region)
         where = (conn.endpoint_url, target.bucket, target.key, target.version_id)
         cached: memoryview | None = None
@@ -349,7 +352,8 @@ def load_object(
             check_cancel(cancel)
             if store is not None and not transfer.sparse:
                 store.put(*where, transfer.data, etag=transfer.etag, object_version=transfer.version_id,
-                          last_modified=transfer.last_modified)
+                          last_modified=transfer.last_modified, checksum=transfer.checksum,
+                          verified=transfer.checked == VERIFIED)
             # A parse that ran ahead may have finished on the bytes of an attempt that was then read again
             # (damaged, or another object): only the last attempt's bytes are parsed.
             parsed = parse.finish(ok=not transfer.restarted) if parse is not None else None

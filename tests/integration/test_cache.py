@@ -7,19 +7,24 @@ test writes to the real ``~/.cache``.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import stat
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
-from faults.proxy import FaultProxy
+from faults.proxy import Corrupt, Fault, FaultProxy
 from helpers import make_frame, to_bytes
 from IPython.utils.capture import capture_output
 
 import dreambolt_magic
 from dreambolt_magic.cache import Cache, default_directory, open_cache
+from dreambolt_magic.checksums import digest
+from dreambolt_magic.errors import S3CacheError
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -204,6 +209,168 @@ def test_a_damaged_entry_is_a_miss(
     df = load(uri, proxy, cache=tmp_path)
     assert counts(proxy) == {"HEAD": 1, "GET": 1}
     pd.testing.assert_frame_equal(df, source)
+
+
+# --- what a hit can trust ------------------------------------------------------------------------
+
+
+def stored_bytes(store: Cache, proxy: FaultProxy, key: str) -> bytes | None:
+    """The bytes the cache would serve for ``key`` (ETag aside), or None without a whole entry."""
+    entry = store.entry(proxy.endpoint_url, BUCKET, key)
+    if entry is None:
+        return None
+    content = entry.path.read_bytes()
+    return content[len(content) - entry.size:]
+
+
+def test_an_entry_changed_on_disk_with_its_length_kept_is_fetched_again(
+    proxy: FaultProxy, objects: dict[str, tuple[str, pd.DataFrame]], tmp_path: Path
+) -> None:
+    uri, source = objects["csv"]
+    body = to_bytes(source, "csv")
+    store = Cache(tmp_path)
+    load(uri, proxy, cache=store)
+    (entry,) = store.entries()
+    content = bytearray(entry.path.read_bytes())
+    # The last digit of the file (in the last row's value) made another: a frame that parses, wrong.
+    at = next(i for i in range(len(content) - 1, 0, -1) if chr(content[i]).isdigit())
+    content[at] = ord("1") if content[at] != ord("1") else ord("2")
+    entry.path.write_bytes(bytes(content))
+    proxy.clear()
+
+    df = load(uri, proxy, cache=store)
+    assert counts(proxy) == {"HEAD": 1, "GET": 1}  # the entry was not believed: fetched again
+    assert df.attrs["s3"]["cached"] is False
+    pd.testing.assert_frame_equal(df, source)
+    assert stored_bytes(store, proxy, "data.csv") == body  # and rewritten good
+
+    again = load(uri, proxy, cache=store)
+    assert counts(proxy) == {"HEAD": 1}
+    assert again.attrs["s3"]["cached"] is True
+    pd.testing.assert_frame_equal(again, source)
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA256"])
+def test_a_download_damaged_on_the_way_is_not_served_later_from_the_cache(
+    proxy: FaultProxy, s3: S3Helper, tmp_path: Path, algorithm: str
+) -> None:
+    # The object has a stored checksum; the first answer's body arrives with one byte flipped and its
+    # length intact. What that first load returns is the transfer's to check; what the cache keeps is not.
+    s3.make_bucket(BUCKET)
+    source = make_frame(500, seed=3)
+    body = to_bytes(source, "csv")
+    uri = s3.put(BUCKET, "data.csv", body, ChecksumAlgorithm=algorithm)
+    store = Cache(tmp_path)
+    proxy.add(Fault(Corrupt(offset=len(body) // 2)))
+    with contextlib.suppress(dreambolt_magic.S3Error):
+        load(uri, proxy, cache=store, max_attempts=2)
+    assert stored_bytes(store, proxy, "data.csv") in (None, body)  # never the damaged bytes
+    proxy.clear()
+
+    df = load(uri, proxy, cache=store)
+    pd.testing.assert_frame_equal(df, source)
+    assert stored_bytes(store, proxy, "data.csv") == body
+    proxy.clear()
+    again = load(uri, proxy, cache=store)
+    assert counts(proxy) == {"HEAD": 1}
+    assert again.attrs["s3"]["cached"] is True
+    pd.testing.assert_frame_equal(again, source)
+
+
+def test_an_entry_without_a_checksum_is_fetched_again_and_rewritten(
+    proxy: FaultProxy, objects: dict[str, tuple[str, pd.DataFrame]], tmp_path: Path
+) -> None:
+    # The header of entries written before they had a checksum: the same format, without the field.
+    uri, source = objects["csv"]
+    store = Cache(tmp_path)
+    load(uri, proxy, cache=store)
+    (entry,) = store.entries()
+    content = entry.path.read_bytes()
+    magic = b"DBMCACHE1\n"
+    (length,) = struct.unpack(">I", content[len(magic):len(magic) + 4])
+    header = json.loads(content[len(magic) + 4:len(magic) + 4 + length])
+    header.pop("checksum", None)
+    encoded = json.dumps(header).encode()
+    entry.path.write_bytes(magic + struct.pack(">I", len(encoded)) + encoded + content[-entry.size:])
+    proxy.clear()
+
+    df = load(uri, proxy, cache=store)
+    assert counts(proxy) == {"HEAD": 1, "GET": 1}
+    pd.testing.assert_frame_equal(df, source)
+    again = load(uri, proxy, cache=store)
+    assert counts(proxy) == {"HEAD": 1}
+    assert again.attrs["s3"]["cached"] is True
+
+
+def test_bytes_that_do_not_match_the_stored_checksum_are_not_kept(tmp_path: Path) -> None:
+    store = Cache(tmp_path)
+    data = b"a,b\n1,2\n"
+    for field in ("ChecksumCRC32", "ChecksumSHA256"):
+        wrong = digest(field, memoryview(b"a,b\n1,3\n"))
+        assert not store.put(None, "b", "k", None, data, etag='"e"', checksum=(field, wrong))
+        assert store.entries() == []
+    # Bytes the transfer has checked already are not checked again: S3's CRC32 is kept as it is.
+    crc = digest("ChecksumCRC32", memoryview(data))
+    assert store.put(None, "b", "k", None, data, etag='"e"', checksum=("ChecksumCRC32", crc), verified=True)
+    assert bytes(store.get(None, "b", "k", None, etag='"e"') or b"") == data
+
+
+def test_a_loose_cache_directory_is_tightened_and_its_files_are_private(
+    proxy: FaultProxy, objects: dict[str, tuple[str, pd.DataFrame]], tmp_path: Path
+) -> None:
+    uri, source = objects["csv"]
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    os.chmod(directory, 0o755)
+    load(uri, proxy, cache=directory)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    (entry,) = Cache(directory).entries()
+    assert stat.S_IMODE(entry.path.stat().st_mode) == 0o600
+
+    os.chmod(directory, 0o775)  # loosened again, with an entry in it: a hit tightens it too
+    proxy.clear()
+    df = load(uri, proxy, cache=directory)
+    assert counts(proxy) == {"HEAD": 1}
+    pd.testing.assert_frame_equal(df, source)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def test_a_cache_directory_of_another_user_is_refused(
+    proxy: FaultProxy, objects: dict[str, tuple[str, pd.DataFrame]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, _ = objects["csv"]
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    os.chmod(directory, 0o777)
+    if os.geteuid() == 0:
+        os.chown(directory, 4242, 4242)
+    else:
+        monkeypatch.setattr(os, "geteuid", lambda: directory.stat().st_uid + 1)
+    with pytest.raises(S3CacheError) as info:
+        load(uri, proxy, cache=directory)
+    assert f"chmod 700 {directory}" in str(info.value)
+    assert f"chmod 700 {directory}" in info.value.remedy
+    assert info.value.code == "CacheNotPrivate" and info.value.uri == uri
+    assert proxy.count("GET", f"/{BUCKET}/data.csv") == 0  # refused before the download
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o777  # not ours to change
+    assert list(directory.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a file away")
+def test_an_entry_file_another_user_owns_is_not_served(
+    proxy: FaultProxy, objects: dict[str, tuple[str, pd.DataFrame]], tmp_path: Path
+) -> None:
+    uri, source = objects["csv"]
+    store = Cache(tmp_path)
+    load(uri, proxy, cache=store)
+    (entry,) = store.entries()
+    os.chown(entry.path, 4242, 4242)
+    proxy.clear()
+    df = load(uri, proxy, cache=store)
+    assert counts(proxy) == {"HEAD": 1, "GET": 1}
+    pd.testing.assert_frame_equal(df, source)
+    rewritten = store.entry(proxy.endpoint_url, BUCKET, "data.csv")
+    assert rewritten is not None and rewritten.path.stat().st_uid == os.geteuid()
 
 
 def test_many_objects_are_cached_one_by_one(s3: S3Helper, proxy: FaultProxy, tmp_path: Path) -> None:

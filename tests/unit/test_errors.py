@@ -13,7 +13,7 @@ from dreambolt_magic.s3 import translate
 
 LEAVES = [
     errors.S3UriError, errors.S3AuthError, errors.S3NotFound, errors.S3RateLimit, errors.S3RegionError,
-    errors.S3NetworkError, errors.S3FormatError, errors.S3TooLarge, errors.S3GenericError,
+    errors.S3NetworkError, errors.S3FormatError, errors.S3TooLarge, errors.S3CacheError, errors.S3GenericError,
 ]
 
 
