@@ -72,7 +72,7 @@ def _time_the_bar() -> None:
     """
     import threading
 
-    from dreambolt_magic.progress import TqdmProgress
+    from dreambolt_magic.transfer.progress import TqdmProgress
 
     lock = threading.Lock()
 

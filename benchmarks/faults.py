@@ -96,7 +96,7 @@ def run_boto3(endpoint: str, uri: str) -> tuple[bytes | None, pd.DataFrame]:
 
 def run_ours(endpoint: str, uri: str) -> tuple[bytes | None, pd.DataFrame]:
     import dreambolt_magic
-    from dreambolt_magic import readers
+    from dreambolt_magic.formats import readers
 
     seen: list[bytes] = []
     real = readers.read

@@ -301,7 +301,7 @@ def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[st
     ``size`` is the Parquet file's, ``rate`` the s3-like profile's bytes/s per connection. Targets of cases
     not run are left out; one whose approaches failed says "not measured".
     """
-    from dreambolt_magic.parts import DEFAULT_CONCURRENCY, plan_parts
+    from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, plan_parts
 
     got = {(r["profile"], r["case"], r["approach"]): r for r in rows if "seconds" in r}
     lines = []

@@ -8,6 +8,8 @@
 The loader is usable without IPython: ``dreambolt_magic.load("s3://bucket/key")``.
 """
 
+from dreambolt_magic.api import load, parse_uri, summarize
+from dreambolt_magic.client.connection import forget as forget_connections
 from dreambolt_magic.errors import (
     S3AuthError,
     S3CacheError,
@@ -21,12 +23,14 @@ from dreambolt_magic.errors import (
     S3TooLarge,
     S3UriError,
 )
-from dreambolt_magic.s3 import load, parse_uri, summarize
+from dreambolt_magic.transfer.progress import Cancelled, Progress
 from dreambolt_magic.uri import S3Uri
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cancelled",
+    "Progress",
     "S3AuthError",
     "S3CacheError",
     "S3Error",
@@ -39,6 +43,7 @@ __all__ = [
     "S3TooLarge",
     "S3Uri",
     "S3UriError",
+    "forget_connections",
     "load",
     "load_ipython_extension",
     "panel",
@@ -51,22 +56,22 @@ __all__ = [
 def panel(endpoint_url=None, region=None, profile=None, anon=False, **options):
     """The ipywidgets panel: browse S3, pick an object, load it into a variable (needs ipywidgets).
 
-    See :func:`dreambolt_magic.widget.panel`; ``%s3ingest_panel`` shows one set up from the magics' config.
+    See :func:`dreambolt_magic.notebook.panel.panel`; ``%s3ingest_panel`` shows one set up from the magics' config.
     """
-    from dreambolt_magic.widget import panel as _panel
+    from dreambolt_magic.notebook.panel import panel as _panel
 
     return _panel(endpoint_url=endpoint_url, region=region, profile=profile, anon=anon, **options)
 
 
 def load_ipython_extension(ipython):
     """Called by ``%load_ext dreambolt_magic``."""
-    from dreambolt_magic.magics import load_ipython_extension as _load
+    from dreambolt_magic.notebook.magics import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython):
     """Called by ``%unload_ext dreambolt_magic``."""
-    from dreambolt_magic.magics import unload_ipython_extension as _unload
+    from dreambolt_magic.notebook.magics import unload_ipython_extension as _unload
 
     _unload(ipython)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dreambolt_magic.regions import region_cache
+from dreambolt_magic.client.regions import region_cache
 
 if TYPE_CHECKING:
     from faults.proxy import FaultProxy
@@ -288,7 +288,7 @@ def _fresh_region_cache() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_connections() -> Iterator[None]:
     """No kept connection, before and after: one test's would serve the next, with its sockets."""
-    from dreambolt_magic import connection
+    from dreambolt_magic.client import connection
 
     connection.forget()
     yield
@@ -301,7 +301,7 @@ def _fresh_connections() -> Iterator[None]:
 @pytest.fixture
 def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The bytes the loader hands to its parser (``readers.read``), one entry per call, to compare bit for bit."""
-    from dreambolt_magic import readers
+    from dreambolt_magic.formats import readers
 
     seen: list[bytes] = []
     real = readers.read

@@ -18,6 +18,7 @@ from botocore.config import Config
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
+from dreambolt_magic.client.regions import region_cache
 from dreambolt_magic.errors import (
     S3AuthError,
     S3FormatError,
@@ -27,8 +28,7 @@ from dreambolt_magic.errors import (
     S3RateLimit,
     S3RegionError,
 )
-from dreambolt_magic.progress import Progress
-from dreambolt_magic.regions import region_cache
+from dreambolt_magic.transfer.progress import Progress
 
 from .proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Reset, Seen, Stall
 
@@ -39,7 +39,7 @@ BUCKET = "faults"
 KEY = "data.csv"
 ROWS = 3000  # about 67 KB of CSV
 CUT = 10_000  # where a broken body breaks
-CHUNK = 1 << 20  # the loader reads the body in chunks of this size (dreambolt_magic.transfer.CHUNK)
+CHUNK = 1 << 20  # the loader reads the body in chunks of this size (dreambolt_magic.transfer.engine.CHUNK)
 
 
 # --- arranging and observing ---------------------------------------------------------------------------

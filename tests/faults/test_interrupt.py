@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 import dreambolt_magic
-from dreambolt_magic import overlap, transfer
+from dreambolt_magic.objects import overlap
+from dreambolt_magic.transfer import engine as transfer
 
 from .proxy import Delay, Fault, FaultProxy, Stall
 from .test_faults import BUCKET, Recorder, gets

@@ -22,8 +22,8 @@ from helpers import make_frame, to_bytes
 from IPython.utils.capture import capture_output
 
 import dreambolt_magic
-from dreambolt_magic.cache import Cache, default_directory, open_cache
-from dreambolt_magic.checksums import digest
+from dreambolt_magic.objects.cache import Cache, default_directory, open_cache
+from dreambolt_magic.transfer.checksums import digest
 from dreambolt_magic.errors import S3CacheError
 
 if TYPE_CHECKING:
@@ -480,7 +480,7 @@ def test_the_cache_magic_refuses_unknown_arguments(magic: InteractiveShell) -> N
 def test_the_cache_size_is_validated(magic: InteractiveShell) -> None:
     from traitlets import TraitError
 
-    from dreambolt_magic.magics import S3IngestMagics
+    from dreambolt_magic.notebook.magics import S3IngestMagics
 
     with pytest.raises(TraitError):
         S3IngestMagics(magic, cache_size=0)

@@ -17,8 +17,9 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic as dm
-from dreambolt_magic import S3FormatError, S3NotFound, listing
-from dreambolt_magic.expr import Filter, FilterSyntaxError
+from dreambolt_magic import S3FormatError, S3NotFound
+from dreambolt_magic.datasets import listing
+from dreambolt_magic.datasets.filters import Filter, FilterSyntaxError
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -335,7 +336,7 @@ def test_a_failure_ends_the_bar_red_and_cancels_the_rest(s3: S3Helper, parts: li
 
 
 def test_a_cancelled_set_raises_cancelled(s3: S3Helper, parts: list[pd.DataFrame]) -> None:
-    from dreambolt_magic.progress import Cancelled
+    from dreambolt_magic.transfer.progress import Cancelled
 
     flag = threading.Event()
     flag.set()
@@ -355,20 +356,20 @@ def test_a_list_asks_for_the_bucket_region_once(s3: S3Helper, proxy: FaultProxy)
 def test_a_set_shares_one_connection_across_its_objects(
     s3: S3Helper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dreambolt_magic import s3 as loader
+    from dreambolt_magic.client.connection import Connection
 
     s3.make_bucket(BUCKET)
     frames = [make_frame(2, seed=i) for i in range(12)]
     for i, frame in enumerate(frames):
         s3.put(BUCKET, f"shared/{i:02d}.csv", to_bytes(frame, "csv"))
     opened: list[Any] = []
-    real_open = loader.Connection.open.__func__  # type: ignore[attr-defined]
+    real_open = Connection.open.__func__  # type: ignore[attr-defined]
 
     def spy(cls: type, **kw: Any) -> Any:
         opened.append(real_open(cls, **kw))
         return opened[-1]
 
-    monkeypatch.setattr(loader.Connection, "open", classmethod(spy))
+    monkeypatch.setattr(Connection, "open", classmethod(spy))
     df = _load(s3, f"s3://{BUCKET}/shared/")
     pd.testing.assert_frame_equal(df, _concat(frames))
     assert len(opened) == 2  # the listing's, and the one the twelve loads share

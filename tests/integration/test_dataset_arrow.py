@@ -2,7 +2,7 @@
 makes of the same files (``pd.read_parquet`` of each, ``pd.concat``), whether the files' tables could be
 converted at once or, where that would give another frame, one by one.
 
-How many conversions a load made is counted on ``dreambolt_magic.frames.to_pandas``, which every Parquet
+How many conversions a load made is counted on ``dreambolt_magic.formats.frames.to_pandas``, which every Parquet
 conversion goes through.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import dreambolt_magic as dm
-from dreambolt_magic import frames
+from dreambolt_magic.formats import frames
 
 if TYPE_CHECKING:
     from conftest import S3Helper

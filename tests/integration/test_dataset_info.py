@@ -13,8 +13,10 @@ from helpers import make_frame, to_bytes
 from IPython.utils.capture import capture_output
 
 import dreambolt_magic as dm
-from dreambolt_magic import S3NotFound, memory, preview
-from dreambolt_magic.s3 import human_bytes
+from dreambolt_magic import S3NotFound
+from dreambolt_magic.datasets import preview
+from dreambolt_magic.formats import estimates
+from dreambolt_magic.units import human_bytes
 
 if TYPE_CHECKING:
     from faults.proxy import FaultProxy
@@ -126,8 +128,8 @@ def test_info_guesses_text_memory_from_sizes_and_says_it_is_rough(ip: Interactiv
     s3.put(BUCKET, "c/2.csv.gz", gzip.compress(body))
     found = preview.info(f"s3://{BUCKET}/c/", endpoint_url=s3.endpoint_url)
     assert found.rough
-    assert found.memory == int(len(body) * memory.TEXT_FACTORS["csv"]) + int(
-        len(gzip.compress(body)) * memory.TEXT_FACTORS["csv"] * memory.COMPRESSION_FACTOR)
+    assert found.memory == int(len(body) * estimates.TEXT_FACTORS["csv"]) + int(
+        len(gzip.compress(body)) * estimates.TEXT_FACTORS["csv"] * estimates.COMPRESSION_FACTOR)
     with capture_output() as cap:
         ip.run_cell_magic("s3ingest", "df --info", f"s3://{BUCKET}/c/")
     line = f"Memory as a DataFrame: ~{human_bytes(found.memory)} (a rough guess"

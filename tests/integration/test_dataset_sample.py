@@ -16,7 +16,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import dreambolt_magic as dm
-from dreambolt_magic import listing
+from dreambolt_magic.datasets import listing
 
 if TYPE_CHECKING:
     from conftest import S3Helper

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dreambolt_magic import demo
-from dreambolt_magic.demo import DATASETS, DEMO_BUCKET, DEMO_REGION, DemoServer, start_demo_server
+from dreambolt_magic.notebook import demo
+from dreambolt_magic.notebook.demo import DATASETS, DEMO_BUCKET, DEMO_REGION, DemoServer, start_demo_server
 
 BY_LABEL = {dataset.label: dataset for dataset in DATASETS}
 
@@ -223,7 +223,7 @@ def test_module_imports_neither_ipython_nor_moto_at_top_level() -> None:
 
 def test_python_dash_m_serves_until_interrupted() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dreambolt_magic.demo"],
+        [sys.executable, "-m", "dreambolt_magic.notebook.demo"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -158,17 +158,17 @@ def test_columns_and_projection_take_partition_and_source_columns(
 def test_a_column_selection_reaches_each_objects_read(
     s3: S3Helper, table: dict[tuple[int, int], pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dreambolt_magic import s3 as loader
+    from dreambolt_magic import engines
 
     lazy = _load(s3, f"s3://{BUCKET}/table/", engine="dask", source_column="src")
     asked: list[Any] = []
-    real = loader.load
+    real = engines.load_object
 
-    def spy(uri: Any, **kw: Any) -> pd.DataFrame:
+    def spy(uri: Any, **kw: Any) -> Any:
         asked.append(kw.get("columns"))
         return real(uri, **kw)
 
-    monkeypatch.setattr(loader, "load", spy)
+    monkeypatch.setattr(engines, "load_object", spy)
     # In this process (the synchronous scheduler), so that the spy sees each partition's read.
     result = lazy[["value", "year", "src"]].compute(scheduler="sync")
     assert asked == [["value"]] * 6  # dask's optimizer passed the selection down; year and src are ours

@@ -17,8 +17,8 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic as dm
-from dreambolt_magic import connection
-from dreambolt_magic.connection import Connection
+from dreambolt_magic.client import connection
+from dreambolt_magic.client.connection import Connection
 from dreambolt_magic.errors import S3AuthError
 
 if TYPE_CHECKING:

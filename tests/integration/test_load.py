@@ -25,16 +25,9 @@ import tqdm
 from helpers import key_for, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import (
-    S3AuthError,
-    S3Error,
-    S3FormatError,
-    S3NetworkError,
-    S3NotFound,
-    summarize,
-)
-from dreambolt_magic.progress import Progress
-from dreambolt_magic.regions import region_cache
+from dreambolt_magic import S3AuthError, S3Error, S3FormatError, S3NetworkError, S3NotFound, summarize
+from dreambolt_magic.client.regions import region_cache
+from dreambolt_magic.transfer.progress import Progress
 
 if TYPE_CHECKING:
     from conftest import MotoEndpoint, S3Helper

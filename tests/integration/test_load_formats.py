@@ -18,8 +18,8 @@ import pytest
 from helpers import COMPRESSIONS, FORMATS, compress, key_for, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import buffers
 from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.transfer import buffers
 
 if TYPE_CHECKING:
     from conftest import MotoEndpoint, S3Helper

@@ -1,4 +1,4 @@
-"""A whole CSV or TSV parsed while it downloads, or by path once it is whole (``dreambolt_magic.overlap``),
+"""A whole CSV or TSV parsed while it downloads, or by path once it is whole (``dreambolt_magic.objects.overlap``),
 against moto over HTTP.
 
 The overlapped parse is a head start: these tests check that the frame it gives is the frame a plain read
@@ -22,8 +22,10 @@ from faults.proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Th
 from helpers import compress, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import buffers, overlap, transfer
 from dreambolt_magic.errors import S3AuthError, S3FormatError
+from dreambolt_magic.objects import overlap
+from dreambolt_magic.transfer import buffers
+from dreambolt_magic.transfer import engine as transfer
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -42,7 +44,7 @@ def plain_reads(monkeypatch: pytest.MonkeyPatch, parsed: list[bytes]) -> list[by
 @pytest.fixture
 def path_reads(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """Parses by path for every size; returns the ``path`` each ``readers.read`` call was given."""
-    from dreambolt_magic import readers
+    from dreambolt_magic.formats import readers
 
     monkeypatch.setattr(overlap, "MIN_SIZE", 0)
     monkeypatch.setattr(overlap, "parallel_path_reads", lambda: True)

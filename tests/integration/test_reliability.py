@@ -18,9 +18,12 @@ from faults.test_faults import Recorder
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import S3TooLarge, memory
-from dreambolt_magic import s3 as loader
-from dreambolt_magic.magics import S3IngestMagics
+from dreambolt_magic import S3TooLarge
+from dreambolt_magic import api as loader
+from dreambolt_magic.client.connection import Connection
+from dreambolt_magic.formats import estimates
+from dreambolt_magic.notebook.magics import S3IngestMagics
+from dreambolt_magic.transfer import memory
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -172,7 +175,7 @@ def memory_need(proxy: FaultProxy, uri: str, columns: list[str]) -> int:
     bucket, key = uri.removeprefix("s3://").split("/", 1)
     data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     client.close()
-    return memory.parquet_need(memoryview(data), columns=columns, row_groups=None)
+    return estimates.parquet_need(memoryview(data), columns=columns, row_groups=None)
 
 
 def test_magic_refusal_keeps_the_previous_value_and_force_loads(
@@ -209,13 +212,13 @@ def test_the_magic_hands_its_timeouts_to_botocore(
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "data.csv", to_bytes(make_frame(10), "csv"))
     seen: list[tuple[Any, Any]] = []
-    real = loader.Connection.client
+    real = Connection.client
 
-    def spy(self: loader.Connection, region: str) -> Any:
+    def spy(self: Connection, region: str) -> Any:
         seen.append((self.config.connect_timeout, self.config.read_timeout))
         return real(self, region)
 
-    monkeypatch.setattr(loader.Connection, "client", spy)
+    monkeypatch.setattr(Connection, "client", spy)
     ip.run_cell_magic("s3ingest", "df --quiet", uri)
     assert set(seen) == {(5.0, 15.0)}
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic as dm
-from dreambolt_magic.logs import redact
+from dreambolt_magic.client.redaction import redact
 
 ACCESS_KEY = "AKIADREAMBOLTSECRETID"
 SECRET_KEY = "s3cr3t/Dreambolt+Key/NeverShowMe0123456789"

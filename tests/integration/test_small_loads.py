@@ -16,8 +16,10 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import overlap, transfer, workers
-from dreambolt_magic.progress import NoProgress
+from dreambolt_magic.objects import overlap
+from dreambolt_magic.transfer import engine as transfer
+from dreambolt_magic.transfer import workers
+from dreambolt_magic.transfer.progress import NoProgress
 from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:

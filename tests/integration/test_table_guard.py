@@ -17,7 +17,8 @@ import pytest
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic as dm
-from dreambolt_magic import S3FormatError, preview
+from dreambolt_magic import S3FormatError
+from dreambolt_magic.datasets import preview
 
 if TYPE_CHECKING:
     from conftest import S3Helper

@@ -14,8 +14,8 @@ import pytest
 from helpers import compress, key_for, make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import textplan
 from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.objects import textplan
 
 if TYPE_CHECKING:
     from conftest import S3Helper

@@ -18,9 +18,10 @@ from faults.proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Th
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
-from dreambolt_magic import parquetplan, readers, transfer
 from dreambolt_magic.errors import S3AuthError, S3GenericError
-from dreambolt_magic.progress import Cancelled
+from dreambolt_magic.formats import parquet, readers
+from dreambolt_magic.transfer import engine as transfer
+from dreambolt_magic.transfer.progress import Cancelled
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -340,7 +341,7 @@ def test_a_footer_that_starts_in_the_head_is_not_fetched_again(proxy: FaultProxy
     # GET's 64 KiB. The rest of the file is one more GET; nothing the head brought is asked for twice.
     frame = pd.DataFrame({f"c{i:03d}": np.arange(40, dtype="int64") + i for i in range(100)})
     body = to_bytes(frame, "parquet")
-    assert readers.HEAD_BYTES < len(body) and parquetplan.parquet_footer_start(memoryview(body)) < readers.HEAD_BYTES
+    assert readers.HEAD_BYTES < len(body) and parquet.parquet_footer_start(memoryview(body)) < readers.HEAD_BYTES
     s3.make_bucket(BUCKET)
 
     df = fetch(proxy, s3.put(BUCKET, "narrow.parquet", body), columns=["c050"])
@@ -386,10 +387,10 @@ def test_reader_hook_reads_only_the_given_row_groups(wide: pd.DataFrame, tmp_pat
     path = tmp_path / "w.parquet"
     wide.to_parquet(path, index=False, row_group_size=20_000)
     data = bytearray(path.read_bytes())
-    ranges, groups = parquetplan.parquet_ranges(memoryview(data), columns=["small"], nrows=100)
+    ranges, groups = parquet.parquet_ranges(memoryview(data), columns=["small"], nrows=100)
     assert groups == [0]
     sparse = bytearray(len(data))
-    for a, b in ranges + [(parquetplan.parquet_footer_start(memoryview(data)), len(data))]:
+    for a, b in ranges + [(parquet.parquet_footer_start(memoryview(data)), len(data))]:
         sparse[a:b] = data[a:b]
 
     df = readers.read(sparse, key="w.parquet", columns=["small"], nrows=100, row_groups=groups, pruned=True)

@@ -24,9 +24,9 @@ from IPython.utils.capture import capture_output
 from traitlets import TraitError
 
 import dreambolt_magic
-from dreambolt_magic import demo
 from dreambolt_magic.errors import S3AuthError, S3Error, S3FormatError, S3NetworkError, S3NotFound
-from dreambolt_magic.magics import S3IngestMagics
+from dreambolt_magic.notebook import demo
+from dreambolt_magic.notebook.magics import S3IngestMagics
 
 SENTINEL = object()
 CSV = "s3://bkt/data.csv"
@@ -817,7 +817,7 @@ def test_unload_stops_a_running_demo(ip: InteractiveShell, capsys: pytest.Captur
 def test_loading_the_extension_warms_up_on_a_thread(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from dreambolt_magic import magics
+    from dreambolt_magic.notebook import magics
 
     called: list[str] = []
     monkeypatch.setattr(magics, "warm_up", lambda: called.append(threading.current_thread().name))

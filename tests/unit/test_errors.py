@@ -7,9 +7,9 @@ import pytest
 
 import dreambolt_magic
 from dreambolt_magic import errors, explain
+from dreambolt_magic.client.retry import RETRYABLE_CODES
+from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import CODE_CLASSES, STATUS_CLASSES, S3Error, class_for
-from dreambolt_magic.retry import RETRYABLE_CODES
-from dreambolt_magic.s3 import translate
 
 LEAVES = [
     errors.S3UriError, errors.S3AuthError, errors.S3NotFound, errors.S3RateLimit, errors.S3RegionError,

@@ -1,4 +1,4 @@
-"""Arrow tables into DataFrames (``dreambolt_magic.frames.to_pandas``): the frame ``Table.to_pandas()``
+"""Arrow tables into DataFrames (``dreambolt_magic.formats.frames.to_pandas``): the frame ``Table.to_pandas()``
 gives, in Arrow's memory where it can be, and every column writable."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dreambolt_magic.frames import can_concat, to_pandas, views
+from dreambolt_magic.formats.frames import can_concat, to_pandas, views
 
 ROWS = 6
 

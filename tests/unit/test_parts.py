@@ -6,8 +6,11 @@ import itertools
 
 import pytest
 
-from dreambolt_magic import parquetplan, progress, transfer
-from dreambolt_magic.parts import (
+from dreambolt_magic.formats import parquet
+from dreambolt_magic.objects import parquetplan
+from dreambolt_magic.transfer import engine as transfer
+from dreambolt_magic.transfer import progress
+from dreambolt_magic.transfer.parts import (
     MAX_PART,
     MIN_PART,
     PARALLEL_THRESHOLD,
@@ -17,7 +20,7 @@ from dreambolt_magic.parts import (
     plan_parts,
     recut,
 )
-from dreambolt_magic.progress import NoProgress
+from dreambolt_magic.transfer.progress import NoProgress
 from dreambolt_magic.uri import S3Uri
 
 MiB = 1 << 20
@@ -96,9 +99,9 @@ def test_meter_flushes_before_rewinding() -> None:
 
 def test_footer_start_refuses_what_is_not_parquet() -> None:
     with pytest.raises(ValueError):
-        parquetplan.parquet_footer_start(memoryview(b"a,b\n1,2\n" * 3))
+        parquet.parquet_footer_start(memoryview(b"a,b\n1,2\n" * 3))
     with pytest.raises(ValueError):
-        parquetplan.parquet_footer_start(memoryview(b"PAR1" + b"\0" * 4 + b"\xff\xff\xff\x7fPAR1"))
+        parquet.parquet_footer_start(memoryview(b"PAR1" + b"\0" * 4 + b"\xff\xff\xff\x7fPAR1"))
 
 
 @pytest.mark.parametrize(

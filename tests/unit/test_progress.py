@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from dreambolt_magic.progress import NoProgress, Progress, TqdmProgress
+from dreambolt_magic.transfer.progress import NoProgress, Progress, TqdmProgress
 
 
 def bar(out: io.StringIO) -> TqdmProgress:

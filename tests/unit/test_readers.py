@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dreambolt_magic import readers
 from dreambolt_magic.errors import CODE_CLASSES, S3FormatError
+from dreambolt_magic.formats import readers
 
 FORMAT_EXTENSIONS = {
     "parquet": ".parquet",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dreambolt_magic.client.retry import RETRYABLE_STATUSES, THROTTLING_CODES, RetryPolicy, is_retryable
 from dreambolt_magic.errors import S3AuthError, S3Error, S3NotFound, S3RateLimit
-from dreambolt_magic.retry import RETRYABLE_STATUSES, THROTTLING_CODES, RetryPolicy, is_retryable
 
 
 class FakeClock:

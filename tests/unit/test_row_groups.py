@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dreambolt_magic import parquetplan, readers, rowgroups
-from dreambolt_magic.expr import Filter
+from dreambolt_magic.datasets.filters import Filter
+from dreambolt_magic.formats import parquet, readers, rowgroups
+from dreambolt_magic.objects import parquetplan
 
 # --- the decision, pure --------------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ def test_parquet_ranges_and_read_skip_the_groups_ruled_out() -> None:
     sink = io.BytesIO()
     frame.to_parquet(sink, index=False, row_group_size=10)
     data = sink.getvalue()
-    ranges, groups = parquetplan.parquet_ranges(memoryview(data), columns=None, nrows=None,
+    ranges, groups = parquet.parquet_ranges(memoryview(data), columns=None, nrows=None,
                                             row_filter=Filter("id >= 12 and id < 18 or id == 39"))
     assert groups == [1, 3]
     metadata = _metadata(data)
@@ -200,11 +201,11 @@ def test_parquet_ranges_and_read_skip_the_groups_ruled_out() -> None:
     assert not any(_span(metadata, g) & fetched for g in (0, 2))
     # Only those groups' bytes are there: the others are zeros, as in a sparse download.
     sparse = bytearray(len(data))
-    for start, end in [*ranges, (parquetplan.parquet_footer_start(memoryview(data)), len(data))]:
+    for start, end in [*ranges, (parquet.parquet_footer_start(memoryview(data)), len(data))]:
         sparse[start:end] = data[start:end]
     got = readers.read(sparse, key="t.parquet", row_groups=groups, pruned=True)
     pd.testing.assert_frame_equal(got, pd.concat([frame.iloc[10:20], frame.iloc[30:40]], ignore_index=True))
-    none, kept = parquetplan.parquet_ranges(memoryview(data), columns=["v"], nrows=None, row_filter=Filter("id > 99"))
+    none, kept = parquet.parquet_ranges(memoryview(data), columns=["v"], nrows=None, row_filter=Filter("id > 99"))
     assert kept == [] and none == []
     empty = readers.read(sparse, key="t.parquet", row_groups=[], columns=["v"], pruned=True)
     assert list(empty.columns) == ["v"] and len(empty) == 0

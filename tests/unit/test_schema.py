@@ -1,4 +1,4 @@
-"""Combining a set's frames (``dreambolt_magic.schema.combine``): the same-schema shortcut gives what the full
+"""Combining a set's frames (``dreambolt_magic.datasets.partitions.combine``): the same-schema shortcut gives what the full
 unification gives, and only frames that truly share a schema take it."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dreambolt_magic import schema
+from dreambolt_magic.datasets import partitions as schema
+from dreambolt_magic.datasets.listing import ObjectRef
 from dreambolt_magic.errors import S3FormatError
-from dreambolt_magic.listing import ObjectRef
 from dreambolt_magic.uri import S3Uri
 
 

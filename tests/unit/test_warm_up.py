@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dreambolt_magic import connection
+from dreambolt_magic.client import connection
 
 
 def test_after_warm_up_a_new_client_reads_no_model_file(monkeypatch: pytest.MonkeyPatch) -> None:

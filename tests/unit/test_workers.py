@@ -1,4 +1,4 @@
-"""A transfer's threads (``dreambolt_magic.workers``): failures, stops and shut sockets, with no I/O.
+"""A transfer's threads (``dreambolt_magic.transfer.workers``): failures, stops and shut sockets, with no I/O.
 
 The bodies here are stand-ins that record being closed and shut down; the loads that use real sockets are
 in tests/faults (test_interrupt.py) and tests/integration (test_small_loads.py).
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from dreambolt_magic import workers
-from dreambolt_magic.workers import Stopped, Workers
+from dreambolt_magic.transfer import workers
+from dreambolt_magic.transfer.workers import Stopped, Workers
 
 PATIENCE = 5.0
 

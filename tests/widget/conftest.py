@@ -23,7 +23,7 @@ import pytest
 from faults.proxy import Fault, FaultProxy, Throttle
 from helpers import make_frame, to_bytes
 
-from dreambolt_magic.widget import S3Panel
+from dreambolt_magic.notebook.panel import S3Panel
 
 if TYPE_CHECKING:
     from conftest import S3Helper

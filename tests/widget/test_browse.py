@@ -22,10 +22,10 @@ import pytest
 from faults.proxy import Fault, FaultProxy, Reply, Stall
 from helpers import make_frame, to_bytes
 
-from dreambolt_magic import browse
+from dreambolt_magic import load
+from dreambolt_magic.datasets import browse
 from dreambolt_magic.errors import S3AuthError, S3FormatError, S3NotFound
-from dreambolt_magic.progress import Cancelled
-from dreambolt_magic.s3 import load
+from dreambolt_magic.transfer.progress import Cancelled
 
 from .conftest import BUCKET
 
@@ -251,7 +251,7 @@ def test_peek_follows_the_footer_of_a_real_parquet_writer(s3: S3Helper, proxy: F
 
 def test_loader_modules_import_neither_ipython_nor_ipywidgets() -> None:
     code = (
-        "import sys, dreambolt_magic, dreambolt_magic.browse, dreambolt_magic.s3, dreambolt_magic.progress\n"
+        "import sys, dreambolt_magic, dreambolt_magic.datasets.browse, dreambolt_magic.api, dreambolt_magic.transfer.progress\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('IPython', 'ipywidgets'))\n"
         "assert not bad, bad\n"
     )

@@ -19,8 +19,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import dreambolt_magic
-from dreambolt_magic import browse, s3
-from dreambolt_magic.widget import S3Panel
+from dreambolt_magic import api
+from dreambolt_magic.datasets import browse
+from dreambolt_magic.notebook.panel import S3Panel
 
 from .conftest import BUCKET
 
@@ -455,7 +456,7 @@ def test_an_unexpected_error_in_the_load_thread_is_shown_and_binds_nothing(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("out of memory while parsing")
 
-    monkeypatch.setattr(s3, "load", broken)
+    monkeypatch.setattr(api, "load", broken)
     panel = make_panel()
     panel.uri.value = PARQUET
     loaded(panel)

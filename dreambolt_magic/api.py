@@ -1,0 +1,178 @@
+"""The public loader: :func:`load` validates what it is given once, then dispatches down: to an engine
+(:mod:`dreambolt_magic.engines`), to the set loader (:mod:`dreambolt_magic.datasets.loader`) for a list, a
+glob or a prefix, or to the load of one object (:mod:`dreambolt_magic.objects.load`). :func:`summarize` is
+the one line a front end shows after a load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
+from dreambolt_magic.units import human_bytes
+from dreambolt_magic.uri import S3Uri, parse
+
+if TYPE_CHECKING:
+    import os
+
+    import pandas as pd
+
+    from dreambolt_magic.objects.cache import Cache
+    from dreambolt_magic.transfer.progress import CancelFlag, Progress
+
+__all__ = ["load", "parse_uri", "summarize"]
+
+
+def parse_uri(text: str) -> S3Uri:
+    """Parse ``s3://bucket/key`` (or an ``s3a://``, virtual-hosted or path-style https URL) into an S3Uri."""
+    return parse(text)
+
+
+def load(
+    uri: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    format: str | None = None,
+    columns: Sequence[str] | str | None = None,
+    nrows: int | None = None,
+    sample: int | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    anon: bool = False,
+    max_attempts: int = 5,
+    progress: bool | Progress = True,
+    unsigned_fallback: bool = True,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 15.0,
+    cancel: CancelFlag | None = None,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int | None = None,
+    force: bool = False,
+    memory_limit: int | None = None,
+    source_column: str | None = None,
+    filter: str | None = None,
+    cache: bool | str | os.PathLike[str] | Cache | None = None,
+    engine: str = "pandas",
+    **read_options: Any,
+) -> pd.DataFrame:
+    """Load one S3 object into a pandas DataFrame.
+
+    Parameters
+    ----------
+    uri:
+        ``s3://bucket/key``, ``s3a://...``, ``https://bucket.s3.REGION.amazonaws.com/key``, a path-style
+        URL, or any of these with ``?versionId=...``. Several objects load into one frame: a list of
+        URIs, a glob (``s3://b/logs/2024-*/*.csv.gz``, ``**`` across folders) or a prefix ending in ``/``
+        (see :func:`dreambolt_magic.datasets.loader.load_many`, which takes the same options and a few more).
+    format:
+        ``parquet``, ``csv``, ``tsv``, ``json``, ``jsonl`` or ``feather``; by default taken from the key's
+        extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
+    columns, nrows:
+        Read only these columns (a list, or ``"a,b"``) and only the first ``nrows`` rows.
+    sample:
+        A first look: the first ``sample`` rows, of the first objects of a set, fetching as little as that
+        takes (see :mod:`dreambolt_magic.datasets.sampling`); ``df.attrs["s3"]["sample"]`` says it is one. Not with
+        ``nrows``.
+    region:
+        Sign for this region. By default: a region in the URL, else the bucket's own region as S3 reports
+        it (cached per bucket).
+    profile, endpoint_url, anon:
+        A named AWS profile; an S3-compatible endpoint (``AWS_ENDPOINT_URL_S3`` and ``AWS_ENDPOINT_URL``
+        are honoured too); unsigned requests, for public buckets.
+    max_attempts:
+        Attempts per request, with exponential backoff and full jitter between them.
+    progress:
+        ``True`` for a tqdm bar (a widget in Jupyter), ``False`` for none, or a :class:`Progress`.
+    unsigned_fallback:
+        With no credentials configured at all, try the object unsigned once (it may be public).
+    connect_timeout, read_timeout:
+        Seconds before a connection attempt, or a read that receives nothing, counts as failed.
+    cancel:
+        A ``threading.Event`` (or anything with ``is_set()`` and ``wait()``); once it is set the load
+        stops at the next check (between 64 KiB slices of the body, between attempts, during backoff
+        waits) and raises :class:`~dreambolt_magic.transfer.progress.Cancelled`.
+    max_concurrency, part_size:
+        Connections in flight for one object, and the bytes each ranged GET asks for. An object under
+        8 MiB is read by one GET; a larger one starts as one stream and, if that stream is slow, goes on
+        in parts of 4-64 MiB (about two per connection; fewer and longer where each request waits long for
+        its first byte) unless ``part_size`` is given;
+        ``max_concurrency=1`` reads every object with one stream.
+    force, memory_limit:
+        Before the body is read, the object's size (for a Parquet read of some columns or rows, their size
+        as the footer gives it) is compared with the memory available, or with ``memory_limit`` bytes if
+        given; a load that would not fit raises :class:`~dreambolt_magic.errors.S3TooLarge` unless
+        ``force=True``.
+    source_column, filter:
+        For a set of objects (see below): a column naming each row's object, and a restricted expression
+        (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
+    cache:
+        Keep the object's bytes on disk (:mod:`dreambolt_magic.objects.cache`): ``True`` in the default directory
+        (``$XDG_CACHE_HOME/dreambolt_magic`` or ``~/.cache/dreambolt_magic``), a path for that directory,
+        or a :class:`~dreambolt_magic.objects.cache.Cache` (to set its size limit). A cached object costs one HEAD
+        (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
+        fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
+        ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
+    engine:
+        ``"pandas"`` (the default); ``"dask"`` for a lazy dask DataFrame with one partition per object, read
+        on the workers by this function with these settings; ``"polars"`` for a polars DataFrame. The
+        others need ``pip install 'dreambolt_magic[dask]'`` (or ``[polars]``); see
+        :mod:`dreambolt_magic.engines`. An unknown name is a ValueError.
+    read_options:
+        Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
+
+    Raises
+    ------
+    S3Error
+        One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
+    """
+    if engine != "pandas":
+        from dreambolt_magic import engines
+
+        if sample is not None:
+            if engine == "dask":
+                raise ValueError("sample is for an in-memory frame; with engine='dask' use nrows=N, which gives "
+                                 "the first N rows as a lazy frame")
+            read_options["sample"] = sample
+        return engines.load(
+            uri, engine=engine, format=format, columns=columns, nrows=nrows, region=region, profile=profile,
+            endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
+            unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
+            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, **read_options,
+        )
+    from dreambolt_magic.datasets import loader
+
+    return loader.load(
+        uri, format=format, columns=columns, nrows=nrows, region=region, profile=profile,
+        endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
+        unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
+        memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, sample=sample,
+        **read_options,
+    )
+
+
+def summarize(frame: pd.DataFrame) -> str:
+    """One line about a loaded frame: rows x columns, bytes, elapsed, MB/s, region, how it was signed."""
+    info = frame.attrs.get("s3", {})
+    size = info.get("bytes_fetched") or 0
+    elapsed = info.get("elapsed") or 0.0
+    rate = f"{size / elapsed / 1e6:,.1f} MB/s" if elapsed > 0 else "n/a"
+    rows, cols = frame.shape
+    parts = [
+        f"{rows:,} rows x {cols:,} columns",
+        human_bytes(size),
+        f"{elapsed:.2f} s",
+        rate,
+        f"region {info.get('region') or 'unknown'}",
+    ]
+    if info.get("signed") is False:
+        parts.append(f"unsigned ({info.get('unsigned_reason')})")
+    if (info.get("attempts") or 1) > 1:
+        parts.append(f"{info['attempts']} attempts")
+    count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
+    if info.get("sample"):
+        objects = info.get("object_count") or 1
+        count = f" (sample: the first {info['sample']:,} rows, from {objects:,} object{'s' if objects != 1 else ''})"
+    return f"Loaded {info.get('uri', 'the object')}{count}: " + " · ".join(parts)

@@ -1,0 +1,105 @@
+"""Botocore's exceptions into ours: decided by S3 error code and HTTP status, never by message text.
+
+Every botocore exception the package meets passes through :func:`translate` once, where the loader
+(:mod:`dreambolt_magic.api`) and its helpers call botocore: the rest of the package sees only
+:class:`~dreambolt_magic.errors.S3Error` and its subclasses. :func:`classify` gives the retry policy an
+error's ``(code, status)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import botocore.exceptions as bce
+
+from dreambolt_magic.client.regions import bucket_region_from
+from dreambolt_magic.errors import (
+    S3AuthError,
+    S3Error,
+    S3GenericError,
+    S3NetworkError,
+    S3UriError,
+    class_for,
+)
+
+if TYPE_CHECKING:
+    from dreambolt_magic.client.connection import Connection
+
+__all__ = ["classify", "translate"]
+
+
+_NETWORK_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (bce.ConnectTimeoutError, "ConnectTimeout"),
+    (bce.ReadTimeoutError, "ReadTimeout"),
+    (bce.ConnectionClosedError, "ConnectionClosed"),
+    (bce.EndpointConnectionError, "EndpointConnectionError"),
+    (bce.ResponseStreamingError, "IncompleteBody"),
+    (bce.IncompleteReadError, "IncompleteBody"),
+    (bce.FlexibleChecksumError, "ChecksumMismatch"),
+    (bce.HTTPClientError, "ConnectionClosed"),
+)
+
+_CREDENTIAL_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (bce.ProfileNotFound, "ProfileNotFound"),
+    (bce.NoCredentialsError, "NoCredentials"),
+    (bce.SSOTokenLoadError, "SSOTokenExpired"),
+    (bce.UnauthorizedSSOTokenError, "SSOTokenExpired"),
+    (bce.TokenRetrievalError, "SSOTokenExpired"),
+    (bce.PartialCredentialsError, "CredentialsError"),
+    (bce.CredentialRetrievalError, "CredentialsError"),
+    (bce.NoAuthTokenError, "CredentialsError"),
+)
+
+
+def translate(
+    exc: BaseException,
+    *,
+    bucket: str | None = None,
+    region: str | None = None,
+    operation: str | None = None,
+    profile: str | None = None,
+    conn: Connection | None = None,
+) -> S3Error:
+    """Our exception for a botocore one; decided by S3 error code and HTTP status, never by message text."""
+    endpoint = None
+    if conn is not None:
+        profile, endpoint = conn.profile, conn.endpoint_url
+    common: dict[str, Any] = {"bucket": bucket, "region": region, "operation": operation, "endpoint": endpoint}
+    if isinstance(exc, bce.ClientError):
+        response = exc.response
+        error = response.get("Error", {})
+        meta = response.get("ResponseMetadata", {})
+        status = meta.get("HTTPStatusCode")
+        code = error.get("Code")
+        if code and code.isdigit():
+            code = None  # HEAD answers have no body; botocore puts the status where the code goes.
+        hints: dict[str, Any] = {"profile": profile}
+        named = bucket_region_from(response)
+        if named:
+            hints["bucket_region"] = named
+        if conn is not None and not conn.signed:
+            hints["unsigned"] = True
+        return class_for(code, status)(
+            code=code,
+            status=status,
+            request_id=meta.get("RequestId"),
+            detail=error.get("Message"),
+            hints=hints,
+            **common,
+        )
+    for kind, code in _CREDENTIAL_CODES:
+        if isinstance(exc, kind):
+            return S3AuthError(code=code, detail=type(exc).__name__, hints={"profile": profile}, **common)
+    for kind, code in _NETWORK_CODES:
+        if isinstance(exc, kind):
+            return S3NetworkError(code=code, detail=type(exc).__name__, **common)
+    if isinstance(exc, bce.ParamValidationError):
+        return S3UriError(str(exc.kwargs.get("report", "")).strip() or None, code="InvalidUri", **common)
+    return S3GenericError(detail=f"{type(exc).__name__}", **common)
+
+
+def classify(exc: BaseException) -> tuple[str | None, int | None] | None:
+    """``(code, status)`` of one of our errors, for the retry policy; ``None`` for anything else."""
+    if isinstance(exc, S3Error):
+        return exc.code, exc.status
+    return None

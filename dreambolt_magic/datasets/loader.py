@@ -1,0 +1,402 @@
+"""Many objects in one DataFrame: lists of URIs, globs, prefixes and Hive partitions.
+
+:func:`load_many` expands what it is given into objects (:mod:`dreambolt_magic.datasets.listing` says what a glob,
+a prefix or a list names), fetches them concurrently (a bounded pool of threads, each object read by
+:func:`dreambolt_magic.api.load` with its retries, regions and parsers), then unifies their schemas and
+concatenates them (:mod:`dreambolt_magic.datasets.partitions`), in the order the objects were named or listed.
+
+A ``filter`` (see :mod:`dreambolt_magic.datasets.filters`) is first decided on the Hive partition values, so objects in
+partitions that cannot match are never fetched, then on each Parquet object's row-group statistics (from its
+footer, :mod:`dreambolt_magic.formats.rowgroups`), so row groups that cannot match are never fetched either, and
+finally applied to the rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from dreambolt_magic.client import redaction
+from dreambolt_magic.client.connection import Connection, endpoint_from_env
+from dreambolt_magic.datasets import sampling
+from dreambolt_magic.datasets.filters import Filter
+from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs
+from dreambolt_magic.datasets.partitions import (
+    Loaded,
+    apply_filter,
+    columns_to_read,
+    combine,
+    matching_rows,
+    partition_types,
+    typed,
+)
+from dreambolt_magic.datasets.sampling import Sampler, Wave
+from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
+from dreambolt_magic.formats import readers
+from dreambolt_magic.formats.readers import Decoded
+from dreambolt_magic.objects.load import load_object
+from dreambolt_magic.options import default
+from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
+from dreambolt_magic.transfer.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
+from dreambolt_magic.uri import S3Uri
+
+__all__ = ["MAX_WORKERS", "ObjectRef", "expand", "is_many", "load", "load_many"]
+
+#: Objects fetched at the same time.
+MAX_WORKERS = 8
+
+
+def load(
+    uri: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    source_column: str | None = None,
+    filter: str | Filter | None = None,
+    sample: int | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """A pandas frame of one object or of a set, with its provenance in ``attrs["s3"]``: :func:`load_many` for a
+    list, a glob, a prefix, or with ``source_column``, ``filter`` or ``sample``; else the object loader."""
+    if (not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
+            or sample is not None):
+        return load_many(uri, source_column=source_column, filter=filter, sample=sample, **options)
+    frame, info = load_object(uri, **options)
+    assert not isinstance(frame, Decoded)  # only load_object(defer=True) gives one
+    frame.attrs["s3"] = info
+    return frame
+
+
+def load_many(
+    uris: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    format: str | None = None,
+    columns: Sequence[str] | str | None = None,
+    nrows: int | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    anon: bool = False,
+    max_attempts: int = 5,
+    progress: bool | Progress = True,
+    unsigned_fallback: bool = True,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    cancel: CancelFlag | None = None,
+    source_column: str | None = None,
+    filter: str | Filter | None = None,
+    partitions: bool = True,
+    max_workers: int = MAX_WORKERS,
+    sample: int | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Load many S3 objects into one pandas DataFrame (see the module docstring for what is accepted).
+
+    The options are :func:`dreambolt_magic.api.load`'s, applied to every object, and:
+
+    source_column:
+        Add a column of this name holding each row's object URI (``s3://bucket/key``), as a categorical.
+    filter:
+        A restricted expression such as ``"year == 2024 and region in ('eu', 'us')"``: objects whose Hive
+        partitions cannot match are not fetched, nor are Parquet row groups whose statistics (min, max, null
+        count) prove that none of their rows can, and only matching rows are kept.
+    partitions:
+        Turn ``name=value`` folders in the keys into columns (default ``True``).
+    max_workers:
+        Objects fetched at the same time (default 8).
+    sample:
+        The first ``sample`` rows of the set, in listing order, fetching as little as that takes: objects one
+        wave at a time (the first alone), listings a page at a time, Parquet files' first row groups
+        (see :mod:`dreambolt_magic.datasets.sampling`). Not random. Not with ``nrows``. ``df.attrs["s3"]["sample"]``
+        is ``sample``.
+
+    ``columns`` may name partition columns; ``nrows`` keeps the first rows of the set and fetches objects
+    (in order, ``max_workers`` at a time) only until it has them. ``df.attrs["s3"]`` describes the set, and
+    its ``objects`` entry lists each object's own provenance. Raises the loader's
+    :class:`~dreambolt_magic.errors.S3Error` subclasses; nothing partial is returned.
+    """
+    started = time.monotonic()
+    redaction.install()
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ValueError(f"max_workers must be a whole number of at least 1, not {max_workers!r}")
+    if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
+        raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
+    sample = sampling.check(sample, nrows)
+    if source_column is not None and (not isinstance(source_column, str) or not source_column):
+        raise ValueError(f"source_column must be a column name, not {source_column!r}")
+    expression = Filter(filter) if isinstance(filter, str) else filter
+    wanted = readers.column_list(columns)
+    if format is not None:
+        format = readers.normalize_format(format)  # before any request
+    label = _label(uris)
+    settings = {"region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
+                "max_attempts": max_attempts, "unsigned_fallback": unsigned_fallback,
+                "connect_timeout": default("connect_timeout", connect_timeout),
+                "read_timeout": default("read_timeout", read_timeout)}
+    bar = _set_progress(progress)
+    ok = False
+    shared = None
+    try:
+        waves: Iterable[Wave]
+        if sample is None:
+            refs = expand(uris, cancel=cancel, **settings)
+            if not partitions:
+                refs = [replace(r, partitions={}) for r in refs]
+            kinds = partition_types(refs)
+            listed = len(refs)
+            if expression is not None:
+                refs = [r for r in refs if expression.decide(typed(r.partitions, kinds)) is not False]
+            _check_found(refs, label, expression, listed)
+            read_columns = columns_to_read(wanted, expression, kinds)
+            rows = None if expression and expression.names - set(kinds) else nrows
+            # With nrows, objects are taken in order a pool-full at a time, until the rows are there.
+            waves = [Wave(refs, rows, read_columns)] if nrows is None else [
+                Wave(refs[i : i + max_workers], rows, read_columns) for i in range(0, len(refs), max_workers)]
+            counted = _Rows(nrows, expression, kinds)
+            stop, total = counted.stop, len(refs)
+            kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
+            bar.start(_total(refs), f"{len(refs)} files")
+        else:
+            source = iter_refs(uris, cancel=cancel, **settings)
+            sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
+                              expression=expression, workers=max_workers, columns=wanted)
+            waves, stop, total = sampler.waves(), sampler.stop, None
+            kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
+            bar.start(None, f"sample of {sample:,} rows")
+        shared = _connection(settings, options, max_workers, label)
+        # Parquet files' tables are converted into pandas at once, once all are here (schema.combine).
+        fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: load_object(
+            ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag, defer=True,
+            row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
+            listed_etag=ref.etag, listed_size=ref.size, connection=shared,
+            **settings, **options), total)
+        loaded = fetch.run(waves, stop)
+        if sample is not None:
+            kinds, listed = sampler.kinds, sampler.listed
+            _check_found(sampler.pulled, label, expression, listed)
+            nrows = sample
+        provenance = _provenance(label, loaded, listed)
+        frame = combine(loaded, kinds, source_column)
+        if expression is not None:
+            frame = apply_filter(expression, frame, label)
+        if wanted is not None:
+            missing = [c for c in wanted if c not in frame.columns]
+            if missing:
+                available = [str(c) for c in frame.columns if c != source_column]
+                raise S3FormatError(
+                    f"no object of {label} has the column {', '.join(map(repr, missing))}; their columns are "
+                    f"{', '.join(map(repr, available))}", uri=label, code="MissingColumns",
+                    hints={"missing": missing, "available": available},
+                )
+            extra = [source_column] if source_column is not None else []
+            frame = frame[[c for c in wanted if c in frame.columns and c not in extra] + extra]
+        if nrows is not None:
+            frame = frame.iloc[:nrows]
+        if expression is not None or nrows is not None:
+            frame = frame.reset_index(drop=True)
+        if sample is not None:
+            provenance["sample"] = sample
+        provenance["elapsed"] = round(time.monotonic() - started, 6)
+        frame.attrs["s3"] = provenance
+        ok = True
+        return frame
+    finally:
+        bar.finish(ok=ok)
+        if shared is not None:
+            shared.release()  # kept for the next set
+
+
+def _connection(settings: dict[str, Any], options: dict[str, Any], workers: int, label: str) -> Any:
+    """One botocore session, and one client per region, for every object of the set (at its endpoint): making
+    a client takes about 10 ms of CPU, longer than a small object takes to load. Leased (to release at the
+    set's end): the next set with the same settings reuses it."""
+    per_object = options.get("max_concurrency")
+    if isinstance(per_object, bool) or not isinstance(per_object, int) or per_object < 1:
+        per_object = DEFAULT_CONCURRENCY  # load_object reports a bad value, for the first object
+    try:
+        return Connection.lease(
+            profile=settings["profile"], endpoint_url=settings["endpoint_url"] or endpoint_from_env(),
+            anon=settings["anon"], unsigned_fallback=settings["unsigned_fallback"],
+            connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
+            # Each object's own share: its parts in flight, and its main stream.
+            max_pool_connections=workers * (per_object + 2),
+        )
+    except S3Error as exc:
+        exc.uri = exc.uri or label
+        raise
+
+
+def _check_found(refs: Sequence[ObjectRef], label: str, expression: Filter | None, listed: int) -> None:
+    if not refs:
+        raise S3NotFound(
+            f"no object of {label} matches the filter {expression.text!r}" if expression else None,
+            uri=label, code="NoMatchingObjects",
+            hints={"filter": expression.text if expression else None, "listed": listed},
+        )
+
+
+def _total(refs: Sequence[ObjectRef]) -> int | None:
+    sizes = [r.size for r in refs]
+    return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
+
+
+def _label(uris: Any) -> str:
+    if isinstance(uris, (str, S3Uri)):
+        return str(uris).strip()
+    items = [str(u).strip() for u in uris]
+    return items[0] if len(items) == 1 else f"{items[0]} and {len(items) - 1} more"
+
+
+# --- fetching ----------------------------------------------------------------------------------------------
+
+
+class _FilesBar(TqdmProgress):
+    """The tqdm bar, which also says "file n of N"."""
+
+    def files(self, done: int, total: int | None) -> None:
+        with self._lock:
+            if self._bar is not None:
+                self._bar.set_description(f"file {done}" + (f" of {total}" if total else ""), refresh=False)
+
+
+def _set_progress(progress: bool | Progress) -> Progress:
+    if progress is True:
+        return _FilesBar()
+    if progress is False or progress is None:
+        return NoProgress()
+    return progress
+
+
+class _Part:
+    """What one object's load reports, folded into the set's bar: bytes and retries, not its start and end."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+
+    def start(self, total: int | None, description: str = "") -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        self.bar.advance(n)
+
+    def rewind(self, n: int) -> None:
+        self.bar.rewind(n)
+
+    def retrying(self, attempt: int, max_attempts: int, reason: str, wait: float) -> None:
+        self.bar.retrying(attempt, max_attempts, reason, wait)
+
+    def finish(self, ok: bool) -> None:
+        pass
+
+
+class _EitherFlag:
+    """Set when the caller's cancel flag is, or when another object of the set failed."""
+
+    def __init__(self, user: CancelFlag | None) -> None:
+        self.user = user
+        self.own = threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.user is not None and self.user.is_set())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
+                break
+            self.own.wait(left)
+        return self.is_set()
+
+
+class _Fetcher:
+    """Runs the loads on a bounded pool, a wave at a time; the first failure cancels the others and is raised."""
+
+    def __init__(self, bar: Progress, cancel: CancelFlag | None, workers: int,
+                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None],
+                                tuple[pd.DataFrame | Decoded, dict[str, Any]]],
+                 total: int | None) -> None:
+        self.bar, self.cancel, self.workers, self.load, self.total = bar, cancel, workers, load, total
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def _one(self, ref: ObjectRef, flag: CancelFlag, wave: Wave) -> Loaded:
+        try:
+            result, info = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
+        except S3FormatError as exc:
+            # A set's objects need not all have every column asked for: the others are null there.
+            present = [c for c in wave.columns or () if c in (exc.hints.get("available") or ())]
+            if exc.code != "MissingColumns" or not present:
+                raise
+            result, info = self.load(ref, _Part(self.bar), flag, present, wave.rows)
+        with self._lock:
+            self.done += 1
+            done = self.done
+        files = getattr(self.bar, "files", None)
+        if files is not None:
+            files(done, self.total)
+        return Loaded.of(ref, result, info)
+
+    def run(self, waves: Iterable[Wave], stop: Callable[[list[Loaded]], bool]) -> list[Loaded]:
+        """Fetch each wave's objects at once, in order, until the waves end or ``stop`` says a batch is enough."""
+        flag = _EitherFlag(self.cancel)
+        loaded: list[Loaded] = []
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dreambolt-set") as pool:
+            for wave in waves:
+                futures = [pool.submit(self._one, ref, flag, wave) for ref in wave.refs]
+                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failure = _first_failure(futures, finished)
+                if failure is not None:
+                    flag.own.set()
+                    for future in futures:
+                        future.cancel()
+                    wait(futures)
+                    check_cancel(self.cancel)
+                    raise failure
+                batch = [f.result() for f in futures]
+                loaded += batch
+                if stop(batch):
+                    break
+        return loaded
+
+
+class _Rows:
+    """Counts the rows the objects bring, until ``limit`` (none: never enough, every object is fetched)."""
+
+    def __init__(self, limit: int | None, expression: Filter | None, kinds: dict[str, type]) -> None:
+        self.limit, self.expression, self.kinds = limit, expression, kinds
+        self.seen = 0
+
+    def stop(self, batch: list[Loaded]) -> bool:
+        if self.limit is None:
+            return False
+        self.seen += sum(matching_rows(b, self.expression, self.kinds) for b in batch)
+        return self.seen >= self.limit
+
+
+def _first_failure(futures: list[Future[Loaded]], finished: set[Future[Loaded]]) -> BaseException | None:
+    failures = [f.exception() for f in futures if f in finished and not f.cancelled() and f.exception()]
+    real = [e for e in failures if not isinstance(e, Cancelled)]
+    return (real or failures or [None])[0]
+
+
+def _provenance(label: str, loaded: list[Loaded], listed: int) -> dict[str, Any]:
+    objects = [dict(item.info) for item in loaded]
+    regions = {o.get("region") for o in objects}
+    return {
+        "uri": label,
+        "objects": objects,
+        "object_count": len(objects),
+        "listed": listed,
+        "region": regions.pop() if len(regions) == 1 else None,
+        "endpoint": objects[0].get("endpoint") if objects else None,
+        "size": sum(o.get("size") or 0 for o in objects),
+        "bytes_fetched": sum(o.get("bytes_fetched") or 0 for o in objects),
+        "attempts": max((o.get("attempts") or 1 for o in objects), default=1),
+        "signed": all(o.get("signed", True) for o in objects),
+        "unsigned_reason": next((o.get("unsigned_reason") for o in objects if o.get("unsigned_reason")), None),
+    }

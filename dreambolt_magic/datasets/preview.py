@@ -1,0 +1,224 @@
+"""What a load would bring, without downloading it: objects, bytes, schema and rows where the files say.
+
+:func:`info` expands URIs, globs and prefixes as :func:`dreambolt_magic.datasets.loader.load_many` does (a listing
+gives every object's size), then reads as little of each as its format allows:
+
+- Parquet: the footer alone (one ranged GET of the file's last 64 KiB, a second only for a bigger footer),
+  which gives the schema with its types and the row count;
+- other formats: the column names, from the first few KiB (:func:`dreambolt_magic.datasets.browse.peek_columns`),
+  for the first object only; their types and rows are unknown until the data is read.
+
+It also estimates the memory the DataFrame would take (:mod:`dreambolt_magic.transfer.memory`): for Parquet from the
+footers (rows, types, null counts, string lengths), usually within a few percent; for the other formats from
+the objects' sizes by a factor per format, a rough guess (shown with ``~``) that can be off by half or double.
+
+Every GET carries an explicit ``Range``: no object body is downloaded whole.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dreambolt_magic.datasets.listing import ObjectRef, expand
+from dreambolt_magic.datasets.loader import MAX_WORKERS
+from dreambolt_magic.datasets.partitions import partition_types
+from dreambolt_magic.errors import S3Error, S3FormatError
+from dreambolt_magic.formats import estimates, readers
+from dreambolt_magic.options import default
+from dreambolt_magic.uri import S3Uri
+
+__all__ = ["ObjectSummary", "SetInfo", "info"]
+
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    """One object: its URI, size, format, and (for Parquet) its row count and schema."""
+
+    uri: str
+    size: int | None
+    format: str | None
+    rows: int | None = None
+    schema: dict[str, str] | None = None
+    #: Bytes the object's DataFrame would take, estimated; ``rough`` when from the size alone.
+    memory: int | None = None
+    rough: bool = False
+
+
+@dataclass
+class SetInfo:
+    """What :func:`info` found. ``schema`` maps each column to its type (``"?"`` where only the name is
+    known); ``rows`` is ``None`` unless every object's count is known."""
+
+    uri: str
+    objects: list[ObjectSummary]
+    schema: dict[str, str] = field(default_factory=dict)
+    partitions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(o.size or 0 for o in self.objects)
+
+    @property
+    def rows(self) -> int | None:
+        counts = [o.rows for o in self.objects]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+    @property
+    def memory(self) -> int | None:
+        """The estimated memory of the whole frame in bytes (``None`` if some object's format is unknown)."""
+        sizes = [o.memory for o in self.objects]
+        return None if any(m is None for m in sizes) else sum(m for m in sizes if m is not None)
+
+    @property
+    def rough(self) -> bool:
+        """Whether :attr:`memory` is a rough guess from sizes (some object is not Parquet)."""
+        return any(o.rough for o in self.objects)
+
+    def lines(self, limit: int = 10) -> list[str]:
+        from dreambolt_magic.units import human_bytes
+
+        rows = f"{self.rows:,} rows" if self.rows is not None else "rows unknown until loaded"
+        out = [f"{self.uri}: {len(self.objects):,} object{'s' if len(self.objects) != 1 else ''} · "
+               f"{human_bytes(self.total_bytes)} · {rows}"]
+        need = self.memory
+        if need is None:
+            out.append("Memory as a DataFrame: unknown (an object's format is unknown)")
+        elif self.rough:
+            out.append(f"Memory as a DataFrame: ~{human_bytes(need)} (a rough guess from the objects' sizes)")
+        else:
+            out.append(f"Memory as a DataFrame: about {human_bytes(need)} (estimated from the Parquet footers)")
+        for obj in self.objects[:limit]:
+            count = f" · {obj.rows:,} rows" if obj.rows is not None else ""
+            out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}")
+        if len(self.objects) > limit:
+            out.append(f"  ... and {len(self.objects) - limit:,} more")
+        out.append("Columns:" if self.schema else "Columns: unknown")
+        out += [f"  {name}: {kind}" for name, kind in self.schema.items()]
+        out += [f"  {name}: {kind} (partition)" for name, kind in self.partitions.items()]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        first, *rest = self.lines()
+        return (f"<div><b>{html.escape(first)}</b><pre style='margin:0.3em 0'>"
+                f"{html.escape(chr(10).join(rest))}</pre></div>")
+
+
+def info(
+    uris: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    format: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    anon: bool = False,
+    max_attempts: int = 5,
+    unsigned_fallback: bool = True,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_workers: int = MAX_WORKERS,
+) -> SetInfo:
+    """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only."""
+    from dreambolt_magic.datasets import browse
+    from dreambolt_magic.datasets import loader as dataset
+
+    settings: dict[str, Any] = {
+        "region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
+        "max_attempts": max_attempts, "unsigned_fallback": unsigned_fallback,
+        "connect_timeout": default("connect_timeout", connect_timeout),
+        "read_timeout": default("read_timeout", read_timeout),
+    }
+    if format is not None:
+        format = readers.normalize_format(format)
+    refs = expand(uris, **settings)
+    session = browse._Session.open(
+        endpoint_url=endpoint_url or refs[0].uri.endpoint, profile=profile, anon=anon,
+        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts,
+        connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
+    )
+
+    kinds = partition_types(refs)
+
+    def one(ref: ObjectRef) -> ObjectSummary:
+        try:
+            fmt, compression = readers.detect(ref.uri.key, b"", format=format)
+        except S3FormatError:
+            fmt, compression = None, None
+        if fmt == "parquet" and compression is None:
+            found = _parquet(session, ref, region)
+            # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
+            extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
+            return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra)
+        guess = estimates.text_frame(ref.size, fmt, compression) if fmt is not None and ref.size is not None else None
+        return ObjectSummary(str(ref.uri), ref.size, fmt, memory=guess, rough=True)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs)))) as pool:
+        objects = list(pool.map(one, refs))
+    # The listing gave sizes; plain URIs were not listed: their size comes from the footer read or stays unknown.
+    schema: dict[str, str] = {}
+    for obj in objects:
+        for name, kind in (obj.schema or {}).items():
+            if name in schema and schema[name] != kind and kind not in schema[name].split(" | "):
+                schema[name] = f"{schema[name]} | {kind}"
+            else:
+                schema.setdefault(name, kind)
+    if not schema:
+        first = refs[0]
+        try:
+            names = browse.peek_columns(first.uri, format=format, endpoint_url=session.conn.endpoint_url,
+                                        region=region, profile=profile, anon=anon,
+                                        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts)
+        except S3FormatError:
+            names = []
+        schema = dict.fromkeys(names, "?")
+    partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
+    return SetInfo(dataset._label(uris), objects, schema, partitions)
+
+
+def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:
+    from dreambolt_magic.datasets.browse import PEEK_BYTES, _Peek
+
+    peek = _Peek(session, ref.uri, region or ref.uri.region)
+    if ref.size is None:
+        peek.head()
+    else:
+        peek.size, peek.etag = ref.size, ref.etag
+    size = peek.size
+    key = ref.uri.key
+    try:
+        if size < 12:
+            raise S3FormatError(f"{key} is too short to be Parquet ({size} bytes)", key=key, code="ParseError")
+        first = max(0, size - PEEK_BYTES)
+        tail = peek.read(first, size - 1)
+        if tail[-4:] != b"PAR1":
+            raise S3FormatError(f"{key} does not end with the Parquet magic bytes PAR1", key=key, code="ParseError")
+        needed = int.from_bytes(tail[-8:-4], "little") + 8
+        if needed > size - 4:
+            raise S3FormatError(f"{key} has a footer longer than the file", key=key, code="ParseError")
+        if needed > len(tail):
+            tail = peek.read(size - needed, first - 1) + tail
+        try:
+            meta = pq.ParquetFile(pa.BufferReader(b"PAR1" + tail[-needed:])).metadata
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise S3FormatError(f"{key} has a Parquet footer that does not parse", key=key, code="ParseError",
+                                detail=str(exc)) from exc
+    except S3Error as exc:
+        for name, value in (("uri", str(ref.uri)), ("bucket", ref.uri.bucket), ("key", key)):
+            if getattr(exc, name, None) is None:
+                setattr(exc, name, value)
+        raise
+    schema = meta.schema.to_arrow_schema()
+    columns = {f.name: str(f.type) for f in schema if not f.name.startswith("__index_level_")}
+    return ObjectSummary(str(ref.uri), size, "parquet", meta.num_rows, columns, memory=estimates.parquet_frame(meta))

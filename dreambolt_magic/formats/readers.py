@@ -1,0 +1,606 @@
+"""Which formats the loader reads, how it tells them apart, and the reader for each.
+
+:data:`READERS` maps a format name to a function that parses bytes into a DataFrame. The format comes
+from an explicit ``format=``, else the key's extension, else the object's first bytes; the compression
+from the extension, else (only for keys whose name says nothing) the magic bytes. Before parsing,
+:func:`read` checks that the bytes are what the name claims, so a mislabelled object is reported as what
+it is rather than as a puzzling parser error. No I/O happens here: the loader hands over bytes.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import json
+import lzma
+import operator
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from types import EllipsisType
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc
+import pyarrow.parquet as pq
+
+from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.formats import frames
+
+__all__ = [
+    "ALIASES",
+    "COMPRESSIONS",
+    "DECODERS",
+    "Decoded",
+    "EXTENSIONS",
+    "FORMATS",
+    "HEAD_BYTES",
+    "READERS",
+    "column_list",
+    "decode",
+    "detect",
+    "looks_like",
+    "named",
+    "normalize_format",
+    "read",
+    "schema_columns",
+]
+
+#: Enough of an object to tell its format; the loader may fetch this much first.
+HEAD_BYTES = 64 * 1024
+
+EXTENSIONS: dict[str, str] = {
+    **dict.fromkeys((".parquet", ".pq", ".parq"), "parquet"),
+    ".csv": "csv",
+    **dict.fromkeys((".tsv", ".tab"), "tsv"),
+    ".json": "json",
+    **dict.fromkeys((".jsonl", ".ndjson"), "jsonl"),
+    **dict.fromkeys((".feather", ".arrow", ".ipc"), "feather"),
+}
+ALIASES: dict[str, str] = {"ndjson": "jsonl", "arrow": "feather", "ipc": "feather", "pq": "parquet"}
+COMPRESSIONS: tuple[str, ...] = ("gzip", "bz2", "xz", "zstd")
+_COMPRESSION_EXTENSIONS = {
+    **dict.fromkeys((".gz", ".gzip"), "gzip"),
+    ".bz2": "bz2",
+    ".xz": "xz",
+    **dict.fromkeys((".zst", ".zstd"), "zstd"),
+}
+# "BZh" alone could open a line of CSV, so bz2 also needs the block (or end-of-stream) magic after it.
+_COMPRESSION_MAGIC = {
+    "gzip": re.compile(rb"\x1f\x8b"),
+    "bz2": re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"),
+    "xz": re.compile(rb"\xfd7zXZ\x00"),
+    "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
+}
+# Errors the stdlib and pyarrow decompressors raise for corrupt or truncated input.
+_DECOMPRESS_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
+
+#: What first bytes can look like, in words: the end of "its first bytes look like ...".
+_KINDS = {
+    **{name: f"{name}-compressed data" for name in COMPRESSIONS},
+    "parquet": "Parquet",
+    "feather": "Arrow IPC (Feather)",
+    "csv": "CSV text",
+    "tsv": "tab-separated text",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "zip": "a ZIP archive (an Excel workbook?)",
+    "html": "HTML (an error page?)",
+    "s3error": "an S3 error document (XML)",
+    "xml": "XML",
+    "binary": "binary data",
+    "text": "text of no known format",
+    "empty": "nothing (only whitespace)",
+}
+_TEXT_KINDS = ("csv", "tsv", "json", "jsonl", "text")
+
+
+def _error(key: str, code: str, message: str, **context: Any) -> S3FormatError:
+    """An error about the object at ``key``; its message starts by naming the object."""
+    return S3FormatError(f"{key or 'the object'} {message}", key=key, code=code, **context)
+
+
+def _text_start(head: bytes) -> bytes:
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()
+
+
+def _is_json_lines(text: bytes) -> bool:
+    # In one JSON document a "}" is followed by "," or "}", never "{": so a line "{...}" followed by a
+    # line opening with "{" means one object per line.
+    lines = [line for line in (raw.strip() for raw in text.splitlines()) if line][:2]
+    return len(lines) == 2 and lines[0][:1] + lines[0][-1:] == b"{}" and lines[1].startswith(b"{")
+
+
+def _kind(head: bytes) -> str:
+    """What the first bytes (of an object, or of its decompressed content) look like: a _KINDS key."""
+    compression = next((name for name, magic in _COMPRESSION_MAGIC.items() if magic.match(head)), None)
+    text = _text_start(head)
+    lowered, line = text[:1024].lower(), text.split(b"\n", 1)[0]
+    checks = [
+        (compression is not None, str(compression)),
+        (head.startswith(b"PAR1"), "parquet"),
+        # An Arrow IPC file opens with ARROW1, a stream with the 0xFFFFFFFF continuation marker.
+        (head.startswith((b"ARROW1", b"\xff\xff\xff\xff")), "feather"),
+        (head.startswith(b"PK\x03\x04"), "zip"),
+        (b"\x00" in head[:4096], "binary"),
+        (not text, "empty"),
+        (lowered.startswith((b"<!doctype html", b"<html")), "html"),
+        (lowered.startswith(b"<") and b"<error>" in lowered, "s3error"),
+        (lowered.startswith(b"<"), "xml"),
+        (text.startswith(b"["), "json"),
+        (text.startswith(b"{"), "{"),  # JSON or JSON Lines: told apart below, only then
+        (b"\t" in line, "tsv"),
+        (b"," in line, "csv"),
+    ]
+    kind = next((kind for matched, kind in checks if matched), "text")
+    if kind == "{":
+        return "jsonl" if _is_json_lines(text) else "json"
+    return kind
+
+
+def named(key: str, format: str | None = None) -> tuple[str | None, str | None]:
+    """The ``(format, compression)`` a key's name gives, e.g. ``("csv", "gzip")`` for ``a.csv.gz``; a
+    ``format=`` value, if given, is the format instead (checked by :func:`normalize_format`)."""
+    suffixes = ["." + part for part in key.rsplit("/", 1)[-1].lower().split(".")[1:]]
+    compression = _COMPRESSION_EXTENSIONS.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes.pop()
+    if format is not None:
+        return normalize_format(format, key=key), compression
+    return (EXTENSIONS.get(suffixes[-1]) if suffixes else None), compression
+
+
+def _compression(key: str, head: bytes) -> str | None:
+    named_format, named_compression = named(key)
+    if named_format or named_compression:
+        return named_compression
+    kind = _kind(head)
+    return kind if kind in COMPRESSIONS else None
+
+
+def normalize_format(format: str, *, key: str = "") -> str:
+    """The format name for a ``format=`` value: any case, a leading dot and the :data:`ALIASES` allowed.
+
+    Raises :class:`S3FormatError` with code ``UnsupportedFormat``, listing the supported formats, so a
+    caller can refuse a bad value before downloading anything.
+    """
+    name = format.strip().lower().lstrip(".")
+    name = ALIASES.get(name, name)
+    if name not in READERS:
+        raise S3FormatError(
+            f"format {format!r} is not supported; use one of {', '.join(FORMATS)} (or {', '.join(ALIASES)})",
+            key=key,
+            code="UnsupportedFormat",
+            hints={"supported": list(FORMATS), "aliases": dict(ALIASES)},
+        )
+    return name
+
+
+def _format(key: str, plain_head: bytes, format: str | None, compression: str | None) -> str:
+    """The format from ``format=``, else the name, else the (decompressed) first bytes."""
+    fmt = named(key, format)[0]
+    kind = fmt or _kind(plain_head)
+    if kind in READERS:
+        return kind
+    # bz2 blocks are ~900 kB and zstd ones up to 128 kB, so a head may decompress to nothing yet.
+    looks_like = f"{compression}-compressed data" if compression and not plain_head else _KINDS[kind]
+    raise _error(
+        key,
+        "UnknownFormat",
+        f"has no known format extension ({' '.join(EXTENSIONS)}) and its first bytes look like {looks_like}; "
+        f"pass the format (--format, or format=) as one of {', '.join(FORMATS)}",
+        hints={"supported": list(FORMATS), "extensions": list(EXTENSIONS), "looks_like": looks_like},
+    )
+
+
+#: Incremental decoders, for what a cut-off start of a compressed object holds (pyarrow has none for zstd).
+DECODERS: dict[str, Callable[[], Any]] = {
+    "gzip": lambda: zlib.decompressobj(wbits=31),
+    "bz2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
+}
+
+
+def _head_of(compression: str | None, head: bytes) -> bytes:
+    """As much of the decompressed start of ``head`` as it holds (it is itself a cut-off start)."""
+    try:
+        if compression == "zstd":
+            # pyarrow has no incremental zstd decoder: this fails if no whole block fits in the head.
+            return pa.input_stream(pa.py_buffer(head), compression="zstd").read(HEAD_BYTES)
+        return DECODERS[compression]().decompress(head, HEAD_BYTES) if compression else head
+    except _DECOMPRESS_ERRORS:
+        # Nothing to see yet; read() decompresses the whole object and reports real corruption.
+        return b""
+
+
+def detect(key: str, head: bytes, *, format: str | None = None) -> tuple[str, str | None]:
+    """The ``(format, compression)`` of an object, from ``format=``, the key's extension or ``head``.
+
+    ``head`` is the start of the object (up to :data:`HEAD_BYTES`). When the key has a known extension,
+    the name alone decides the compression (:func:`read` then checks the bytes agree); only for names
+    that say nothing are the magic bytes trusted. Raises :class:`S3FormatError` with code
+    ``UnsupportedFormat`` for an unknown ``format=``, or ``UnknownFormat`` when nothing tells.
+    """
+    compression = _compression(key, head)
+    if format is None and named(key)[0] is None:
+        head = _head_of(compression, head)
+    return _format(key, head, format, compression), compression
+
+
+def _mismatch(key: str, what: str, head: bytes, code: str = "FormatMismatch") -> S3FormatError:
+    looks_like = _KINDS[_kind(head)]
+    return _error(key, code, f"{what}; its first bytes look like {looks_like}", hints={"looks_like": looks_like})
+
+
+def _decompress(compression: str, data: memoryview, key: str) -> memoryview:
+    head = bytes(data[:HEAD_BYTES])
+    if not _COMPRESSION_MAGIC[compression].match(head):
+        raise _mismatch(key, f"is named as {compression}-compressed but is not", head, code="BadCompression")
+    # Unlike zlib.decompress, these read every member of a concatenated file.
+    decompressors = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}
+    try:
+        if compression == "zstd":
+            # pyarrow ships zstd, so this needs no extra package.
+            return memoryview(pa.input_stream(pa.py_buffer(data), compression="zstd").read_buffer())
+        return memoryview(decompressors[compression](data))
+    except _DECOMPRESS_ERRORS as exc:
+        message = f"does not decompress as {compression}: it is corrupt or truncated"
+        raise _error(key, "BadCompression", message, detail=str(exc)) from exc
+
+
+def _check_bytes(fmt: str, data: memoryview, key: str, trust_text: bool) -> None:
+    """Refuse bytes that are plainly not ``fmt``, saying what they look like instead."""
+    head = bytes(data[:HEAD_BYTES])
+    kind = _kind(head)
+    if fmt == "parquet" and kind == "parquet" and bytes(data[-4:]) != b"PAR1":
+        message = "starts like Parquet but does not end with PAR1, so it is truncated (a partial upload?)"
+        raise _error(key, "ParseError", message)
+    if fmt == "parquet" and kind != "parquet":
+        raise _mismatch(key, "does not start with the Parquet magic bytes PAR1", head)
+    if fmt == "feather" and kind != "feather":
+        raise _mismatch(key, "does not start with the Arrow IPC magic bytes (ARROW1)", head)
+    # Text in an explicit encoding (UTF-16, say) can look binary here; pandas will tell if it is not.
+    allowed = ("json", "jsonl") if fmt in ("json", "jsonl") else _TEXT_KINDS
+    if fmt in _TEXT_KINDS and kind not in allowed and not trust_text:
+        raise _mismatch(key, f"does not look like {_KINDS[fmt]}", head)
+
+
+def looks_like(fmt: str, head: bytes, *, key: str, trust_text: bool = False) -> bool:
+    """Whether an uncompressed object whose start is ``head`` passes the checks :func:`read` makes before
+    parsing it as ``fmt`` (so a parse of it may start before the rest has arrived)."""
+    try:
+        if _kind(head) == "empty":
+            return False
+        _check_bytes(fmt, memoryview(head), key, trust_text)
+    except S3FormatError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a reader is asked for: the decompressed bytes, the key (for errors), the columns and the row
+    count (None: all of them) and the caller's read options."""
+
+    data: memoryview
+    key: str
+    columns: list[Any] | None = None
+    nrows: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Parquet only: the row groups the bytes hold (a sparse read); None: all of them.
+    row_groups: list[int] | None = None
+    #: CSV and TSV only: a file that holds the same bytes, which pandas parses on several threads.
+    path: str | None = None
+    #: Parquet only: hand the decoded table back not yet converted into pandas (:class:`Decoded`), where it may.
+    defer: bool = False
+
+    def source(self) -> pa.BufferReader:
+        # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
+        return pa.BufferReader(pa.py_buffer(self.data))
+
+    def frame(self, table: pa.Table) -> pd.DataFrame:
+        """A decoded table as the DataFrame asked for: with the read options, its columns writable, and none
+        of them viewing the bytes read (see :mod:`dreambolt_magic.formats.frames`)."""
+        return frames.to_pandas(table, source=self.data, **self.options)
+
+    def result(self, table: pa.Table) -> pd.DataFrame | Decoded:
+        """:meth:`frame`, or with ``defer`` the table as :class:`Decoded`, unless a column of it views the bytes
+        read (which the loader frees once this returns)."""
+        if self.defer and not frames.views(table, self.data):
+            return Decoded(table, self.key, self.columns, self.options)
+        return self.frame(table)
+
+    def require(self, available: Iterable[Any]) -> None:
+        """Raise MissingColumns unless every column asked for is in ``available``."""
+        available = list(available)
+        missing = [c for c in self.columns or () if c not in available]
+        if missing:
+            names = f"{', '.join(map(repr, missing))}; its columns are {', '.join(map(repr, available))}"
+            hints = {"missing": missing, "available": available}
+            raise _error(self.key, "MissingColumns", f"has no column {names}", hints=hints)
+
+    def first(self, batches: Iterable[pa.RecordBatch]) -> list[pa.RecordBatch]:
+        """The batches holding the first nrows: a preview of a big file decodes only its start."""
+        taken, count = [], 0
+        for batch in batches if self.nrows != 0 else ():
+            taken.append(batch)
+            count += batch.num_rows
+            if self.nrows is not None and count >= self.nrows:
+                break
+        return taken
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A Parquet file decoded into Arrow and not yet into pandas: :meth:`frame` does that, as :func:`read` would
+    have. A set of files converts its files' tables at once (:meth:`concat`): one conversion instead of one per
+    file, where each costs about 2 ms of Python under the GIL whatever the file's size."""
+
+    table: pa.Table
+    key: str
+    columns: list[Any] | None
+    options: dict[str, Any]
+
+    def frame(self) -> pd.DataFrame:
+        """The DataFrame :func:`read` returns for these columns and read options."""
+        with _parse_errors("parquet", self.key, self.options):
+            frame = frames.to_pandas(self.table, **self.options)
+        return _selected(frame, self.columns)
+
+    @classmethod
+    def concat(cls, items: Sequence[Decoded]) -> Decoded | None:
+        """All of ``items`` as one, whose :meth:`frame` equals :func:`pandas.concat` of theirs (index aside);
+        None where it might not: other columns or options, or tables that :func:`frames.can_concat` refuses."""
+        first = items[0]
+        if any(i.columns != first.columns or i.options != first.options for i in items[1:]):
+            return None
+        tables = [i.table for i in items]
+        if not frames.can_concat(tables):
+            return None
+        return cls(pa.concat_tables(tables), first.key, first.columns, first.options)
+
+
+#: A reader parses the bytes of one format into a DataFrame, with the columns (maybe more) and rows asked.
+Reader = Callable[[Request], "pd.DataFrame | Decoded"]
+
+
+def _cut_range_index(schema: pa.Schema, rows: int) -> dict[bytes, bytes] | None:
+    # pandas saves a RangeIndex as start/stop/step metadata, which pyarrow drops when its length does
+    # not match the table's, so without this the first rows of a file would be renumbered from 0.
+    metadata = schema.pandas_metadata
+    if not metadata:
+        return schema.metadata
+    for index in metadata.get("index_columns", []):
+        if isinstance(index, dict) and index.get("kind") == "range":
+            index["stop"] = index["start"] + index["step"] * rows
+    return {**schema.metadata, b"pandas": json.dumps(metadata).encode()}
+
+
+def _read_parquet(request: Request) -> pd.DataFrame | Decoded:
+    file, (columns, nrows) = pq.ParquetFile(request.source()), (request.columns, request.nrows)
+    schema = file.schema_arrow
+    # pyarrow silently skips asked-for columns that do not exist, so check against the schema first.
+    request.require(n for n in schema.names if not re.fullmatch(r"__index_level_\d+__", n))
+    if nrows is None and request.row_groups is not None:
+        # The others were never fetched (a filter's statistics ruled them out).
+        table = file.read_row_groups(request.row_groups, columns=columns, use_pandas_metadata=True)
+        return request.result(table.replace_schema_metadata(_cut_range_index(schema, len(table))))
+    if nrows is None:
+        return request.result(file.read(columns=columns, use_pandas_metadata=True))
+    # With row_groups, the others were never fetched: nothing may look at them, not even a read-ahead.
+    batches = file.iter_batches(
+        min(max(nrows, 1), 65_536), row_groups=request.row_groups, columns=columns, use_pandas_metadata=True
+    )
+    taken = request.first(batches)
+    table = (pa.Table.from_batches(taken) if taken else schema.empty_table()).slice(0, nrows)
+    return request.result(table.replace_schema_metadata(_cut_range_index(schema, len(table))))
+
+
+def _read_feather(request: Request) -> pd.DataFrame:
+    is_file = bytes(request.data[:6]) == b"ARROW1"
+
+    def open_ipc(options: pa.ipc.IpcReadOptions | None = None) -> Any:
+        return (pa.ipc.open_file if is_file else pa.ipc.open_stream)(request.source(), options=options)
+
+    reader = open_ipc()
+    names = reader.schema.names
+    request.require(names)
+    if request.columns is not None:
+        # Decode only the asked columns: Feather v2 compresses its buffers (LZ4) by default.
+        fields = sorted({names.index(c) for c in request.columns})
+        reader = open_ipc(pa.ipc.IpcReadOptions(included_fields=fields))
+    batches = (reader.get_batch(i) for i in range(reader.num_record_batches)) if is_file else reader
+    table = pa.Table.from_batches(request.first(batches), schema=reader.schema)
+    return request.frame(table.slice(0, request.nrows))
+
+
+def _delimited(sep: str) -> Reader:
+    def read_delimited(request: Request) -> pd.DataFrame:
+        # delimiter= is pandas' other name for sep=, which it refuses beside it: the format's sep gives way.
+        defaults = {} if "delimiter" in request.options else {"sep": sep}
+        options, columns = {**defaults, **request.options}, request.columns
+        # A callable usecols never raises for absent names, so require() can name them all at once.
+        usecols = None if columns is None else columns.__contains__
+        frame = pd.read_csv(request.path or request.source(), usecols=usecols, nrows=request.nrows, **options)
+        if columns is not None and not set(columns) <= set(frame.columns):
+            request.require(pd.read_csv(request.source(), nrows=0, **options).columns)
+        return frame
+
+    return read_delimited
+
+
+def _read_json(request: Request) -> pd.DataFrame:
+    # A .json holding one object per line is common enough to read as what it is rather than fail.
+    if _is_json_lines(_text_start(bytes(request.data[:HEAD_BYTES]))):
+        return _read_json_lines(request)
+    frame = pd.read_json(request.source(), **request.options)
+    request.require(frame.columns)
+    return frame.iloc[: request.nrows]
+
+
+def _read_json_lines(request: Request) -> pd.DataFrame:
+    # Only rows tell the columns, so even nrows=0 reads a row to check the columns asked for.
+    nrows = None if request.nrows is None else max(request.nrows, 1)
+    frame = pd.read_json(request.source(), lines=True, nrows=nrows, **request.options)
+    request.require(frame.columns)
+    return frame.iloc[: request.nrows]
+
+
+#: Format name → the function that parses (decompressed) bytes of that format into a DataFrame.
+READERS: dict[str, Reader] = {
+    "parquet": _read_parquet,
+    "csv": _delimited(","),
+    "tsv": _delimited("\t"),
+    "json": _read_json,
+    "jsonl": _read_json_lines,
+    "feather": _read_feather,
+}
+FORMATS: tuple[str, ...] = tuple(READERS)
+
+
+@contextlib.contextmanager
+def _parse_errors(fmt: str, key: str, options: dict[str, Any]) -> Iterator[None]:
+    """Turn the parsers' own exceptions into ours."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        encoding = options.get("encoding")
+        advice = f"it is not {encoding}; pass its encoding= read option" if encoding else None
+        advice = advice or 'it is not UTF-8; pass its encoding as a read option, e.g. encoding="latin-1"'
+        raise _error(key, "BadEncoding", f"cannot be decoded as text: {advice}", detail=str(exc)) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise _error(key, "EmptyObject", "holds no data", detail=str(exc)) from exc
+    except (ValueError, OSError, EOFError, pa.ArrowException) as exc:
+        message = f"could not be parsed as {_KINDS[fmt]}: it is malformed, corrupt or truncated"
+        raise _error(key, "ParseError", f"{message}, or needs read options", detail=str(exc)) from exc
+
+
+def _parse(fmt: str, request: Request) -> pd.DataFrame | Decoded:
+    """Run the reader, turning the parsers' own exceptions into ours."""
+    with _parse_errors(fmt, request.key, request.options):
+        result = READERS[fmt](request)
+    return result if isinstance(result, Decoded) else _selected(result, request.columns)
+
+
+def _selected(frame: pd.DataFrame, columns: list[Any] | None) -> pd.DataFrame:
+    """``frame``'s ``columns``, in that order."""
+    if columns is None or list(frame.columns) == columns:
+        return frame
+    # pandas metadata may have made an asked-for Parquet column the index: give it back as a column.
+    in_index = [c for c in columns if c not in frame.columns and c in frame.index.names]
+    return (frame.reset_index(level=in_index) if in_index else frame)[columns]
+
+
+def read(
+    data: bytes | bytearray | memoryview,
+    *,
+    key: str,
+    format: str | None = None,
+    columns: Sequence[Any] | None = None,
+    nrows: int | None = None,
+    row_groups: list[int] | None = None,
+    compression: str | None | EllipsisType = ...,
+    path: str | None = None,
+    pruned: bool = False,
+    **read_options: Any,
+) -> pd.DataFrame:
+    """Parse an object's bytes into a DataFrame.
+
+    The format and compression are found as :func:`detect` does. ``columns`` selects and orders columns
+    and ``nrows`` keeps the first rows, for every format, reading no more than needed where the format
+    allows. ``read_options`` go to :func:`pandas.read_csv` / :func:`pandas.read_json` for the text
+    formats and to :meth:`pyarrow.Table.to_pandas` for Parquet and Feather.
+
+    Every failure is an :class:`S3FormatError` with ``key`` and one of the codes ``UnsupportedFormat``,
+    ``UnknownFormat``, ``FormatMismatch``, ``BadCompression``, ``EmptyObject``, ``MissingColumns``,
+    ``BadEncoding`` or ``ParseError``; ill-typed ``columns`` or ``nrows`` raise TypeError or ValueError.
+
+    ``row_groups`` (Parquet) names the only row groups ``data`` holds, for bytes fetched sparsely as
+    :func:`dreambolt_magic.objects.parquetplan.parquet_ranges` planned them. ``compression`` overrides what the key and
+    the bytes say (``None``: the bytes are already decompressed). ``path`` names a file holding exactly
+    ``data`` (the loader's in-memory file): an uncompressed CSV or TSV is parsed from it, which pandas 3.1 and
+    later do on several threads, where they parse bytes on one. ``pruned`` says that ``data`` holds only what
+    a Parquet file's footer, read from these bytes, said a pruned read needs (zeros elsewhere): its leading
+    ``PAR1`` may be among the zeros, so it is not looked for (the footer ends with the other one).
+    """
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options)
+    result = _parse(fmt, request)
+    assert not isinstance(result, Decoded)  # only a request with defer gives one
+    return result
+
+
+def decode(
+    data: bytes | bytearray | memoryview,
+    *,
+    key: str,
+    format: str | None = None,
+    columns: Sequence[Any] | None = None,
+    nrows: int | None = None,
+    row_groups: list[int] | None = None,
+    pruned: bool = False,
+    **read_options: Any,
+) -> pd.DataFrame | Decoded:
+    """:func:`read`, except that a Parquet file's table may come back as :class:`Decoded`, to be converted into
+    pandas later, with others (a set's files: see :meth:`Decoded.concat`)."""
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options)
+    return _parse(fmt, replace(request, defer=True))
+
+
+def _request(
+    data: bytes | bytearray | memoryview,
+    key: str,
+    format: str | None,
+    columns: Sequence[Any] | None,
+    nrows: int | None,
+    row_groups: list[int] | None,
+    compression: str | None | EllipsisType,
+    path: str | None,
+    pruned: bool,
+    read_options: dict[str, Any],
+) -> tuple[str, Request]:
+    """The checks, decompression and format detection :func:`read` makes before its reader runs."""
+    if nrows is not None:
+        if isinstance(nrows, bool) or not hasattr(nrows, "__index__"):
+            raise TypeError(f"nrows must be a non-negative int, not {nrows!r}")
+        if (nrows := operator.index(nrows)) < 0:
+            raise ValueError(f"nrows must be a non-negative int, not {nrows!r}")
+    if isinstance(columns, (str, bytes)):
+        raise TypeError(f"columns must be a list of column names, not the string {columns!r}")
+    view = memoryview(data).cast("B")
+    if not view.nbytes:
+        raise _error(key, "EmptyObject", "is empty (0 bytes)")
+    if format is not None:
+        format = normalize_format(format, key=key)  # before any decompression work
+    if compression is ...:
+        compression = _compression(key, bytes(view[:HEAD_BYTES]))
+    if compression:
+        view = _decompress(compression, view, key)
+    if _kind(head := bytes(view[:HEAD_BYTES])) == "empty":
+        raise _error(key, "EmptyObject", "holds nothing " + ("once decompressed" if compression else "but blanks"))
+    fmt = _format(key, head, format, compression)
+    if not (pruned and fmt == "parquet"):
+        _check_bytes(fmt, view, key, trust_text="encoding" in read_options)
+    wanted = None if columns is None else list(columns)
+    path = path if fmt in ("csv", "tsv") and not compression else None
+    return fmt, Request(view, key, wanted, nrows, read_options, row_groups, path)
+
+
+def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
+    """The ``columns`` argument as a list of names: ``"a,b"`` or ``["a", "b"]``; ValueError if it names none."""
+    if columns is None:
+        return None
+    names = columns.split(",") if isinstance(columns, str) else list(columns)
+    names = [n.strip() for n in names]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
+    return names
+
+
+def schema_columns(
+    data: bytes | bytearray | memoryview, *, key: str, format: str | None = None, **read_options: Any
+) -> list[Any]:
+    """The column names of an object, reading only its schema or header where the format has one."""
+    return list(read(data, key=key, format=format, nrows=0, **read_options).columns)

@@ -1,0 +1,492 @@
+"""The ``%%s3ingest`` magics: a thin front end on :func:`dreambolt_magic.api.load`.
+
+This module owns what a notebook user sees: argument parsing, the summary line, the rich error display
+and binding the result to a variable. The loading itself, with its retries, regions and parsing, is the
+loader's. Settings are traitlets, so ``%config S3IngestMagics`` lists them and ``ipython_config.py`` can
+set them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import keyword
+import string
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
+
+from dreambolt_magic import api, engines
+from dreambolt_magic.client.connection import warm_up
+from dreambolt_magic.errors import S3Error
+from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
+from dreambolt_magic.units import human_bytes
+
+__all__ = ["S3IngestMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+
+@magics_class
+class S3IngestMagics(Magics):
+    """Load S3 objects into DataFrames. Settings here are the defaults for every ``%%s3ingest``."""
+
+    region = Unicode(
+        None, allow_none=True,
+        help="Region to sign for. Default: the region in the URL, else the bucket's own (detected).",
+    ).tag(config=True)
+    profile = Unicode(
+        None, allow_none=True, help="AWS profile to take credentials from. Default: the standard chain."
+    ).tag(config=True)
+    endpoint_url = Unicode(
+        None, allow_none=True,
+        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3).",
+    ).tag(config=True)
+    anon = Bool(False, help="Send unsigned requests (public buckets).").tag(config=True)
+    max_attempts = Int(5, help="Attempts per request before giving up (backoff with jitter between).").tag(
+        config=True
+    )
+    progress = Bool(True, help="Show a progress bar while loading.").tag(config=True)
+    quiet = Bool(False, help="Do not print the summary line after a load.").tag(config=True)
+    unsigned_fallback = Bool(
+        True,
+        help="With no credentials configured at all, try the object unsigned once (it may be public).",
+    ).tag(config=True)
+    connect_timeout = Float(5.0, help="Seconds to wait for a connection to S3.").tag(config=True)
+    read_timeout = Float(15.0, help="Seconds to wait for data on an open connection.").tag(config=True)
+    cache = Bool(
+        False,
+        help="Keep loaded objects on disk: an unchanged object is not downloaded again (one HEAD instead). "
+        "--cache / --no-cache decide for one load.",
+    ).tag(config=True)
+    cache_dir = Unicode(
+        None, allow_none=True,
+        help="Directory of the cache (made with mode 0700). Default: $XDG_CACHE_HOME/dreambolt_magic, "
+        "else ~/.cache/dreambolt_magic.",
+    ).tag(config=True)
+    cache_size = Int(
+        DEFAULT_MAX_BYTES, help="Bytes the cache may hold; least recently used objects are evicted beyond."
+    ).tag(config=True)
+    engine = Enum(
+        engines.ENGINES, "pandas",
+        help="What %%s3ingest binds: a pandas DataFrame, a lazy dask DataFrame (one partition per object, "
+        "computed by your distributed Client if you made one) or a polars DataFrame. dask and polars need "
+        "pip install 'dreambolt_magic[dask]' or '[polars]'. --engine decides for one load.",
+    ).tag(config=True)
+
+    @validate("max_attempts")
+    def _check_attempts(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise TraitError(f"max_attempts must be at least 1, not {value}")
+        return int(value)
+
+    @validate("cache_size")
+    def _check_cache_size(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise TraitError(f"cache_size must be a positive number of bytes, not {value}")
+        return int(value)
+
+    @validate("connect_timeout", "read_timeout")
+    def _check_timeout(self, proposal: dict[str, Any]) -> float:
+        value = proposal["value"]
+        if value <= 0:
+            raise TraitError(f"{proposal['trait'].name} must be a positive number of seconds, not {value}")
+        return float(value)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._demo: Any = None
+        self._saved_endpoint: str | None = None
+
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None, "the magics are used from a running IPython"
+        return self.shell.user_ns
+
+    @magic_arguments()
+    @argument(
+        "target",
+        # argparse formats help with %: %%%%s3ingest prints as %%s3ingest.
+        help="In a cell (%%%%s3ingest): the variable to bind the DataFrame to; the URI is the cell's body. "
+        "On a line (%%s3ingest): the URI; the DataFrame is returned.",
+    )
+    @argument("--format", "-f", default=None,
+              help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed.")
+    @argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b.")
+    @argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows.")
+    @argument("--sample", type=int, default=None, metavar="N",
+              help="A first look: the first N rows of the first objects, fetching no more objects (nor Parquet "
+              "row groups) than that takes; not random. Not with --nrows.")
+    @argument("--region", default=None, help="Region to sign for (default: detected from the bucket).")
+    @argument("--profile", default=None, help="AWS profile to take credentials from.")
+    @argument("--endpoint-url", default=None, help="S3-compatible endpoint URL.")
+    @argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets.")
+    @argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5).")
+    @argument("--no-progress", action="store_true", help="No progress bar.")
+    @argument("--force", action="store_true",
+              help="Load even if it looks too large for the memory available.")
+    @argument("--quiet", "-q", action="store_true", help="No summary line.")
+    @argument("--cache", action="store_true", default=None,
+              help="Keep the objects on disk; an unchanged object is not downloaded again (see %%s3ingest_cache).")
+    @argument("--no-cache", action="store_true", help="Do not use the cache, whatever the configuration says.")
+    @argument("--info", action="store_true",
+              help="Show the objects, total bytes, columns and row counts (from Parquet footers) instead of "
+              "loading; nothing is bound.")
+    @argument("--source-column", default=None, metavar="NAME",
+              help="For several objects: add a column NAME holding each row's object URI.")
+    @argument("--filter", default=None, metavar="EXPR",
+              help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
+              "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded.")
+    @argument("--engine", "-e", default=None, choices=engines.ENGINES,
+              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars.")
+    @line_cell_magic
+    def s3ingest(self, line: str, cell: str | None = None) -> Any:
+        """Load an S3 object into a pandas DataFrame.
+
+        As a cell magic, the cell's body is the URI and the DataFrame is bound to VAR::
+
+            %%s3ingest df --columns a,b
+            s3://bucket/path/data.parquet
+
+        As a line magic, the URI is on the line and the DataFrame is returned::
+
+            df = %s3ingest s3://bucket/path/data.csv.gz --nrows 1000
+
+        URIs: s3://bucket/key, s3a://, https://bucket.s3.REGION.amazonaws.com/key, path-style https URLs,
+        and ?versionId=... for a version. In the cell body, {name} is replaced by the value of the
+        variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
+        feather/arrow, compressed with .gz, .bz2, .xz or .zst.
+
+        Several objects load into one DataFrame: put one URI per line in the cell, or use a glob
+        (s3://bucket/logs/2024-*/*.csv.gz; ** crosses folders) or a prefix ending in / (every object
+        under it). Schemas are unified (a missing column is null); Hive folders (year=2024/) become
+        columns. --filter EXPR keeps matching rows and skips partitions (and Parquet row groups, by their
+        statistics) that cannot match; EXPR allows only comparisons, in, and, or, not, column names and
+        literals. --sample N takes a first look: the first N rows of the first objects, fetching no more.
+
+        --engine dask binds a lazy dask DataFrame instead, one partition per object: only the listing
+        and the first object's schema are read now; each object is read when dask computes it, on your
+        distributed Client if you made one (else dask's local threaded scheduler), with the same
+        credentials chain, region, endpoint and retries. --engine polars binds a polars DataFrame. They
+        need pip install 'dreambolt_magic[dask]' or 'dreambolt_magic[polars]'.
+
+        Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
+        never pass secrets as arguments. With none configured, a public object still loads unsigned.
+        Defaults for every option: %config S3IngestMagics.
+
+        On failure an explanation with the cause and the fix is shown, and VAR keeps its previous value.
+        """
+        args = parse_argstring(self.s3ingest, line)
+        if args.info:
+            self._preview(args.target if cell is None else self._uris_from_body(cell), args, show=True)
+            return None
+        if cell is None:
+            return self._load(args.target, args)
+        name = args.target
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise UsageError(
+                f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
+                "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
+            )
+        frame = self._load(self._uris_from_body(cell), args)
+        self._user_ns[name] = frame
+        return None
+
+    def _uris_from_body(self, cell: str) -> str | list[str]:
+        lines = [ln.strip() for ln in cell.splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith("#")]
+        if not lines:
+            raise UsageError("The cell has no URI: put one on the line below %%s3ingest VAR, e.g. "
+                             "s3://bucket/path/data.parquet")
+        # Several lines are several objects (or globs, or prefixes), loaded into one frame.
+        uris = [self._substitute(line) for line in lines]
+        return uris[0] if len(uris) == 1 else uris
+
+    def _substitute(self, text: str) -> str:
+        if "{" not in text and "}" not in text:
+            return text
+        try:
+            return string.Formatter().vformat(text, (), _Namespace(self._user_ns))
+        except KeyError as exc:
+            raise UsageError(f"{{{exc.args[0]}}} in the cell names no variable; define it first, "
+                             "or write {{ and }} for literal braces.") from None
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise UsageError(f"The braces in {text!r} are not a valid {{name}} substitution: {exc}") from None
+
+    def _load(self, uri: str | list[str], args: Any) -> Any:
+        if args.nrows is not None and args.nrows < 0:
+            raise UsageError(f"--nrows must be 0 or more, not {args.nrows}")
+        if args.sample is not None and args.sample < 1:
+            raise UsageError(f"--sample must be 1 or more rows, not {args.sample}")
+        if args.sample is not None and args.nrows is not None:
+            raise UsageError("--sample and --nrows both limit the rows: give one (--sample N: the first N rows of "
+                             "the first objects, said to be a sample; --nrows N: the first N rows)")
+        if args.max_attempts is not None and args.max_attempts < 1:
+            raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
+        if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
+            raise UsageError(f"--columns {args.columns!r} has an empty name; write e.g. --columns a,b")
+        if args.source_column is not None and not args.source_column.strip():
+            raise UsageError("--source-column needs a column name, e.g. --source-column source")
+        if args.filter is not None:
+            from dreambolt_magic.datasets.filters import Filter, FilterSyntaxError
+
+            # IPython splits magic lines without removing quotes: --filter "year == 2024" arrives quoted.
+            text = args.filter.strip()
+            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+                args.filter = text[1:-1]
+
+            try:
+                Filter(args.filter)
+            except FilterSyntaxError as exc:
+                raise UsageError(f"--filter: {exc}") from None
+        engine = args.engine or self.engine
+        if engine == "dask" and args.sample is not None:
+            raise UsageError("--sample loads rows into memory; with --engine dask use --nrows N, which gives the "
+                             "first N rows as a lazy dask DataFrame")
+        try:
+            engines.require(engine)  # before any request: a missing package is not worth a download
+        except ImportError as exc:
+            raise UsageError(str(exc)) from None
+        quiet = args.quiet or self.quiet
+        try:
+            frame = api.load(
+                uri,
+                format=args.format,
+                columns=args.columns,
+                nrows=args.nrows,
+                sample=args.sample,
+                region=args.region or self.region,
+                profile=args.profile or self.profile,
+                endpoint_url=args.endpoint_url or self.endpoint_url,
+                anon=bool(args.anon) or self.anon,
+                max_attempts=args.max_attempts or self.max_attempts,
+                progress=self.progress and not args.no_progress,
+                unsigned_fallback=self.unsigned_fallback,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                force=args.force,
+                source_column=args.source_column,
+                filter=args.filter,
+                cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
+                # polars is converted here, once the summary has read the pandas frame's provenance.
+                engine="pandas" if engine == "polars" else engine,
+            )
+        except S3Error as exc:
+            # The rich explanation once, then a one-line error so the cell fails (Run All stops here).
+            display(exc)
+            exc.displayed = True
+            raise
+        if engine == "dask":
+            if not quiet:
+                print(engines.describe(frame, uri))
+            return frame
+        if not quiet:
+            print(api.summarize(frame) + (" · polars DataFrame" if engine == "polars" else ""))
+        return engines.to_polars(frame) if engine == "polars" else frame
+
+    @line_magic
+    def s3ingest_info(self, line: str = "") -> Any:
+        """Show what %%s3ingest would load, without downloading the data.
+
+        Usage: %s3ingest_info URI [--format F] [--region R] [--profile P] [--endpoint-url E] [--anon]
+               info = %s3ingest_info s3://bucket/table/
+
+        URI may be a glob or a prefix ending in /. Shows the objects and their total size, the columns
+        (with types and row counts from Parquet footers, read with a ranged GET each; for other formats
+        the names from the first object's first few KiB), Hive partition columns, and the memory the
+        DataFrame would take (estimated from Parquet footers, or roughly from sizes, "~"). Returns the info.
+        """
+        if not line.strip():
+            raise UsageError("%s3ingest_info needs a URI, e.g. %s3ingest_info s3://bucket/table/")
+        args = parse_argstring(self.s3ingest, line)
+        return self._preview(args.target, args, show=False)
+
+    def _preview(self, uri: str | list[str], args: Any, *, show: bool) -> Any:
+        from dreambolt_magic.datasets import preview
+
+        try:
+            found = preview.info(
+                uri,
+                format=args.format,
+                region=args.region or self.region,
+                profile=args.profile or self.profile,
+                endpoint_url=args.endpoint_url or self.endpoint_url,
+                anon=bool(args.anon) or self.anon,
+                max_attempts=args.max_attempts or self.max_attempts,
+                unsigned_fallback=self.unsigned_fallback,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+            )
+        except S3Error as exc:
+            display(exc)
+            exc.displayed = True
+            raise
+        if show:
+            display(found)
+        return found
+
+    def _cache(self) -> Cache:
+        return Cache(self.cache_dir, max_bytes=self.cache_size)
+
+    @line_magic
+    def s3ingest_cache(self, line: str = "") -> Any:
+        """Show or clear the local cache of S3 objects that %%s3ingest --cache keeps.
+
+        Usage: %s3ingest_cache         list the cached objects (most recently used first) and their size
+               %s3ingest_cache clear   remove every cached object
+
+        The cache's directory and size limit are %config S3IngestMagics.cache_dir and .cache_size;
+        %config S3IngestMagics.cache = True caches every load. Returns the cache.
+        """
+        command = line.strip()
+        store = self._cache()
+        if command == "clear":
+            removed = store.clear()
+            print(f"Removed {removed:,} cached object{'s' if removed != 1 else ''} from {store.directory}.")
+            return None
+        if command:
+            raise UsageError(f"Unknown argument {command!r}; use %s3ingest_cache or %s3ingest_cache clear.")
+        entries = store.entries()
+        total = sum(e.size for e in entries)
+        print(f"Cache at {store.directory}: {len(entries):,} object{'s' if len(entries) != 1 else ''}, "
+              f"{human_bytes(total)} of {human_bytes(store.max_bytes)}.")
+        for entry in entries:
+            print(f"  {entry.uri}  {human_bytes(entry.size)}  etag {entry.etag}")
+        return store
+
+    @line_magic
+    def s3ingest_demo(self, line: str = "") -> Any:
+        """Start an embedded S3 server with sample data and point %%s3ingest at it.
+
+        Usage: demo = %s3ingest_demo   start it (once), list the sample URIs, return the server
+               %s3ingest_demo stop     stop it and restore the endpoint setting
+
+        The server's ``endpoint_url`` is what ``dreambolt_magic.load(..., endpoint_url=...)`` needs.
+
+        The server is moto's, on 127.0.0.1 at a free port, in this kernel; it needs
+        pip install 'dreambolt_magic[demo]'. No AWS account or network is used.
+        """
+        command = line.strip()
+        if command == "stop":
+            if self._demo is not None:
+                self._demo.stop()
+                self.endpoint_url, self._demo = self._saved_endpoint, None
+                print("The embedded S3 server is stopped.")
+            return None
+        if command:
+            raise UsageError(f"Unknown argument {command!r}; use %s3ingest_demo or %s3ingest_demo stop.")
+        if self._demo is None:
+            try:
+                from dreambolt_magic.notebook import demo
+            except ImportError as exc:  # pragma: no cover - the demo extra is part of the test set-up
+                raise UsageError(f"{exc}. Install it with: pip install 'dreambolt_magic[demo]'") from None
+            self._saved_endpoint = self.endpoint_url
+            self._demo = demo.start_demo_server()
+            self.endpoint_url = self._demo.endpoint_url
+            _demo_credentials(self._demo.environ())
+        print(f"Embedded S3 server at {self._demo.endpoint_url} (bucket {self._demo.bucket}, "
+              f"region {self._demo.region}); %%s3ingest now reads from it. Try:")
+        for label, uri in self._demo.uris.items():
+            print(f"  {label:<10} {uri}")
+        return self._demo
+
+    @line_magic
+    def s3ingest_panel(self, line: str = "") -> None:
+        """Show a panel to browse S3, pick an object and load it into a variable by clicking.
+
+        Usage: %s3ingest_panel
+
+        The panel lists the buckets (or lets you type one), browses folders, offers the columns of the
+        object you pick (read from its schema, not by downloading it), and loads it in the background with
+        a progress bar and a Cancel button. The frame is bound to the variable you name; the panel then
+        shows its summary, its first rows and the equivalent %%s3ingest cell, to copy into the notebook.
+
+        Its connection settings (endpoint, region, profile, anonymous access) start from
+        %config S3IngestMagics, as do max_attempts, unsigned_fallback and the timeouts. It never asks
+        for credentials: they come from the standard AWS chain, as for %%s3ingest.
+        """
+        if line.strip():
+            raise UsageError(f"%s3ingest_panel takes no arguments, not {line.strip()!r}; its settings come "
+                             "from %config S3IngestMagics.")
+        from dreambolt_magic.notebook.panel import panel
+
+        settings: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region": self.region,
+                                    "profile": self.profile, "anon": self.anon}
+        display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
+                      max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))
+
+    def stop_demo(self) -> None:
+        if self._demo is not None:
+            self._demo.stop()
+            self._demo = None
+
+
+def _demo_credentials(environ: Mapping[str, str]) -> None:
+    """Give the demo fake credentials only when none are configured, so loads are signed as on AWS.
+
+    Credentials a user already has are left alone: the embedded server accepts any signature, and they
+    never leave this machine.
+    """
+    import os
+
+    import boto3
+
+    if boto3.Session().get_credentials() is None:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, environ[name])
+
+
+class _Namespace(Mapping[str, Any]):
+    """The user namespace for str.format: a KeyError names the missing variable."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self._ns = ns
+
+    def __getitem__(self, key: str) -> Any:
+        return self._ns[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._ns)
+
+    def __len__(self) -> int:
+        return len(self._ns)
+
+
+_NAMES = {
+    "line": ("s3ingest", "s3ingest_cache", "s3ingest_demo", "s3ingest_info", "s3ingest_panel"),
+    "cell": ("s3ingest",),
+}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext dreambolt_magic``: register the magics (once)."""
+    if "S3IngestMagics" in ipython.magics_manager.registry:
+        return
+    ipython.register_magics(S3IngestMagics(ipython))
+    # The once-a-process costs of a first load (botocore's service model), paid while the user types.
+    threading.Thread(target=_warm_up, name="dreambolt-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    with contextlib.suppress(Exception):  # only a head start: the first load does the same if this fails
+        warm_up()
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext dreambolt_magic``: remove the magics and stop the demo server."""
+    manager = ipython.magics_manager
+    instance = manager.registry.pop("S3IngestMagics", None)
+    if instance is None:
+        return
+    instance.stop_demo()
+    for kind, names in _NAMES.items():
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    if instance in ipython.configurables:
+        ipython.configurables.remove(instance)

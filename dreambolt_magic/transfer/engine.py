@@ -1,0 +1,619 @@
+"""The transfer engine: one object's bytes, fetched into one preallocated buffer, in parallel where it helps.
+
+A load starts with one plain GET (the *main stream*), so an object below ``PARALLEL_THRESHOLD`` costs one
+request. Its ``Content-Length`` gives the size: a larger object is cut into parts (as
+:mod:`dreambolt_magic.transfer.parts` plans them), the main stream keeps reading from the front, and worker threads
+fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix range, which some S3-compatible
+servers answer wrongly). The main stream claims each next part as it reaches it and stops where a worker has
+already claimed one. So the split adapts itself: on a server that is slow at ranged GETs (moto re-reads the
+whole object for each) the single stream does most of the work, while on S3, where one connection gets a
+fraction of the link, the workers do. Where the first GET waited long for its first byte against what a
+part takes to arrive (a server slow to start each answer), the parts not yet taken are cut again, fewer and
+longer (:func:`~dreambolt_magic.transfer.parts.recut`), and the main stream goes on into the first of them. When a
+parse runs alongside the download (:mod:`dreambolt_magic.objects.overlap`) the workers take parts in order from the
+front instead (``in_order_from``), so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps
+growing.
+
+Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
+files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
+from the next missing byte, ``If-Match`` on the ETag of the first answer). An object that changes while it
+is read (412, or an answer with another ETag or size) is started again once, then reported as
+``ObjectChanged``; so are bytes that do not match the object's stored checksum (:meth:`Transfer.verify`),
+then reported as ``ChecksumMismatch``. The cancel flag is checked by every thread between slices; progress
+is batched.
+
+Before the body is read, the size the first answer gives is checked against the memory available
+(:mod:`dreambolt_magic.transfer.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C in
+the main thread) :meth:`Transfer.abort` stops the workers (:mod:`dreambolt_magic.transfer.workers`): it shuts down the
+sockets of the bodies they are reading, so a worker blocked in a read (a stalled server) wakes at once
+instead of after the read timeout, and waits for every worker to end.
+
+:meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer: the untouched pages of a
+zero-filled buffer take no memory), which is how Parquet column and row-group pruning reads a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import botocore.exceptions as bce
+
+from dreambolt_magic.client.calls import s3_errors
+from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
+from dreambolt_magic.transfer import buffers, memory
+from dreambolt_magic.transfer.checksums import RANGED, VERIFIED, botocore_verdict, digest, stored_checksum
+from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, PartTable, piece_size, plan_parts, recut
+from dreambolt_magic.transfer.progress import CancelFlag, Meter, Progress, check_cancel
+from dreambolt_magic.transfer.workers import Stopped, Workers
+from dreambolt_magic.uri import S3Uri
+
+__all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer"]
+
+T = TypeVar("T")
+
+#: Bytes per read: a read that times out loses what it had read, so reads are not made larger.
+CHUNK = 1 << 20
+#: With a cancel flag, the body is read in slices this small, so a check comes at least every 64 KiB.
+CANCEL_CHUNK = 64 << 10
+#: The main stream is timed over PROBE_BYTES after its first PROBE_SKIP (or PROBE_SECONDS, if that comes
+#: first) before any worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local
+#: or loopback server, which more connections only slow down (moto re-reads the whole object for every ranged
+#: GET); a single connection to S3 gets far less, and there ranged GETs in parallel multiply the rate.
+PROBE_BYTES = 2 << 20
+PROBE_SECONDS = 0.25
+#: The probe's clock starts only once this much has been read: until then the bytes may be ones the kernel
+#: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
+PROBE_SKIP = 1 << 20
+FAST_STREAM: float | None = 200e6
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+class ObjectChangedSignal(Exception):
+    """Internal: a part's answer shows the object changed since the first answer; start again once."""
+
+
+def _forget_frames(exc: BaseException) -> None:
+    """Clear the locals of the finished frames ``exc`` and the exceptions behind it passed through.
+
+    Those frames hold views of the buffer that the exception made obsolete, and exceptions with their frames
+    form reference cycles: without this, a restarted transfer's first buffer (and its in-memory file) would
+    live until the garbage collector next ran.
+    """
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
+
+
+class Transfer:
+    """One object's bytes in one buffer; see the module docstring.
+
+    ``retry(fn)`` runs ``fn(attempt)`` under the load's retry policy and ``errors()`` is the client funnel's
+    translation (:func:`~dreambolt_magic.client.calls.s3_errors` for the region asked): the workers use both,
+    so a part is retried and translated exactly like the main stream.
+    :meth:`run` is the main stream's attempt (the caller retries it and follows region redirects), then
+    :meth:`join` waits for the workers.
+    """
+
+    def __init__(
+        self,
+        target: S3Uri,
+        bar: Progress,
+        cancel: CancelFlag | None = None,
+        *,
+        retry: Callable[[Callable[[int], Any]], Any] | None = None,
+        errors: Callable[[], AbstractContextManager[None]] | None = None,
+        part_size: int | None = None,
+        max_concurrency: int | None = None,
+        first_bytes: int | None = None,
+        first_range: tuple[int, int] | None = None,
+        force: bool = False,
+        memory_limit: int | None = None,
+    ) -> None:
+        self.target = target
+        self.bar = bar
+        self.meter = Meter(bar)
+        self.cancel = cancel
+        self.retry = retry or (lambda fn: fn(1))
+        self.errors = errors or (lambda: s3_errors(operation="GetObject"))
+        self.part_size = part_size
+        self.max_concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max(1, max_concurrency)
+        #: Ask the first GET for only this many bytes (``bytes=0-N``): the start of a sparse read.
+        self.first_bytes = first_bytes
+        #: Ask the first GET for these bytes instead (``bytes=a-b``, end exclusive here): a sparse read that
+        #: knows the object's size already (from a listing) and wants its end first. An answer for another
+        #: size (the object was replaced since) or none (416) falls back to ``first_bytes``.
+        self.first_range = first_range
+        #: The memory guard's settings: skip it, or the bytes a load may use (default: what is available).
+        self.force = force
+        self.memory_limit = memory_limit
+        #: The worker threads, and the bodies being read by any thread (:meth:`abort` shuts their sockets).
+        self.workers = Workers()
+        self.step = CHUNK if cancel is None else CANCEL_CHUNK
+        self.fetched = 0
+        self.attempts = 0
+        self.restarted = False
+        self.requests = 0
+        #: ``(bytes, seconds)`` of the ranged requests answered so far at the first attempt: what a request
+        #: costs on this server (see :func:`~dreambolt_magic.transfer.parts.piece_size`).
+        self.timings: list[tuple[int, float]] = []
+        #: For an object of at least this many bytes (None: none), workers take parts from the front, after
+        #: the main stream's, rather than from the back: the bytes then arrive roughly in order, which a
+        #: parse running alongside needs (see :meth:`arrived`).
+        self.in_order_from: int | None = None
+        #: For a whole object of at least this many bytes (None: none), the buffer is an in-memory file with a
+        #: path (:attr:`path`), for a parser that reads a path faster than bytes (see dreambolt_magic.objects.overlap).
+        self.file_from: int | None = None
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.buffer: bytearray | mmap.mmap | None = None
+        #: A path to the buffer's bytes while it lives, if :attr:`file_from` made it an in-memory file.
+        self.path: str | None = None
+        self.size: int | None = None
+        self.etag: str | None = None
+        self.version_id: str | None = self.target.version_id
+        self.last_modified: str | None = None
+        #: The main stream's next byte and where its claimed span ends.
+        self.received = 0
+        #: Where the first answer's bytes start: 0, or the start of ``first_range``.
+        self.first_start = 0
+        self.limit = 0
+        #: True once the first answer was a 206 for ``first_bytes`` or ``first_range``: only some ranges of the
+        #: buffer are filled.
+        self.sparse = False
+        self.counted = 0  # bytes reported to progress since the last start
+        self._parts: PartTable | None = None
+        self._probe: tuple[Any, int, tuple[float, int] | None] | None = None
+        #: Seconds the first GET waited for its answer: with the probe's rate, what a request costs here.
+        self._first_wait = 0.0
+        #: Whether workers were started beside the main stream (decided by the probe).
+        self.parallel = False
+        #: botocore's verdict on one answer that gave every byte (True: they matched the stored checksum). A
+        #: resumed or parallel read has none: botocore never sees the whole object (see :meth:`verify`).
+        self.streamed: bool | None = None
+        #: What the provenance says of the checksum (checksums.VERIFIED or RANGED), once known.
+        self.checked: str | None = None
+        self._handed_over = False
+        #: The object's stored full-object checksum, as ``(response field, base64 value)``, where it has one.
+        self.checksum: tuple[str, str] | None = None
+        self._front = 0
+        self.workers.renew()
+        #: The ``(start, end)`` parts the workers have filled completely.
+        self._arrived: list[tuple[int, int]] = []
+
+    @property
+    def data(self) -> memoryview:
+        """The object's bytes (for a sparse read, zeros where nothing was fetched)."""
+        assert self.buffer is not None
+        end = self.size if self.size is not None else self.received
+        return memoryview(self.buffer)[:end]
+
+    # --- the main stream ---------------------------------------------------------------------------------
+
+    def run(self, client: Any) -> None:
+        """One attempt of the main stream: the first GET, or a resume of it from the next missing byte."""
+        check_cancel(self.cancel)
+        self.attempts += 1
+        if self.workers.stop.is_set():
+            return  # a worker failed: join() says why
+        params = self._params()
+        resuming = self.buffer is not None and self.size is not None and self.received > 0
+        if resuming:
+            end = self.limit if self.sparse else self.size
+            params["Range"] = f"bytes={self.received}-{end - 1}"  # type: ignore[operator]
+            if self.etag:
+                params["IfMatch"] = self.etag
+        elif self.buffer is None and self.first_range is not None:
+            params["Range"] = f"bytes={self.first_range[0]}-{self.first_range[1] - 1}"
+        elif self.buffer is None and self.first_bytes:
+            params["Range"] = f"bytes=0-{self.first_bytes - 1}"
+        began, attempts = time.monotonic(), self.attempts
+        try:
+            response = self._get(client, params)
+        except S3Error as exc:
+            status = exc.status
+            if resuming and status == 412:
+                self._object_changed()
+                return self.run(client)
+            if status == 416 and self.buffer is None and self.first_range is not None:
+                # Smaller than the listing said: replaced since. Start as if no size were known.
+                self.first_range = None
+                return self.run(client)
+            if status == 416 and self.buffer is None and self.first_bytes:
+                # An empty object has no byte 0 to ask for: read it whole.
+                self.first_bytes = None
+                return self.run(client)
+            raise
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        if self.buffer is None and self.first_range is not None and (
+            status != 206 or _total_of(response.get("ContentRange")) != self.first_range[1]
+        ):
+            # Not the size the listing gave (the object was replaced since), or a server that ignored the
+            # Range: start as if no size were known.
+            response["Body"].close()
+            self.first_range = None
+            return self.run(client)
+        if self.buffer is not None and (not resuming or status == 200):
+            # A whole object again (no size to resume against, or the server ignored the Range).
+            self.meter.rewind(self.received)
+            self.counted -= self.received
+            self.received = 0
+            if self.size is None:
+                self.buffer, self.path = bytearray(), None
+        if self.buffer is None:
+            self._first_wait = time.monotonic() - began
+            try:
+                self._begin(response, client)
+            except BaseException:
+                response["Body"].close()
+                raise
+        self._stream(response["Body"], whole=status == 200)
+        if self.in_order and self.parallel and not self._handed_over and not self.workers.stop.is_set():
+            # The main stream stopped at a part a worker had taken, with parts after it still free (in order,
+            # the workers work just ahead of it): its connection goes on as one more worker.
+            self._handed_over = True
+            self._start_workers(client, 1)
+        if self.sparse and not resuming:
+            self._timed(self.limit - self.first_start, began, attempts)
+        if self.size is None:
+            self._verify_length(client)
+
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
+        if self.target.version_id:
+            params["VersionId"] = self.target.version_id
+        return params
+
+    def _get(self, client: Any, params: dict[str, Any]) -> Any:
+        with self._lock:
+            self.requests += 1
+        with self.errors():
+            return client.get_object(**params)
+
+    def _begin(self, response: dict[str, Any], client: Any) -> None:
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        length = response.get("ContentLength")
+        total = _total_of(response.get("ContentRange"))
+        self.size = total if status == 206 and total is not None else length
+        self.etag = response.get("ETag")
+        self.checksum = stored_checksum(response) if status == 200 else None
+        self.checked = RANGED if status == 206 else None
+        self.version_id = response.get("VersionId") or self.version_id
+        modified = response.get("LastModified")
+        self.last_modified = modified.isoformat() if isinstance(modified, datetime) else modified
+        if self.size is not None and not (status == 206 and (self.first_bytes or self.first_range)):
+            # A sparse read is checked once its footer says what it will fetch (check_memory).
+            self.check_memory(memory.estimate(self.size), what="object")
+        if self.file_from is not None and (self.size or 0) >= self.file_from:
+            with contextlib.suppress(OSError):  # out of descriptors, say: the bytes are parsed as bytes then
+                self.buffer, self.path = buffers.in_memory_file(self.size or 0)
+        if self.buffer is None:
+            self.buffer = buffers.zeroed(self.size or 0)
+        self.counted = 0
+        self.bar.start(self.size, self.target.name)
+        if self.size is None:
+            self.limit = 0
+            return
+        if status == 206:
+            self.first_start = self.first_range[0] if self.first_range is not None else 0
+            self.received = self.first_start
+            self.limit = min(self.size, self.first_start + (length if length is not None else self.size))
+            self.sparse = self.first_start > 0 or self.limit < self.size
+            return
+        parts = plan_parts(self.size, part_size=self.part_size, max_concurrency=self.max_concurrency)
+        self._parts = PartTable(parts)
+        self._parts.take(0)
+        self._front = 0
+        self.limit = parts[0][1]
+        if len(parts) > 1:
+            self._probe = (client, min(self.max_concurrency - 1, len(parts) - 1), None)
+            if FAST_STREAM is None:
+                self._decide()
+
+    def check_memory(self, need: int, *, what: str = "object") -> None:
+        """Refuse (:class:`~dreambolt_magic.errors.S3TooLarge`) if ``need`` bytes would not fit in memory."""
+        memory.check(need, limit=self.memory_limit, force=self.force, what=what, size=self.size)
+
+    def _stream(self, body: Any, *, whole: bool) -> None:
+        with self.workers.reading(body):
+            if self.size is None:
+                # No Content-Length: read to the end, growing the buffer (botocore checks at the empty read).
+                assert isinstance(self.buffer, bytearray)
+                while chunk := body.read(self.step):
+                    self.buffer.extend(chunk)
+                    self.received += len(chunk)
+                    self._count(len(chunk))
+                    check_cancel(self.cancel)
+                self.streamed = botocore_verdict(body)
+                return
+            assert self.buffer is not None
+            view = memoryview(self.buffer)
+            while True:
+                while self.received < self.limit:
+                    check_cancel(self.cancel)
+                    if self.workers.stop.is_set():
+                        return
+                    n = body.readinto(view[self.received : min(self.received + self.step, self.limit)])
+                    if not n:
+                        raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=self.limit)
+                    self.received += n
+                    self._count(n)
+                    if self._probe is not None:
+                        self._decide()
+                if not self._claim_next():
+                    break  # the rest is the workers'; closing drops what the server still sends
+            if whole and self.received == self.size:
+                # One answer gave every byte: botocore has hashed them all, and compares at the empty read.
+                self.streamed = botocore_verdict(body)
+
+    def _decide(self) -> None:
+        """Once the probe is over, start the workers unless the one stream is already fast."""
+        assert self._probe is not None
+        client, count, clock = self._probe
+        if FAST_STREAM is not None and clock is None:
+            if self.received >= min(PROBE_SKIP, self.limit):
+                self._probe = (client, count, (time.monotonic(), self.received))
+            return
+        started, mark = clock or (time.monotonic(), self.received)
+        elapsed = time.monotonic() - started
+        if FAST_STREAM is not None and self.received - mark < PROBE_BYTES and elapsed < PROBE_SECONDS:
+            return
+        self._probe = None
+        rate = (self.received - mark) / elapsed if elapsed > 0 else float("inf")
+        self.parallel = FAST_STREAM is None or rate < FAST_STREAM
+        if self.parallel:
+            if FAST_STREAM is not None and self.part_size is None:
+                count = self._recut(rate, count)
+            self._start_workers(client, count)
+
+    def _recut(self, rate: float, count: int) -> int:
+        """Cut the parts no one has taken again where a request costs far more than its bytes
+        (:func:`~dreambolt_magic.transfer.parts.recut`); the count of workers to start."""
+        assert self._parts is not None and self.size is not None
+        kept = self._parts.parts[: self._front + 1]
+        planned = self._parts.parts[self._front + 1 :]
+        if not planned:
+            return count
+        longer = recut(kept[-1][1], self.size, planned[0][1] - planned[0][0],
+                       concurrency=self.max_concurrency, wait=self._first_wait, rate=rate)
+        if longer is None:
+            return count
+        self._parts = PartTable(kept + longer)
+        for index in range(len(kept)):
+            self._parts.take(index)
+        # The main stream goes on into the first of them: no request to wait for.
+        return min(self.max_concurrency - 1, len(longer) - 1)
+
+    def _claim_next(self) -> bool:
+        if self._parts is None or not self._parts.take(self._front + 1):
+            return False
+        self._front += 1
+        self.limit = self._parts.parts[self._front][1]
+        return True
+
+    def _verify_length(self, client: Any) -> None:
+        # Without a Content-Length a body that ends early looks complete: ask for the size it should have.
+        params = self._params()
+        if self.version_id:
+            params["VersionId"] = self.version_id
+        expected = client.head_object(**params).get("ContentLength")
+        if expected is not None and expected != self.received:
+            raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=expected)
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.fetched += n
+            self.counted += n
+        self.meter.advance(n)
+
+    def _object_changed(self) -> None:
+        """Start again from scratch once; the second time the object changes, give up."""
+        self.abort()
+        if self.restarted:
+            raise S3GenericError(
+                "the object changed twice while it was being downloaded",
+                code="ObjectChanged",
+                status=412,
+                attempts=self.attempts,
+            )
+        self.restarted = True
+        self.meter.rewind(self.counted)
+        first_bytes = self.first_bytes
+        self._reset()
+        self.first_bytes = first_bytes
+        self.first_range = None  # the size it was planned from may be the old object's
+
+    def verify(self) -> None:
+        """Check the bytes against the object's stored checksum, wherever it can be known.
+
+        One answer that gave every byte has been checked by botocore (:attr:`streamed`); bytes put together
+        from parts or pieces, or an answer botocore did not check, are hashed here, once. A ranged read
+        cannot be checked (:data:`~dreambolt_magic.transfer.checksums.RANGED`). A mismatch means some bytes were
+        damaged on the way: the object is read again from the start, once (:class:`ObjectChangedSignal`); a
+        second mismatch is an S3NetworkError ``ChecksumMismatch``.
+        """
+        if self.buffer is None or self.checked is not None:
+            return
+        matched = self.streamed
+        if matched is None:
+            if self.checksum is None:
+                return
+            field, expected = self.checksum
+            matched = digest(field, self.data) == expected
+        if matched:
+            self.checked = VERIFIED
+            return
+        if self.restarted:
+            raise S3NetworkError(
+                "the downloaded bytes did not match the object's stored checksum, twice",
+                code="ChecksumMismatch",
+                attempts=self.attempts,
+            )
+        raise ObjectChangedSignal
+
+    @property
+    def in_order(self) -> bool:
+        """Whether the workers take this object's parts in order (see ``in_order_from``)."""
+        return self.in_order_from is not None and self.size is not None and self.size >= self.in_order_from
+
+    def arrived(self) -> int:
+        """How far from the start the buffer is filled without a gap: the main stream's reach, then the parts
+        the workers have finished that follow on from it."""
+        with self._lock:
+            spans = sorted(self._arrived)
+        reach = self.received
+        for start, end in spans:
+            if start > reach:
+                break
+            reach = max(reach, end)
+        return reach
+
+    def restart(self, signal: ObjectChangedSignal) -> None:
+        """After ``signal`` from :meth:`join`: forget everything (or give up); run again."""
+        _forget_frames(signal)  # its frames view the buffer dropped here
+        self._object_changed()
+
+    # --- workers -----------------------------------------------------------------------------------------
+
+    def fetch(self, client: Any, ranges: Sequence[tuple[int, int]]) -> None:
+        """Fill these ``(start, end)`` ranges of the buffer with ranged GETs in parallel; wait for them."""
+        wanted = [(max(0, a), min(b, self.size or 0)) for a, b in ranges]
+        wanted = [r for r in wanted if r[1] > r[0]]
+        # A long range is cut into parts too, so that it is fetched over several connections.
+        total = sum(b - a for a, b in wanted)
+        with self._lock:
+            samples = list(self.timings)
+        piece = piece_size(total, self.max_concurrency, samples)
+        wanted = [(s, min(s + piece, b)) for a, b in wanted for s in range(a, b, piece)]
+        if not wanted:
+            return
+        self._parts = PartTable(wanted)
+        self.workers.again()
+        try:
+            self.workers.run(min(self.max_concurrency, len(wanted)), lambda: self._work_on(client))
+        finally:
+            self.meter.flush()
+
+    def _start_workers(self, client: Any, count: int) -> None:
+        self.workers.start(count, lambda: self._work_on(client))
+
+    def _work_on(self, client: Any) -> None:
+        parts = self._parts
+        assert parts is not None
+        take = parts.take_first if self.in_order else parts.take_last
+        while not self.workers.stop.is_set() and (index := take()) is not None:
+            self._fetch_part(client, *parts.parts[index])
+
+    def _fetch_part(self, client: Any, start: int, end: int) -> None:
+        assert self.buffer is not None
+        view = memoryview(self.buffer)
+        done = start
+        began, attempts = time.monotonic(), self.attempts
+
+        def attempt(number: int) -> None:
+            nonlocal done
+            if number > 1:
+                with self._lock:
+                    self.attempts += 1
+            self._check()
+            params = self._params()
+            params["Range"] = f"bytes={done}-{end - 1}"
+            if self.etag:
+                params["IfMatch"] = self.etag
+            try:
+                try:
+                    response = self._get(client, params)
+                except S3Error as exc:
+                    if exc.status == 412:
+                        raise ObjectChangedSignal from exc
+                    raise
+                with self.workers.reading(response["Body"]) as body, self.errors():
+                    self._check_same(response)
+                    if response["ResponseMetadata"]["HTTPStatusCode"] == 200:
+                        _skip(body, done)  # the server ignored the Range: the part starts further in
+                    while done < end:
+                        self._check()
+                        n = body.readinto(view[done : min(done + self.step, end)])
+                        if not n:
+                            raise bce.IncompleteReadError(actual_bytes=done - start, expected_bytes=end - start)
+                        done += n
+                        self._count(n)
+            except S3Error as exc:
+                if self.workers.stop.is_set():
+                    raise Stopped from exc  # abort() shut the socket: not a failure to retry
+                raise
+
+        self.retry(attempt)
+        self._timed(end - start, began, attempts)
+        with self._lock:
+            self._arrived.append((start, end))
+
+    def _timed(self, size: int, began: float, attempts: int) -> None:
+        with self._lock:
+            if self.attempts == attempts:  # a retried request's time says nothing about the server
+                self.timings.append((size, time.monotonic() - began))
+
+    def _check(self) -> None:
+        if self.workers.stop.is_set():
+            raise Stopped
+        check_cancel(self.cancel)
+
+    def _check_same(self, response: dict[str, Any]) -> None:
+        # A server that ignores If-Match still tells, by the ETag or the size, that the object is another.
+        etag = response.get("ETag")
+        total = _total_of(response.get("ContentRange"))
+        if (self.etag and etag and etag != self.etag) or (total is not None and total != self.size):
+            raise ObjectChangedSignal
+
+    def join(self) -> None:
+        """Wait for the workers; raise the first failure (:class:`ObjectChangedSignal`: call :meth:`restart`)."""
+        try:
+            self.workers.join()
+        finally:
+            self.meter.flush()
+
+    def watching(self) -> contextlib.AbstractContextManager[None]:
+        """While in this block, a set cancel flag shuts down the sockets being read (:meth:`Workers.watching`)."""
+        return self.workers.watching(self.cancel)
+
+    def abort(self) -> None:
+        """Stop the workers and wait for them, dropping their failures (the caller has its own); their
+        sockets are shut down, so that none waits out a read timeout (:meth:`Workers.abort`)."""
+        self.workers.abort()
+        self.meter.flush()
+
+    def release(self) -> None:
+        """Let go of the buffer once the caller is done with the bytes
+        (:func:`dreambolt_magic.transfer.buffers.release`: a mapping is unmapped on a thread of its own)."""
+        buffer, self.buffer, self.path = self.buffer, None, None
+        buffers.release(buffer)
+
+
+def _total_of(content_range: str | None) -> int | None:
+    match = _CONTENT_RANGE.fullmatch(content_range or "")
+    return int(match.group(3)) if match and match.group(3) != "*" else None
+
+
+def _skip(body: Any, n: int) -> None:
+    while n > 0:
+        chunk = body.read(min(n, CHUNK))
+        if not chunk:
+            raise bce.IncompleteReadError(actual_bytes=0, expected_bytes=n)
+        n -= len(chunk)

@@ -1,0 +1,185 @@
+"""The threads that fetch one object's parts (:class:`Workers`): started, waited for, and stopped at once.
+
+A worker's failure is kept for the thread that waits (the first one only) and stops the others. Each body
+being read, by a worker or the main stream, is registered (:meth:`Workers.reading`), so that stopping can
+shut its socket down: a thread blocked in a read of a stalled server then wakes at once, not after the read
+timeout. :meth:`Workers.watching` does the same when a cancel flag is set. What each worker does is the
+transfer's business (:mod:`dreambolt_magic.transfer.engine`); this module knows threads and sockets only. No I/O
+of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dreambolt_magic.transfer.progress import CancelFlag
+
+__all__ = ["ABORT_WAIT", "CANCEL_POLL", "Stopped", "Workers"]
+
+#: How often the cancel watcher of :meth:`Workers.watching` looks at the flag (seconds).
+CANCEL_POLL = 0.05
+#: How long :meth:`Workers.abort` waits for the workers once their sockets are shut down (seconds).
+ABORT_WAIT = 1.5
+
+
+class Stopped(Exception):
+    """Internal: another thread failed or the load was cancelled; this one stops quietly."""
+
+
+class Workers:
+    """The worker threads of one transfer, the bodies being read, and the stop they share."""
+
+    def __init__(self) -> None:
+        #: Set when a worker fails or the transfer is aborted: every thread stops at its next check.
+        self.stop = threading.Event()
+        #: Each thread with the event it sets as it ends (see :meth:`join` for why not Thread.join).
+        self.threads: dict[threading.Thread, threading.Event] = {}
+        self._failure: BaseException | None = None
+        self._open: set[Any] = set()
+        self._lock = threading.Lock()
+
+    def start(self, count: int, work: Callable[[], None]) -> None:
+        """Start ``count`` threads, each running ``work()``."""
+        for i in range(count):
+            done = threading.Event()
+            thread = threading.Thread(target=self._run, args=(work, done), name=f"dreambolt-part-{i}", daemon=True)
+            self.threads[thread] = done
+            thread.start()
+
+    def run(self, count: int, work: Callable[[], None]) -> None:
+        """Run ``work()`` on ``count`` threads, this one among them, then :meth:`join` the others.
+
+        The calling thread would only wait: working instead spares a thread's start, and a fetch of one
+        range (most of a pruned read's) starts none. Its KeyboardInterrupt is raised at once, with the
+        others told to stop; the caller then aborts them (:meth:`abort` shuts their sockets down).
+        """
+        self.start(count - 1, work)
+        try:
+            work()
+        except Stopped:
+            pass
+        except Exception as exc:
+            self._fail(exc)
+        except BaseException:
+            self.stop.set()
+            raise
+        self.join()
+
+    def _run(self, work: Callable[[], None], done: threading.Event) -> None:
+        try:
+            work()
+        except Stopped:
+            pass
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            done.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        # The first failure is handed to the thread that joins; the others stop.
+        with self._lock:
+            if self._failure is None:
+                self._failure = exc
+        self.stop.set()
+
+    def renew(self) -> None:
+        """Forget the threads, the stop and the failure of an attempt given up (after :meth:`abort`); the
+        bodies being read stay registered, so that a cancel still reaches them."""
+        self.stop = threading.Event()
+        self.threads = {}
+        self._failure = None
+
+    def again(self) -> None:
+        """Ready for another round of workers (after a :meth:`join`)."""
+        self.stop.clear()
+        self._failure = None
+
+    def join(self) -> None:
+        """Wait for every thread; raise the first failure."""
+        # Waiting on the threads' own events, not Thread.join(): on Python 3.11 a KeyboardInterrupt that lands
+        # in Thread.join() marks the thread as stopped while it still runs, and later joins return at once.
+        for thread, done in self.threads.items():
+            done.wait()
+            thread.join()
+        self.threads = {}
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def abort(self) -> None:
+        """Stop the threads and wait for them (at most :data:`ABORT_WAIT`), dropping their failures.
+
+        A thread blocked in a read would only notice the stop after the read timeout: the sockets of the
+        bodies in flight are shut down, which ends such a read at once.
+        """
+        self.stop.set()
+        self.shut_open()
+        deadline = time.monotonic() + ABORT_WAIT
+        for thread, done in self.threads.items():
+            if done.wait(max(0.0, deadline - time.monotonic())):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self.threads = {t: d for t, d in self.threads.items() if t.is_alive()}
+        self._failure = None
+
+    @contextlib.contextmanager
+    def reading(self, body: Any) -> Iterator[Any]:
+        """Close ``body`` at the end, and let :meth:`abort` shut its socket down while it is read."""
+        with self._lock:
+            self._open.add(body)
+        try:
+            yield body
+        finally:
+            with self._lock:
+                self._open.discard(body)
+            body.close()
+
+    def shut_open(self) -> None:
+        """Shut down the sockets of the bodies being read."""
+        with self._lock:
+            bodies = list(self._open)
+        for body in bodies:
+            _shut_down(body)
+
+    @contextlib.contextmanager
+    def watching(self, cancel: CancelFlag | None) -> Iterator[None]:
+        """While in this block, a set cancel flag shuts down the sockets being read, from a watcher thread.
+
+        Without it a cancel is seen between slices of a body, so a stalled server would hold it until the
+        read timeout; with it the blocked read ends at once and the next check raises Cancelled.
+        """
+        if cancel is None:
+            yield
+            return
+        finished = threading.Event()
+
+        def watch() -> None:
+            # Sleeping on ``finished``, not on the flag: the block's end wakes the watcher at once, where a
+            # wait on the flag would hold every load up to CANCEL_POLL at its end (15 s of 300 small loads).
+            while not finished.wait(CANCEL_POLL):
+                if cancel.is_set():
+                    self.shut_open()
+                    return
+
+        watcher = threading.Thread(target=watch, name="dreambolt-cancel-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            watcher.join()
+
+
+def _shut_down(body: Any) -> None:
+    """Shut down the socket under a botocore body (its reader then sees the end), from any thread."""
+    raw = getattr(body, "_raw_stream", body)  # botocore's StreamingBody wraps urllib3's response
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
