@@ -93,7 +93,7 @@ def list_buckets(
     requests, end in :class:`~dreambolt_magic.errors.S3AuthError` (the caller then asks for a bucket
     name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``.
     """
-    session = _Session.open(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
+    session = Session.open(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     chosen = region or session.conn.default_region
     answer = session.call("ListBuckets", region=chosen)
     return sorted(b["Name"] for b in answer.get("Buckets", []))
@@ -120,7 +120,7 @@ def list_prefix(
     """
     if not 1 <= page_size <= 1000:
         raise ValueError(f"page_size must be between 1 and 1000 (S3's limit), not {page_size!r}")
-    session = _Session.open(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
+    session = Session.open(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": page_size}
     if token:
         params["ContinuationToken"] = token
@@ -153,10 +153,10 @@ def peek_columns(
     :class:`~dreambolt_magic.errors.S3FormatError` for bytes that are not the format, and so on.
     """
     target = uri if isinstance(uri, S3Uri) else parse(uri)
-    session = _Session.open(
+    session = Session.open(
         endpoint_url=endpoint_url or target.endpoint, profile=profile, anon=anon, **options
     )
-    peek = _Peek(session, target, region or target.region)
+    peek = Peek(session, target, region or target.region)
     try:
         return peek.columns(format)
     except S3Error as exc:
@@ -170,7 +170,7 @@ def peek_columns(
 
 
 @dataclass
-class _Session:
+class Session:
     """A connection and the retry policy its calls go through the funnel with."""
 
     conn: Connection
@@ -187,7 +187,7 @@ class _Session:
         max_attempts: int | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
-    ) -> _Session:
+    ) -> Session:
         options = ConnectOptions.of(
             profile=profile, endpoint_url=endpoint_url or endpoint_from_env(), anon=anon,
             unsigned_fallback=unsigned_fallback, max_attempts=max_attempts, connect_timeout=connect_timeout,
@@ -211,10 +211,10 @@ class _Session:
         return region or bucket_region(self.conn, bucket, self.policy)
 
 
-class _Peek:
+class Peek:
     """The few ranged reads that tell one object's columns."""
 
-    def __init__(self, session: _Session, target: S3Uri, region: str | None) -> None:
+    def __init__(self, session: Session, target: S3Uri, region: str | None) -> None:
         self.session = session
         self.target = target
         self.region = region

@@ -38,7 +38,7 @@ from dreambolt_magic.options import default
 from dreambolt_magic.transfer.progress import CancelFlag, cancellable_sleep, check_cancel
 from dreambolt_magic.uri import S3Uri, parse
 
-__all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "iter_refs"]
+__all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "iter_refs", "set_label"]
 
 #: Keys asked for per ListObjectsV2 request (S3's maximum).
 LIST_PAGE_SIZE = 1000
@@ -79,6 +79,14 @@ def is_many(uri: Any) -> bool:
 def _is_pattern(key: str) -> bool:
     """A key that names several objects: a glob, a whole bucket, or a prefix ending in ``/``."""
     return _GLOB in key or key == "" or key.endswith("/")
+
+
+def set_label(uris: Any) -> str:
+    """How a set is named in messages: its URI, or its first and how many more."""
+    if isinstance(uris, (str, S3Uri)):
+        return str(uris).strip()
+    items = [str(u).strip() for u in uris]
+    return items[0] if len(items) == 1 else f"{items[0]} and {len(items) - 1} more"
 
 
 def expand(

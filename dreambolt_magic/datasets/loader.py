@@ -26,7 +26,7 @@ from dreambolt_magic.client import redaction
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.datasets import sampling
 from dreambolt_magic.datasets.filters import Filter
-from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs
+from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs, set_label
 from dreambolt_magic.datasets.partitions import (
     Loaded,
     apply_filter,
@@ -132,7 +132,7 @@ def load_many(
     wanted = readers.column_list(columns)
     if format is not None:
         format = readers.normalize_format(format)  # before any request
-    label = _label(uris)
+    label = set_label(uris)
     settings = {"region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
                 "max_attempts": max_attempts, "unsigned_fallback": unsigned_fallback,
                 "connect_timeout": default("connect_timeout", connect_timeout),
@@ -242,13 +242,6 @@ def _check_found(refs: Sequence[ObjectRef], label: str, expression: Filter | Non
 def _total(refs: Sequence[ObjectRef]) -> int | None:
     sizes = [r.size for r in refs]
     return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
-
-
-def _label(uris: Any) -> str:
-    if isinstance(uris, (str, S3Uri)):
-        return str(uris).strip()
-    items = [str(u).strip() for u in uris]
-    return items[0] if len(items) == 1 else f"{items[0]} and {len(items) - 1} more"
 
 
 # --- fetching ----------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dreambolt_magic.datasets.listing import ObjectRef, expand
+from dreambolt_magic.datasets.listing import ObjectRef, expand, set_label
 from dreambolt_magic.datasets.loader import MAX_WORKERS
 from dreambolt_magic.datasets.partitions import partition_types
 from dreambolt_magic.errors import S3Error, S3FormatError
@@ -132,7 +132,6 @@ def info(
 ) -> SetInfo:
     """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only."""
     from dreambolt_magic.datasets import browse
-    from dreambolt_magic.datasets import loader as dataset
 
     settings: dict[str, Any] = {
         "region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
@@ -143,7 +142,7 @@ def info(
     if format is not None:
         format = readers.normalize_format(format)
     refs = expand(uris, **settings)
-    session = browse._Session.open(
+    session = browse.Session.open(
         endpoint_url=endpoint_url or refs[0].uri.endpoint, profile=profile, anon=anon,
         unsigned_fallback=unsigned_fallback, max_attempts=max_attempts,
         connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
@@ -184,13 +183,13 @@ def info(
             names = []
         schema = dict.fromkeys(names, "?")
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
-    return SetInfo(dataset._label(uris), objects, schema, partitions)
+    return SetInfo(set_label(uris), objects, schema, partitions)
 
 
 def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:
-    from dreambolt_magic.datasets.browse import PEEK_BYTES, _Peek
+    from dreambolt_magic.datasets.browse import PEEK_BYTES, Peek
 
-    peek = _Peek(session, ref.uri, region or ref.uri.region)
+    peek = Peek(session, ref.uri, region or ref.uri.region)
     if ref.size is None:
         peek.head()
     else:

@@ -7,7 +7,7 @@ credentials through its own AWS chain (the fake ones the suite's ``_offline`` fi
 before the cluster started).
 
 polars is imported only after ``load(engine="polars")`` has: importing it plainly would make Ctrl-C stop
-interrupting blocking waits for the rest of the session (see ``engines._keep_ctrl_c_interrupting``).
+interrupting blocking waits for the rest of the session (see ``engines.extras._keep_ctrl_c_interrupting``).
 """
 
 from __future__ import annotations
@@ -158,17 +158,17 @@ def test_columns_and_projection_take_partition_and_source_columns(
 def test_a_column_selection_reaches_each_objects_read(
     s3: S3Helper, table: dict[tuple[int, int], pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dreambolt_magic import engines
+    from dreambolt_magic.engines import dask as dask_engine
 
     lazy = _load(s3, f"s3://{BUCKET}/table/", engine="dask", source_column="src")
     asked: list[Any] = []
-    real = engines.load_object
+    real = dask_engine.load_object
 
     def spy(uri: Any, **kw: Any) -> Any:
         asked.append(kw.get("columns"))
         return real(uri, **kw)
 
-    monkeypatch.setattr(engines, "load_object", spy)
+    monkeypatch.setattr(dask_engine, "load_object", spy)
     # In this process (the synchronous scheduler), so that the spy sees each partition's read.
     result = lazy[["value", "year", "src"]].compute(scheduler="sync")
     assert asked == [["value"]] * 6  # dask's optimizer passed the selection down; year and src are ours

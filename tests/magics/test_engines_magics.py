@@ -21,6 +21,7 @@ from IPython.utils.capture import capture_output
 from traitlets import TraitError
 
 from dreambolt_magic import engines
+from dreambolt_magic.engines.extras import NEEDS
 
 PARQUET = "s3://bkt/data.parquet"
 SENTINEL = object()
@@ -103,14 +104,14 @@ def test_a_missing_extra_is_a_usage_error_before_any_request(
     ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     real = importlib.import_module
-    missing = engines._NEEDS[engine][0]
+    missing = NEEDS[engine][0]
 
     def fail(name: str, *args: Any) -> Any:
         if name == missing:
             raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
         return real(name, *args)
 
-    monkeypatch.setattr(engines.importlib, "import_module", fail)
+    monkeypatch.setattr(importlib, "import_module", fail)
     ip.user_ns["df"] = SENTINEL
     # No bucket exists: a request would raise S3NotFound, not the UsageError.
     with pytest.raises(UsageError) as caught:
