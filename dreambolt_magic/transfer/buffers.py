@@ -13,9 +13,10 @@ import contextlib
 import mmap
 import os
 import threading
+import traceback
 import weakref
 
-__all__ = ["SMALL_BUFFER", "in_memory_file", "release", "zeroed"]
+__all__ = ["SMALL_BUFFER", "forget_frames", "in_memory_file", "release", "zeroed"]
 
 #: A buffer smaller than this is a bytearray, not a mapping: mapping and unmapping cost system calls (and
 #: the unmapping a TLB flush on each CPU the process's threads run on), more than writing this many zeros.
@@ -69,3 +70,21 @@ def release(buffer: bytearray | mmap.mmap | None) -> None:
 def _close(buffer: mmap.mmap) -> None:
     with contextlib.suppress(BufferError):
         buffer.close()
+
+
+def forget_frames(exc: BaseException) -> None:
+    """Clear the locals of the finished frames ``exc`` and the exceptions behind it passed through.
+
+    Those frames hold views of the buffer that the exception made obsolete, and exceptions with their frames
+    form reference cycles: without this, a restarted transfer's first buffer (and its in-memory file) would
+    live until the garbage collector next ran.
+    """
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]

@@ -2,17 +2,10 @@
 
 A load starts with one plain GET (the *main stream*), so an object below ``PARALLEL_THRESHOLD`` costs one
 request. Its ``Content-Length`` gives the size: a larger object is cut into parts (as
-:mod:`dreambolt_magic.transfer.parts` plans them), the main stream keeps reading from the front, and worker threads
-fetch parts from the back with explicit ranges (``bytes=a-b``, never a suffix range, which some S3-compatible
-servers answer wrongly). The main stream claims each next part as it reaches it and stops where a worker has
-already claimed one. So the split adapts itself: on a server that is slow at ranged GETs (moto re-reads the
-whole object for each) the single stream does most of the work, while on S3, where one connection gets a
-fraction of the link, the workers do. Where the first GET waited long for its first byte against what a
-part takes to arrive (a server slow to start each answer), the parts not yet taken are cut again, fewer and
-longer (:func:`~dreambolt_magic.transfer.parts.recut`), and the main stream goes on into the first of them. When a
-parse runs alongside the download (:mod:`dreambolt_magic.objects.overlap`) the workers take parts in order from the
-front instead (``in_order_from``), so that the filled start of the buffer (:meth:`Transfer.arrived`) keeps
-growing.
+:mod:`dreambolt_magic.transfer.parts` plans them), the main stream keeps reading from the front, and, if it
+is slow, worker threads fetch parts from the back with explicit ranges (:mod:`dreambolt_magic.transfer.ranged`;
+never a suffix range, which some S3-compatible servers answer wrongly). The main stream claims each next part
+as it reaches it and stops where a worker has already claimed one, so the split adapts itself to the server.
 
 Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
 files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
@@ -23,24 +16,19 @@ then reported as ``ChecksumMismatch``. The cancel flag is checked by every threa
 is batched.
 
 Before the body is read, the size the first answer gives is checked against the memory available
-(:mod:`dreambolt_magic.transfer.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C in
-the main thread) :meth:`Transfer.abort` stops the workers (:mod:`dreambolt_magic.transfer.workers`): it shuts down the
-sockets of the bodies they are reading, so a worker blocked in a read (a stalled server) wakes at once
-instead of after the read timeout, and waits for every worker to end.
-
-:meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer: the untouched pages of a
-zero-filled buffer take no memory), which is how Parquet column and row-group pruning reads a file.
+(:mod:`dreambolt_magic.transfer.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C
+in the main thread) :meth:`Transfer.abort` stops the workers and shuts down the sockets they read, so none
+waits out a read timeout. :meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer:
+the untouched pages of a zero-filled buffer take no memory), which is how Parquet pruning reads a file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import mmap
-import re
 import threading
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -49,58 +37,22 @@ import botocore.exceptions as bce
 
 from dreambolt_magic.client.calls import s3_errors
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
-from dreambolt_magic.transfer import buffers, memory
+from dreambolt_magic.transfer import buffers, memory, ranged
 from dreambolt_magic.transfer.checksums import RANGED, VERIFIED, botocore_verdict, digest, stored_checksum
-from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, PartTable, piece_size, plan_parts, recut
+from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, PartTable, plan_parts
 from dreambolt_magic.transfer.progress import CancelFlag, Meter, Progress, check_cancel
-from dreambolt_magic.transfer.workers import Stopped, Workers
+from dreambolt_magic.transfer.ranged import CHUNK, ObjectChangedSignal, RangedReads, total_of
+from dreambolt_magic.transfer.workers import Workers
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["CANCEL_CHUNK", "CHUNK", "ObjectChangedSignal", "Transfer"]
 
 T = TypeVar("T")
 
-#: Bytes per read: a read that times out loses what it had read, so reads are not made larger.
-CHUNK = 1 << 20
 #: With a cancel flag, the body is read in slices this small, so a check comes at least every 64 KiB.
 CANCEL_CHUNK = 64 << 10
-#: The main stream is timed over PROBE_BYTES after its first PROBE_SKIP (or PROBE_SECONDS, if that comes
-#: first) before any worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local
-#: or loopback server, which more connections only slow down (moto re-reads the whole object for every ranged
-#: GET); a single connection to S3 gets far less, and there ranged GETs in parallel multiply the rate.
-PROBE_BYTES = 2 << 20
-PROBE_SECONDS = 0.25
-#: The probe's clock starts only once this much has been read: until then the bytes may be ones the kernel
-#: buffered while the first answer was being set up (a 40 MB/s stream then looks ten times faster).
-PROBE_SKIP = 1 << 20
-FAST_STREAM: float | None = 200e6
 
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-
-
-class ObjectChangedSignal(Exception):
-    """Internal: a part's answer shows the object changed since the first answer; start again once."""
-
-
-def _forget_frames(exc: BaseException) -> None:
-    """Clear the locals of the finished frames ``exc`` and the exceptions behind it passed through.
-
-    Those frames hold views of the buffer that the exception made obsolete, and exceptions with their frames
-    form reference cycles: without this, a restarted transfer's first buffer (and its in-memory file) would
-    live until the garbage collector next ran.
-    """
-    pending: list[BaseException | None] = [exc]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        traceback.clear_frames(current.__traceback__)
-        pending += [current.__cause__, current.__context__]
-
-
-class Transfer:
+class Transfer(RangedReads):
     """One object's bytes in one buffer; see the module docstring.
 
     ``retry(fn)`` runs ``fn(attempt)`` under the load's retry policy and ``errors()`` is the client funnel's
@@ -209,47 +161,11 @@ class Transfer:
 
     def run(self, client: Any) -> None:
         """One attempt of the main stream: the first GET, or a resume of it from the next missing byte."""
-        check_cancel(self.cancel)
-        self.attempts += 1
-        if self.workers.stop.is_set():
+        answer = self._answer(client)
+        if answer is None:
             return  # a worker failed: join() says why
-        params = self._params()
-        resuming = self.buffer is not None and self.size is not None and self.received > 0
-        if resuming:
-            end = self.limit if self.sparse else self.size
-            params["Range"] = f"bytes={self.received}-{end - 1}"  # type: ignore[operator]
-            if self.etag:
-                params["IfMatch"] = self.etag
-        elif self.buffer is None and self.first_range is not None:
-            params["Range"] = f"bytes={self.first_range[0]}-{self.first_range[1] - 1}"
-        elif self.buffer is None and self.first_bytes:
-            params["Range"] = f"bytes=0-{self.first_bytes - 1}"
-        began, attempts = time.monotonic(), self.attempts
-        try:
-            response = self._get(client, params)
-        except S3Error as exc:
-            status = exc.status
-            if resuming and status == 412:
-                self._object_changed()
-                return self.run(client)
-            if status == 416 and self.buffer is None and self.first_range is not None:
-                # Smaller than the listing said: replaced since. Start as if no size were known.
-                self.first_range = None
-                return self.run(client)
-            if status == 416 and self.buffer is None and self.first_bytes:
-                # An empty object has no byte 0 to ask for: read it whole.
-                self.first_bytes = None
-                return self.run(client)
-            raise
+        response, resuming, began, attempts = answer
         status = response["ResponseMetadata"]["HTTPStatusCode"]
-        if self.buffer is None and self.first_range is not None and (
-            status != 206 or _total_of(response.get("ContentRange")) != self.first_range[1]
-        ):
-            # Not the size the listing gave (the object was replaced since), or a server that ignored the
-            # Range: start as if no size were known.
-            response["Body"].close()
-            self.first_range = None
-            return self.run(client)
         if self.buffer is not None and (not resuming or status == 200):
             # A whole object again (no size to resume against, or the server ignored the Range).
             self.meter.rewind(self.received)
@@ -275,22 +191,65 @@ class Transfer:
         if self.size is None:
             self._verify_length(client)
 
-    def _params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
-        if self.target.version_id:
-            params["VersionId"] = self.target.version_id
+    def _answer(self, client: Any) -> tuple[dict[str, Any], bool, float, int] | None:
+        """The main stream's answer to read: ``(response, resuming, when asked, attempts then)``, asked again
+        as an answer says (the object changed since the first, a range it does not have); None once a worker
+        has failed."""
+        while True:
+            check_cancel(self.cancel)
+            self.attempts += 1
+            if self.workers.stop.is_set():
+                return None
+            resuming = self.buffer is not None and self.size is not None and self.received > 0
+            began, attempts = time.monotonic(), self.attempts
+            try:
+                response = self._get(client, self._main_params(resuming))
+            except S3Error as exc:
+                if self._ask_again(exc.status, resuming):
+                    continue
+                raise
+            if self.buffer is None and self.first_range is not None and (
+                response["ResponseMetadata"]["HTTPStatusCode"] != 206
+                or total_of(response.get("ContentRange")) != self.first_range[1]
+            ):
+                # Not the size the listing gave (the object was replaced since), or a server that ignored the
+                # Range: start as if no size were known.
+                response["Body"].close()
+                self.first_range = None
+                continue
+            return response, resuming, began, attempts
+
+    def _main_params(self, resuming: bool) -> dict[str, Any]:
+        """The main stream's GET: from the next missing byte, the range a plan asked first, or all of it."""
+        params = self._params()
+        if resuming:
+            end = self.limit if self.sparse else self.size
+            params["Range"] = f"bytes={self.received}-{end - 1}"  # type: ignore[operator]
+            if self.etag:
+                params["IfMatch"] = self.etag
+        elif self.buffer is None and self.first_range is not None:
+            params["Range"] = f"bytes={self.first_range[0]}-{self.first_range[1] - 1}"
+        elif self.buffer is None and self.first_bytes:
+            params["Range"] = f"bytes=0-{self.first_bytes - 1}"
         return params
 
-    def _get(self, client: Any, params: dict[str, Any]) -> Any:
-        with self._lock:
-            self.requests += 1
-        with self.errors():
-            return client.get_object(**params)
+    def _ask_again(self, status: int | None, resuming: bool) -> bool:
+        """Whether a refused GET is asked again otherwise (and set up for that), or its error is the answer."""
+        if resuming and status == 412:
+            self._object_changed()  # the object is another since the first answer: start again, once
+            return True
+        if status == 416 and self.buffer is None and self.first_range is not None:
+            self.first_range = None  # smaller than the listing said: replaced since; as if no size were known
+            return True
+        if status == 416 and self.buffer is None and self.first_bytes:
+            self.first_bytes = None  # an empty object has no byte 0 to ask for: read it whole
+            return True
+        return False
 
     def _begin(self, response: dict[str, Any], client: Any) -> None:
         status = response["ResponseMetadata"]["HTTPStatusCode"]
         length = response.get("ContentLength")
-        total = _total_of(response.get("ContentRange"))
+        total = total_of(response.get("ContentRange"))
         self.size = total if status == 206 and total is not None else length
         self.etag = response.get("ETag")
         self.checksum = stored_checksum(response) if status == 200 else None
@@ -324,7 +283,7 @@ class Transfer:
         self.limit = parts[0][1]
         if len(parts) > 1:
             self._probe = (client, min(self.max_concurrency - 1, len(parts) - 1), None)
-            if FAST_STREAM is None:
+            if ranged.FAST_STREAM is None:
                 self._decide()
 
     def check_memory(self, need: int, *, what: str = "object") -> None:
@@ -363,51 +322,6 @@ class Transfer:
                 # One answer gave every byte: botocore has hashed them all, and compares at the empty read.
                 self.streamed = botocore_verdict(body)
 
-    def _decide(self) -> None:
-        """Once the probe is over, start the workers unless the one stream is already fast."""
-        assert self._probe is not None
-        client, count, clock = self._probe
-        if FAST_STREAM is not None and clock is None:
-            if self.received >= min(PROBE_SKIP, self.limit):
-                self._probe = (client, count, (time.monotonic(), self.received))
-            return
-        started, mark = clock or (time.monotonic(), self.received)
-        elapsed = time.monotonic() - started
-        if FAST_STREAM is not None and self.received - mark < PROBE_BYTES and elapsed < PROBE_SECONDS:
-            return
-        self._probe = None
-        rate = (self.received - mark) / elapsed if elapsed > 0 else float("inf")
-        self.parallel = FAST_STREAM is None or rate < FAST_STREAM
-        if self.parallel:
-            if FAST_STREAM is not None and self.part_size is None:
-                count = self._recut(rate, count)
-            self._start_workers(client, count)
-
-    def _recut(self, rate: float, count: int) -> int:
-        """Cut the parts no one has taken again where a request costs far more than its bytes
-        (:func:`~dreambolt_magic.transfer.parts.recut`); the count of workers to start."""
-        assert self._parts is not None and self.size is not None
-        kept = self._parts.parts[: self._front + 1]
-        planned = self._parts.parts[self._front + 1 :]
-        if not planned:
-            return count
-        longer = recut(kept[-1][1], self.size, planned[0][1] - planned[0][0],
-                       concurrency=self.max_concurrency, wait=self._first_wait, rate=rate)
-        if longer is None:
-            return count
-        self._parts = PartTable(kept + longer)
-        for index in range(len(kept)):
-            self._parts.take(index)
-        # The main stream goes on into the first of them: no request to wait for.
-        return min(self.max_concurrency - 1, len(longer) - 1)
-
-    def _claim_next(self) -> bool:
-        if self._parts is None or not self._parts.take(self._front + 1):
-            return False
-        self._front += 1
-        self.limit = self._parts.parts[self._front][1]
-        return True
-
     def _verify_length(self, client: Any) -> None:
         # Without a Content-Length a body that ends early looks complete: ask for the size it should have.
         params = self._params()
@@ -416,12 +330,6 @@ class Transfer:
         expected = client.head_object(**params).get("ContentLength")
         if expected is not None and expected != self.received:
             raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=expected)
-
-    def _count(self, n: int) -> None:
-        with self._lock:
-            self.fetched += n
-            self.counted += n
-        self.meter.advance(n)
 
     def _object_changed(self) -> None:
         """Start again from scratch once; the second time the object changes, give up."""
@@ -468,152 +376,13 @@ class Transfer:
             )
         raise ObjectChangedSignal
 
-    @property
-    def in_order(self) -> bool:
-        """Whether the workers take this object's parts in order (see ``in_order_from``)."""
-        return self.in_order_from is not None and self.size is not None and self.size >= self.in_order_from
-
-    def arrived(self) -> int:
-        """How far from the start the buffer is filled without a gap: the main stream's reach, then the parts
-        the workers have finished that follow on from it."""
-        with self._lock:
-            spans = sorted(self._arrived)
-        reach = self.received
-        for start, end in spans:
-            if start > reach:
-                break
-            reach = max(reach, end)
-        return reach
-
     def restart(self, signal: ObjectChangedSignal) -> None:
         """After ``signal`` from :meth:`join`: forget everything (or give up); run again."""
-        _forget_frames(signal)  # its frames view the buffer dropped here
+        buffers.forget_frames(signal)  # its frames view the buffer dropped here
         self._object_changed()
-
-    # --- workers -----------------------------------------------------------------------------------------
-
-    def fetch(self, client: Any, ranges: Sequence[tuple[int, int]]) -> None:
-        """Fill these ``(start, end)`` ranges of the buffer with ranged GETs in parallel; wait for them."""
-        wanted = [(max(0, a), min(b, self.size or 0)) for a, b in ranges]
-        wanted = [r for r in wanted if r[1] > r[0]]
-        # A long range is cut into parts too, so that it is fetched over several connections.
-        total = sum(b - a for a, b in wanted)
-        with self._lock:
-            samples = list(self.timings)
-        piece = piece_size(total, self.max_concurrency, samples)
-        wanted = [(s, min(s + piece, b)) for a, b in wanted for s in range(a, b, piece)]
-        if not wanted:
-            return
-        self._parts = PartTable(wanted)
-        self.workers.again()
-        try:
-            self.workers.run(min(self.max_concurrency, len(wanted)), lambda: self._work_on(client))
-        finally:
-            self.meter.flush()
-
-    def _start_workers(self, client: Any, count: int) -> None:
-        self.workers.start(count, lambda: self._work_on(client))
-
-    def _work_on(self, client: Any) -> None:
-        parts = self._parts
-        assert parts is not None
-        take = parts.take_first if self.in_order else parts.take_last
-        while not self.workers.stop.is_set() and (index := take()) is not None:
-            self._fetch_part(client, *parts.parts[index])
-
-    def _fetch_part(self, client: Any, start: int, end: int) -> None:
-        assert self.buffer is not None
-        view = memoryview(self.buffer)
-        done = start
-        began, attempts = time.monotonic(), self.attempts
-
-        def attempt(number: int) -> None:
-            nonlocal done
-            if number > 1:
-                with self._lock:
-                    self.attempts += 1
-            self._check()
-            params = self._params()
-            params["Range"] = f"bytes={done}-{end - 1}"
-            if self.etag:
-                params["IfMatch"] = self.etag
-            try:
-                try:
-                    response = self._get(client, params)
-                except S3Error as exc:
-                    if exc.status == 412:
-                        raise ObjectChangedSignal from exc
-                    raise
-                with self.workers.reading(response["Body"]) as body, self.errors():
-                    self._check_same(response)
-                    if response["ResponseMetadata"]["HTTPStatusCode"] == 200:
-                        _skip(body, done)  # the server ignored the Range: the part starts further in
-                    while done < end:
-                        self._check()
-                        n = body.readinto(view[done : min(done + self.step, end)])
-                        if not n:
-                            raise bce.IncompleteReadError(actual_bytes=done - start, expected_bytes=end - start)
-                        done += n
-                        self._count(n)
-            except S3Error as exc:
-                if self.workers.stop.is_set():
-                    raise Stopped from exc  # abort() shut the socket: not a failure to retry
-                raise
-
-        self.retry(attempt)
-        self._timed(end - start, began, attempts)
-        with self._lock:
-            self._arrived.append((start, end))
-
-    def _timed(self, size: int, began: float, attempts: int) -> None:
-        with self._lock:
-            if self.attempts == attempts:  # a retried request's time says nothing about the server
-                self.timings.append((size, time.monotonic() - began))
-
-    def _check(self) -> None:
-        if self.workers.stop.is_set():
-            raise Stopped
-        check_cancel(self.cancel)
-
-    def _check_same(self, response: dict[str, Any]) -> None:
-        # A server that ignores If-Match still tells, by the ETag or the size, that the object is another.
-        etag = response.get("ETag")
-        total = _total_of(response.get("ContentRange"))
-        if (self.etag and etag and etag != self.etag) or (total is not None and total != self.size):
-            raise ObjectChangedSignal
-
-    def join(self) -> None:
-        """Wait for the workers; raise the first failure (:class:`ObjectChangedSignal`: call :meth:`restart`)."""
-        try:
-            self.workers.join()
-        finally:
-            self.meter.flush()
-
-    def watching(self) -> contextlib.AbstractContextManager[None]:
-        """While in this block, a set cancel flag shuts down the sockets being read (:meth:`Workers.watching`)."""
-        return self.workers.watching(self.cancel)
-
-    def abort(self) -> None:
-        """Stop the workers and wait for them, dropping their failures (the caller has its own); their
-        sockets are shut down, so that none waits out a read timeout (:meth:`Workers.abort`)."""
-        self.workers.abort()
-        self.meter.flush()
 
     def release(self) -> None:
         """Let go of the buffer once the caller is done with the bytes
         (:func:`dreambolt_magic.transfer.buffers.release`: a mapping is unmapped on a thread of its own)."""
         buffer, self.buffer, self.path = self.buffer, None, None
         buffers.release(buffer)
-
-
-def _total_of(content_range: str | None) -> int | None:
-    match = _CONTENT_RANGE.fullmatch(content_range or "")
-    return int(match.group(3)) if match and match.group(3) != "*" else None
-
-
-def _skip(body: Any, n: int) -> None:
-    while n > 0:
-        chunk = body.read(min(n, CHUNK))
-        if not chunk:
-            raise bce.IncompleteReadError(actual_bytes=0, expected_bytes=n)
-        n -= len(chunk)

@@ -20,6 +20,7 @@ import pytest
 import dreambolt_magic
 from dreambolt_magic.objects import overlap
 from dreambolt_magic.transfer import engine as transfer
+from dreambolt_magic.transfer import ranged
 
 from .proxy import Delay, Fault, FaultProxy, Stall
 from .test_faults import BUCKET, Recorder, gets
@@ -138,7 +139,7 @@ def test_ctrl_c_stops_every_part_thread_within_two_seconds(
 ) -> None:
     # Workers start at once (no probe of the main stream's speed), and every body they get stalls: each
     # worker is blocked in a socket read, which only the shutdown of its socket can end before STALL.
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)
+    monkeypatch.setattr(ranged, "FAST_STREAM", None)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "large.csv", LARGE)
     proxy.add(Fault(Stall(after=100_000, seconds=STALL), times=None))
@@ -168,7 +169,7 @@ def test_ctrl_c_while_waiting_for_the_parts_stops_them(
 ) -> None:
     # The main stream reads its share at full speed and waits in join() for the worker's stalled part.
     # (Without a CSV parse alongside, the worker takes parts from the back: the main stream's share is the rest.)
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)
+    monkeypatch.setattr(ranged, "FAST_STREAM", None)
     monkeypatch.setattr(overlap, "can_overlap", lambda *args, **kwargs: False)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "large.csv", LARGE)

@@ -22,9 +22,9 @@ from helpers import make_frame, to_bytes
 from IPython.utils.capture import capture_output
 
 import dreambolt_magic
+from dreambolt_magic.errors import S3CacheError
 from dreambolt_magic.objects.cache import Cache, default_directory, open_cache
 from dreambolt_magic.transfer.checksums import digest
-from dreambolt_magic.errors import S3CacheError
 
 if TYPE_CHECKING:
     from conftest import S3Helper

@@ -24,7 +24,7 @@ from helpers import compress, make_frame, to_bytes
 import dreambolt_magic
 from dreambolt_magic.errors import S3AuthError, S3FormatError
 from dreambolt_magic.objects import overlap
-from dreambolt_magic.transfer import buffers
+from dreambolt_magic.transfer import buffers, ranged
 from dreambolt_magic.transfer import engine as transfer
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def replaced_midway(
     s3: S3Helper, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> tuple[str, pd.DataFrame]:
     """A CSV object replaced by another once its first answer is on the way; returns the new one's frame."""
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)  # parts, so a part meets the new ETag
+    monkeypatch.setattr(ranged, "FAST_STREAM", None)  # parts, so a part meets the new ETag
     old, new = make_frame(60_000, seed=seed), make_frame(61_000, seed=seed + 1)
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "moving.csv", to_bytes(old, "csv"))
@@ -233,7 +233,7 @@ def test_parts_fetched_in_parallel_are_parsed_as_they_arrive(
     # As on S3: the workers fetch parts beside the main stream. They take them in order from the front, so
     # the parse follows the filled start of the buffer beyond the main stream's reach while the rest comes
     # in (it used to stop there and wait for the end).
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)
+    monkeypatch.setattr(ranged, "FAST_STREAM", None)
     frame = make_frame(60_000, seed=11)  # about 1.3 MB of CSV: 10 parts of 128 KiB
     s3.make_bucket(BUCKET)
     uri = s3.put(BUCKET, "parallel.csv", to_bytes(frame, "csv"))

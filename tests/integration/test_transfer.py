@@ -20,7 +20,7 @@ from helpers import make_frame, to_bytes
 import dreambolt_magic
 from dreambolt_magic.errors import S3AuthError, S3GenericError
 from dreambolt_magic.formats import parquet, readers
-from dreambolt_magic.transfer import engine as transfer
+from dreambolt_magic.transfer import ranged as ranged_reads
 from dreambolt_magic.transfer.progress import Cancelled
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ EXPLICIT = re.compile(r"bytes=(\d+)-(\d+)")
 
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "FAST_STREAM", None)
+    monkeypatch.setattr(ranged_reads, "FAST_STREAM", None)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets import TraitError
 
-from dreambolt_magic import engines
 from dreambolt_magic.engines.extras import NEEDS
 
 PARQUET = "s3://bkt/data.parquet"
