@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dreambolt_magic.formats.detection import normalize_format
+from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
 from dreambolt_magic.units import human_bytes
 from dreambolt_magic.uri import S3Uri, parse
@@ -126,31 +128,29 @@ def load(
     S3Error
         One of its subclasses, with ``explanation`` and ``remedy``; nothing partial is returned.
     """
+    if format is not None:
+        format = normalize_format(format)  # before any request
+    # A set's own settings (see load_many), which are not the parser's.
+    sets = {name: read_options.pop(name) for name in _SET_SETTINGS if name in read_options}
+    options = LoadOptions.of(
+        format=format, columns=columns, nrows=nrows, region=region, profile=profile, endpoint_url=endpoint_url,
+        anon=anon, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
+        read_timeout=read_timeout, max_concurrency=max_concurrency, part_size=part_size, force=force,
+        memory_limit=memory_limit, cache=cache, read_options=read_options,
+    )
+    run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
+                           "sample": sample, **sets}
     if engine != "pandas":
         from dreambolt_magic import engines
 
-        if sample is not None:
-            if engine == "dask":
-                raise ValueError("sample is for an in-memory frame; with engine='dask' use nrows=N, which gives "
-                                 "the first N rows as a lazy frame")
-            read_options["sample"] = sample
-        return engines.load(
-            uri, engine=engine, format=format, columns=columns, nrows=nrows, region=region, profile=profile,
-            endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
-            unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
-            cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
-            memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, **read_options,
-        )
+        return engines.load(uri, options, engine=engine, **run)
     from dreambolt_magic.datasets import loader
 
-    return loader.load(
-        uri, format=format, columns=columns, nrows=nrows, region=region, profile=profile,
-        endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts, progress=progress,
-        unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout, read_timeout=read_timeout,
-        cancel=cancel, max_concurrency=max_concurrency, part_size=part_size, force=force,
-        memory_limit=memory_limit, source_column=source_column, filter=filter, cache=cache, sample=sample,
-        **read_options,
-    )
+    return loader.load(uri, options, **run)
+
+
+#: Keywords of :func:`~dreambolt_magic.datasets.loader.load_many` that :func:`load` passes on to it.
+_SET_SETTINGS = ("partitions", "max_workers")
 
 
 def summarize(frame: pd.DataFrame) -> str:

@@ -32,6 +32,7 @@ from botocore.config import Config
 
 from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import S3AuthError
+from dreambolt_magic.options import ConnectOptions
 
 __all__ = ["DEFAULT_REGION", "KEPT", "Connection", "endpoint_from_env", "forget", "warm_up"]
 
@@ -58,29 +59,17 @@ class Connection:
     _lent: tuple[tuple[Any, ...], int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def lease(
-        cls,
-        *,
-        profile: str | None,
-        endpoint_url: str | None,
-        anon: bool,
-        unsigned_fallback: bool,
-        connect_timeout: float,
-        read_timeout: float,
-        max_pool_connections: int = 10,
-    ) -> Connection:
+    def lease(cls, options: ConnectOptions, *, pool: int = 10) -> Connection:
         """A connection with these settings for one load, to :meth:`release` when it ends: one kept from an
         earlier load if the credentials' sources are as they were then (see the module docstring), else a new
         one (:meth:`open`). A connection is lent to one load at a time, so that loads running at once (a
-        panel's and a cell's, dask's threads) never share a client's pool of sockets, which is sized for one."""
-        settings: dict[str, Any] = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon,
-                                    "unsigned_fallback": unsigned_fallback, "connect_timeout": connect_timeout,
-                                    "read_timeout": read_timeout, "max_pool_connections": max_pool_connections}
-        key = (*settings.values(), _sources())
+        panel's and a cell's, dask's threads) never share a client's pool of sockets, which is sized for one.
+        ``pool`` is the most sockets its clients keep open at once (one per request in flight)."""
+        key = (*options.connection_key, pool, _sources())
         with _kept.lock:
             kept = _kept.connections.pop(key, None)
             generation = _kept.generation
-        leased = kept if kept is not None else cls.open(**settings)
+        leased = kept if kept is not None else cls.open(options, pool=pool)
         leased._lent = (key, generation)
         return leased
 
@@ -102,18 +91,9 @@ class Connection:
             connection.close()
 
     @classmethod
-    def open(
-        cls,
-        *,
-        profile: str | None,
-        endpoint_url: str | None,
-        anon: bool,
-        unsigned_fallback: bool,
-        connect_timeout: float,
-        read_timeout: float,
-        max_pool_connections: int = 10,
-    ) -> Connection:
+    def open(cls, options: ConnectOptions, *, pool: int = 10) -> Connection:
         """A new connection with these settings, its credentials read now."""
+        profile, endpoint_url = options.profile, options.endpoint_url
         # A botocore session (boto3's adds nothing we use); the service model, ~0.2 s to parse, comes from one
         # loader shared by all.
         session = botocore.session.get_session()
@@ -128,7 +108,7 @@ class Connection:
                 )
             session.set_config_variable("profile", profile)
         signed, reason = True, None
-        if anon:
+        if options.anon:
             signed, reason = False, "anonymous access was asked for"
         else:
             try:
@@ -136,7 +116,7 @@ class Connection:
             except bce.BotoCoreError as exc:
                 raise translate(exc, profile=profile) from exc
             if credentials is None:
-                if not unsigned_fallback:
+                if not options.unsigned_fallback:
                     raise S3AuthError(
                         "no AWS credentials were found",
                         code="NoCredentials",
@@ -146,15 +126,15 @@ class Connection:
         config = Config(
             # One layer of retries: ours. botocore's would multiply with it.
             retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
             signature_version=None if signed else UNSIGNED,
             s3={"addressing_style": "path"} if endpoint_url else {},
             user_agent_extra="dreambolt_magic",
             # One connection per part in flight, and one for the main stream.
-            max_pool_connections=max_pool_connections,
+            max_pool_connections=pool,
         )
-        return cls(session, endpoint_url, signed, reason, config, profile, unsigned_fallback)
+        return cls(session, endpoint_url, signed, reason, config, profile, options.unsigned_fallback)
 
     def client(self, region: str) -> Any:
         with self.lock:
@@ -278,6 +258,6 @@ def warm_up() -> None:
     """
     import tqdm.auto  # noqa: F401
 
-    connection = Connection.open(profile=None, endpoint_url=None, anon=True, unsigned_fallback=False,
-                                 connect_timeout=1.0, read_timeout=1.0)
+    connection = Connection.open(ConnectOptions(anon=True, unsigned_fallback=False, connect_timeout=1.0,
+                                                read_timeout=1.0))
     connection.client(DEFAULT_REGION).close()

@@ -93,7 +93,7 @@ def list_buckets(
     requests, end in :class:`~dreambolt_magic.errors.S3AuthError` (the caller then asks for a bucket
     name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``.
     """
-    session = Session.open(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
+    session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     chosen = region or session.conn.default_region
     answer = session.call("ListBuckets", region=chosen)
     return sorted(b["Name"] for b in answer.get("Buckets", []))
@@ -120,7 +120,7 @@ def list_prefix(
     """
     if not 1 <= page_size <= 1000:
         raise ValueError(f"page_size must be between 1 and 1000 (S3's limit), not {page_size!r}")
-    session = Session.open(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
+    session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": page_size}
     if token:
         params["ContinuationToken"] = token
@@ -153,9 +153,7 @@ def peek_columns(
     :class:`~dreambolt_magic.errors.S3FormatError` for bytes that are not the format, and so on.
     """
     target = uri if isinstance(uri, S3Uri) else parse(uri)
-    session = Session.open(
-        endpoint_url=endpoint_url or target.endpoint, profile=profile, anon=anon, **options
-    )
+    session = Session.of(endpoint_url=endpoint_url or target.endpoint, profile=profile, anon=anon, **options)
     peek = Peek(session, target, region or target.region)
     try:
         return peek.columns(format)
@@ -177,31 +175,19 @@ class Session:
     policy: RetryPolicy
 
     @classmethod
-    def open(
-        cls,
-        *,
-        endpoint_url: str | None,
-        profile: str | None,
-        anon: bool,
-        unsigned_fallback: bool | None = None,
-        max_attempts: int | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-    ) -> Session:
-        options = ConnectOptions.of(
-            profile=profile, endpoint_url=endpoint_url or endpoint_from_env(), anon=anon,
-            unsigned_fallback=unsigned_fallback, max_attempts=max_attempts, connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-        )
-        conn = Connection.open(
-            profile=options.profile,
-            endpoint_url=options.endpoint_url,
-            anon=options.anon,
-            unsigned_fallback=options.unsigned_fallback,
-            connect_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-        )
-        return cls(conn, RetryPolicy(max_attempts=options.max_attempts))
+    def open(cls, options: ConnectOptions) -> Session:
+        """A new connection with these settings (at ``AWS_ENDPOINT_URL_S3``'s endpoint if none is given)."""
+        options = options.at(options.endpoint_url or endpoint_from_env())
+        return cls(Connection.open(options), RetryPolicy(max_attempts=options.max_attempts))
+
+    @classmethod
+    def of(cls, *, endpoint_url: str | None, profile: str | None, anon: bool, **options: Any) -> Session:
+        """:meth:`open` from the browsing functions' keywords (``unsigned_fallback``, ``max_attempts``,
+        ``connect_timeout``, ``read_timeout``; any other is a TypeError)."""
+        unknown = set(options) - {"unsigned_fallback", "max_attempts", "connect_timeout", "read_timeout"}
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
+        return cls.open(ConnectOptions.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options))
 
     def call(self, operation: str, *, region: str, read: Callable[[Any], T] | None = None, **params: Any) -> Any:
         """One request through the funnel (a redirect for ``params["Bucket"]`` followed, as a load does)."""

@@ -34,7 +34,7 @@ from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.client.regions import region_cache
 from dreambolt_magic.client.retry import RetryPolicy
 from dreambolt_magic.errors import S3FormatError, S3NotFound, S3UriError
-from dreambolt_magic.options import default
+from dreambolt_magic.options import CONNECT, ConnectOptions
 from dreambolt_magic.transfer.progress import CancelFlag, cancellable_sleep, check_cancel
 from dreambolt_magic.uri import S3Uri, parse
 
@@ -91,51 +91,36 @@ def set_label(uris: Any) -> str:
 
 def expand(
     uris: str | S3Uri | Sequence[str | S3Uri],
+    connect: ConnectOptions = CONNECT,
     *,
-    cancel: CancelFlag | None = None,
     region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-    anon: bool = False,
-    max_attempts: int = 5,
-    unsigned_fallback: bool = True,
-    connect_timeout: float | None = None,
-    read_timeout: float | None = None,
+    cancel: CancelFlag | None = None,
 ) -> list[ObjectRef]:
     """The objects ``uris`` name, in order, each once: globs and prefixes listed (paged), others as given.
 
     Raises :class:`~dreambolt_magic.errors.S3NotFound` (``NoMatchingObjects``) when a glob or prefix matches
     nothing, and the loader's errors for the listing requests (a missing bucket, access refused, ...).
     """
-    settings = {"profile": profile, "endpoint_url": endpoint_url, "anon": anon, "unsigned_fallback": unsigned_fallback,
-                "connect_timeout": default("connect_timeout", connect_timeout),
-                "read_timeout": default("read_timeout", read_timeout)}
-    refs = list(iter_refs(uris, cancel=cancel, region=region, max_attempts=max_attempts, **settings))
-    _learn_regions(refs, region, settings=settings, policy=RetryPolicy(max_attempts=max_attempts))
+    refs = list(iter_refs(uris, connect, region=region, cancel=cancel))
+    _learn_regions(refs, region, connect)
     return refs
 
 
 def iter_refs(
     uris: str | S3Uri | Sequence[str | S3Uri],
+    connect: ConnectOptions = CONNECT,
     *,
-    cancel: CancelFlag | None = None,
     region: str | None = None,
-    max_attempts: int = 5,
-    **settings: Any,
+    cancel: CancelFlag | None = None,
 ) -> Iterator[ObjectRef]:
     """The objects of :func:`expand`, as they are listed: a page of a listing is requested only once the
-    previous one has been consumed, so a caller that stops early (a sample) lists no further.
-
-    ``settings`` are :func:`expand`'s connection settings (``profile``, ``endpoint_url``, ``anon``,
-    ``unsigned_fallback``, ``connect_timeout``, ``read_timeout``). Every URI is parsed before any request.
+    previous one has been consumed, so a caller that stops early (a sample) lists no further. Every URI is
+    parsed before any request.
     """
     items = [uris] if isinstance(uris, (str, S3Uri)) else list(uris)
     if not items:
         raise ValueError("no URI was given: pass one or more s3:// URIs, globs or prefixes")
     targets = [(item if isinstance(item, S3Uri) else _parse(item), isinstance(item, str)) for item in items]
-    settings = {**settings, "connect_timeout": default("connect_timeout", settings.get("connect_timeout")),
-                "read_timeout": default("read_timeout", settings.get("read_timeout"))}
-    endpoint_url = settings.pop("endpoint_url", None)
     conn = None
     seen: set[str] = set()
     try:
@@ -145,10 +130,8 @@ def iter_refs(
             else:
                 if conn is None:
                     # One set of connection settings serves every listing of the set.
-                    conn = Connection.lease(
-                        **settings, endpoint_url=endpoint_url or target.endpoint or endpoint_from_env()
-                    )
-                lister = _Lister(conn, RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel)),
+                    conn = Connection.lease(connect.at(connect.endpoint_url or target.endpoint or endpoint_from_env()))
+                lister = _Lister(conn, RetryPolicy(max_attempts=connect.max_attempts, sleep=cancellable_sleep(cancel)),
                                  region or target.region, cancel)
                 found = lister.matching(target)
             matched = False
@@ -167,15 +150,14 @@ def iter_refs(
             conn.release()  # kept for the loads, and the next listing
 
 
-def _learn_regions(
-    refs: list[ObjectRef], region: str | None, *, settings: dict[str, Any], policy: RetryPolicy
-) -> None:
+def _learn_regions(refs: list[ObjectRef], region: str | None, connect: ConnectOptions) -> None:
     """Find each bucket's region once, before the loads: else every load of a list would ask at the same time."""
     counts: dict[tuple[str | None, str], int] = {}
     for ref in refs:
         if region is None and ref.uri.region is None:
-            where = (settings["endpoint_url"] or ref.uri.endpoint, ref.uri.bucket)
+            where = (connect.endpoint_url or ref.uri.endpoint, ref.uri.bucket)
             counts[where] = counts.get(where, 0) + 1
+    policy = RetryPolicy(max_attempts=connect.max_attempts)
     conn: Connection | None = None
     try:
         for (endpoint, bucket), count in counts.items():
@@ -187,7 +169,7 @@ def _learn_regions(
             if conn is None or conn.endpoint_url != endpoint:
                 if conn is not None:
                     conn.release()
-                conn = Connection.lease(**{**settings, "endpoint_url": endpoint})
+                conn = Connection.lease(connect.at(endpoint))
             bucket_region(conn, bucket, policy)
     finally:
         if conn is not None:

@@ -40,9 +40,8 @@ from dreambolt_magic.datasets.sampling import Sampler, Wave
 from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
 from dreambolt_magic.formats import readers
 from dreambolt_magic.formats.readers import Decoded
-from dreambolt_magic.objects.load import load_object
-from dreambolt_magic.options import default
-from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
+from dreambolt_magic.objects.load import DEFAULTS, Listed, load_object
+from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
 from dreambolt_magic.uri import S3Uri
 
@@ -54,18 +53,23 @@ MAX_WORKERS = 8
 
 def load(
     uri: str | S3Uri | Sequence[str | S3Uri],
+    options: LoadOptions = DEFAULTS,
     *,
+    progress: bool | Progress = True,
+    cancel: CancelFlag | None = None,
     source_column: str | None = None,
     filter: str | Filter | None = None,
     sample: int | None = None,
-    **options: Any,
+    partitions: bool = True,
+    max_workers: int = MAX_WORKERS,
 ) -> pd.DataFrame:
-    """A pandas frame of one object or of a set, with its provenance in ``attrs["s3"]``: :func:`load_many` for a
+    """A pandas frame of one object or of a set, with its provenance in ``attrs["s3"]``: :func:`load_set` for a
     list, a glob, a prefix, or with ``source_column``, ``filter`` or ``sample``; else the object loader."""
     if (not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
             or sample is not None):
-        return load_many(uri, source_column=source_column, filter=filter, sample=sample, **options)
-    frame, info = load_object(uri, **options)
+        return load_set(uri, options, progress=progress, cancel=cancel, source_column=source_column,
+                        filter=filter, sample=sample, partitions=partitions, max_workers=max_workers)
+    frame, info = load_object(uri, options, progress=progress, cancel=cancel)
     assert not isinstance(frame, Decoded)  # only load_object(defer=True) gives one
     frame.attrs["s3"] = info
     return frame
@@ -119,31 +123,47 @@ def load_many(
     its ``objects`` entry lists each object's own provenance. Raises the loader's
     :class:`~dreambolt_magic.errors.S3Error` subclasses; nothing partial is returned.
     """
+    if format is not None:
+        format = readers.normalize_format(format)  # before any request
+    loading = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
+                             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
+                             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
+                             read_timeout=read_timeout, **options)
+    return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
+                    partitions=partitions, max_workers=max_workers, sample=sample)
+
+
+def load_set(
+    uris: str | S3Uri | Sequence[str | S3Uri],
+    options: LoadOptions = DEFAULTS,
+    *,
+    progress: bool | Progress = True,
+    cancel: CancelFlag | None = None,
+    source_column: str | None = None,
+    filter: str | Filter | None = None,
+    partitions: bool = True,
+    max_workers: int = MAX_WORKERS,
+    sample: int | None = None,
+) -> pd.DataFrame:
+    """:func:`load_many` with its options as one object (checked already)."""
     started = time.monotonic()
     redaction.install()
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a whole number of at least 1, not {max_workers!r}")
-    if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
-        raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
+    nrows = options.read.nrows
     sample = sampling.check(sample, nrows)
     if source_column is not None and (not isinstance(source_column, str) or not source_column):
         raise ValueError(f"source_column must be a column name, not {source_column!r}")
     expression = Filter(filter) if isinstance(filter, str) else filter
-    wanted = readers.column_list(columns)
-    if format is not None:
-        format = readers.normalize_format(format)  # before any request
+    wanted = options.read.column_list
     label = set_label(uris)
-    settings = {"region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
-                "max_attempts": max_attempts, "unsigned_fallback": unsigned_fallback,
-                "connect_timeout": default("connect_timeout", connect_timeout),
-                "read_timeout": default("read_timeout", read_timeout)}
     bar = _set_progress(progress)
     ok = False
     shared = None
     try:
         waves: Iterable[Wave]
         if sample is None:
-            refs = expand(uris, cancel=cancel, **settings)
+            refs = expand(uris, options.connect, region=options.region, cancel=cancel)
             if not partitions:
                 refs = [replace(r, partitions={}) for r in refs]
             kinds = partition_types(refs)
@@ -161,19 +181,19 @@ def load_many(
             kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
             bar.start(_total(refs), f"{len(refs)} files")
         else:
-            source = iter_refs(uris, cancel=cancel, **settings)
+            source = iter_refs(uris, options.connect, region=options.region, cancel=cancel)
             sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
                               expression=expression, workers=max_workers, columns=wanted)
             waves, stop, total = sampler.waves(), sampler.stop, None
             kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
             bar.start(None, f"sample of {sample:,} rows")
-        shared = _connection(settings, options, max_workers, label)
-        # Parquet files' tables are converted into pandas at once, once all are here (schema.combine).
+        shared = _connection(options, max_workers, label)
+        # Parquet files' tables are converted into pandas at once, once all are here (partitions.combine).
         fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: load_object(
-            ref.uri, format=format, columns=cols, nrows=rows, progress=part, cancel=flag, defer=True,
+            ref.uri, options.reading(columns=cols, nrows=rows, allow_missing=True), progress=part, cancel=flag,
+            defer=True,
             row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
-            listed_etag=ref.etag, listed_size=ref.size, connection=shared,
-            **settings, **options), total)
+            listed=Listed(ref.etag, ref.size), connection=shared), total)
         loaded = fetch.run(waves, stop)
         if sample is not None:
             kinds, listed = sampler.kinds, sampler.listed
@@ -210,21 +230,15 @@ def load_many(
             shared.release()  # kept for the next set
 
 
-def _connection(settings: dict[str, Any], options: dict[str, Any], workers: int, label: str) -> Any:
+def _connection(options: LoadOptions, workers: int, label: str) -> Connection:
     """One botocore session, and one client per region, for every object of the set (at its endpoint): making
     a client takes about 10 ms of CPU, longer than a small object takes to load. Leased (to release at the
     set's end): the next set with the same settings reuses it."""
-    per_object = options.get("max_concurrency")
-    if isinstance(per_object, bool) or not isinstance(per_object, int) or per_object < 1:
-        per_object = DEFAULT_CONCURRENCY  # load_object reports a bad value, for the first object
+    connect = options.connect
     try:
-        return Connection.lease(
-            profile=settings["profile"], endpoint_url=settings["endpoint_url"] or endpoint_from_env(),
-            anon=settings["anon"], unsigned_fallback=settings["unsigned_fallback"],
-            connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
-            # Each object's own share: its parts in flight, and its main stream.
-            max_pool_connections=workers * (per_object + 2),
-        )
+        # Each object's own share: its parts in flight, and its main stream.
+        return Connection.lease(connect.at(connect.endpoint_url or endpoint_from_env()),
+                                pool=workers * (options.transfer.max_concurrency + 2))
     except S3Error as exc:
         exc.uri = exc.uri or label
         raise
@@ -318,14 +332,8 @@ class _Fetcher:
         self._lock = threading.Lock()
 
     def _one(self, ref: ObjectRef, flag: CancelFlag, wave: Wave) -> Loaded:
-        try:
-            result, info = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
-        except S3FormatError as exc:
-            # A set's objects need not all have every column asked for: the others are null there.
-            present = [c for c in wave.columns or () if c in (exc.hints.get("available") or ())]
-            if exc.code != "MissingColumns" or not present:
-                raise
-            result, info = self.load(ref, _Part(self.bar), flag, present, wave.rows)
+        # A set's objects need not all have every column asked for (allow_missing): the others are null there.
+        result, info = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
         with self._lock:
             self.done += 1
             done = self.done

@@ -31,7 +31,7 @@ from dreambolt_magic.datasets.loader import MAX_WORKERS
 from dreambolt_magic.datasets.partitions import partition_types
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.formats import estimates, readers
-from dreambolt_magic.options import default
+from dreambolt_magic.options import ConnectOptions
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["ObjectSummary", "SetInfo", "info"]
@@ -133,20 +133,13 @@ def info(
     """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only."""
     from dreambolt_magic.datasets import browse
 
-    settings: dict[str, Any] = {
-        "region": region, "profile": profile, "endpoint_url": endpoint_url, "anon": anon,
-        "max_attempts": max_attempts, "unsigned_fallback": unsigned_fallback,
-        "connect_timeout": default("connect_timeout", connect_timeout),
-        "read_timeout": default("read_timeout", read_timeout),
-    }
+    connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
+                                unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
+                                read_timeout=read_timeout)
     if format is not None:
         format = readers.normalize_format(format)
-    refs = expand(uris, **settings)
-    session = browse.Session.open(
-        endpoint_url=endpoint_url or refs[0].uri.endpoint, profile=profile, anon=anon,
-        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts,
-        connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"],
-    )
+    refs = expand(uris, connect, region=region)
+    session = browse.Session.open(connect.at(endpoint_url or refs[0].uri.endpoint))
 
     kinds = partition_types(refs)
 

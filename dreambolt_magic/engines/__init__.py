@@ -10,27 +10,49 @@ See :mod:`dreambolt_magic.engines.dask` and :mod:`dreambolt_magic.engines.polars
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic.datasets import loader
 from dreambolt_magic.datasets.listing import set_label
-from dreambolt_magic.engines.dask import load_dask
+from dreambolt_magic.engines.dask import lazy_frame, load_dask
 from dreambolt_magic.engines.extras import ENGINES, check, require
-from dreambolt_magic.engines.polars import load_polars, to_polars
+from dreambolt_magic.engines.polars import load_polars, polars_frame, to_polars
+from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.uri import S3Uri
+
+if TYPE_CHECKING:
+    from dreambolt_magic.transfer.progress import CancelFlag, Progress
 
 __all__ = ["ENGINES", "check", "describe", "load", "load_dask", "load_polars", "require", "scheduler", "to_polars"]
 
 
-def load(uri: str | S3Uri | Sequence[str | S3Uri], *, engine: str, **options: Any) -> Any:
-    """:func:`dreambolt_magic.api.load` with another engine: a dask or polars DataFrame (see the module)."""
+def load(
+    uri: str | S3Uri | Sequence[str | S3Uri],
+    options: LoadOptions,
+    *,
+    engine: str,
+    progress: bool | Progress = True,
+    cancel: CancelFlag | None = None,
+    source_column: str | None = None,
+    filter: str | None = None,
+    sample: int | None = None,
+    partitions: bool = True,
+    max_workers: int | None = None,
+) -> Any:
+    """:func:`dreambolt_magic.load` with another engine: a dask or polars DataFrame (see the module)."""
     check(engine)
     require(engine)
+    run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter}
     if engine == "dask":
-        return load_dask(uri, **options)
+        if sample is not None:
+            raise ValueError("sample is for an in-memory frame; with engine='dask' use nrows=N, which gives the "
+                             "first N rows as a lazy frame")
+        return lazy_frame(uri, options, partitions=partitions, **run)  # the cluster decides the workers
+    if max_workers is not None:
+        run["max_workers"] = max_workers
     if engine == "polars":
-        return load_polars(uri, **options)
-    return loader.load(uri, **options)
+        return polars_frame(uri, options, sample=sample, partitions=partitions, **run)
+    return loader.load(uri, options, sample=sample, partitions=partitions, **run)
 
 
 # --- what the magic prints ---------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from dreambolt_magic.engines.extras import require
 from dreambolt_magic.errors import S3FormatError, S3NotFound
 from dreambolt_magic.formats import readers
 from dreambolt_magic.objects.load import load_object
-from dreambolt_magic.options import default
+from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:
@@ -105,29 +105,45 @@ def load_dask(
     disk. Raises the loader's errors for the listing and the first object now, and for the other objects
     when dask computes them.
     """
+    del max_workers  # the cluster's threads decide
+    if format is not None:
+        format = readers.normalize_format(format)  # before any request
+    options = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
+                             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
+                             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
+                             read_timeout=read_timeout, max_concurrency=max_concurrency, part_size=part_size,
+                             force=force, memory_limit=memory_limit, cache=cache, **read_options)
+    return lazy_frame(uri, options, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
+                      partitions=partitions)
+
+
+def lazy_frame(
+    uri: str | S3Uri | Sequence[str | S3Uri],
+    options: LoadOptions,
+    *,
+    progress: bool | Progress = True,
+    cancel: CancelFlag | None = None,
+    source_column: str | None = None,
+    filter: str | Filter | None = None,
+    partitions: bool = True,
+) -> dd.DataFrame:
+    """:func:`load_dask` with its options as one object (checked already)."""
     require("dask")
     import dask.dataframe as dd
 
     from dreambolt_magic.client import redaction
 
-    del max_workers  # the cluster's threads decide
     redaction.install()
-    if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
-        raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
+    nrows = options.read.nrows
     if source_column is not None and (not isinstance(source_column, str) or not source_column):
         raise ValueError(f"source_column must be a column name, not {source_column!r}")
     many = not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
     expression = Filter(filter) if isinstance(filter, str) else filter
-    wanted = readers.column_list(columns)
-    if format is not None:
-        format = readers.normalize_format(format)  # before any request
-    connection = {"region": region, "profile": profile, "anon": anon, "max_attempts": max_attempts,
-                  "unsigned_fallback": unsigned_fallback,
-                  "connect_timeout": default("connect_timeout", connect_timeout),
-                  "read_timeout": default("read_timeout", read_timeout)}
+    wanted = options.read.column_list
     label = set_label(uri)
+    endpoint_url = options.connect.endpoint_url
 
-    refs = expand(uri, cancel=cancel, endpoint_url=endpoint_url, **connection)
+    refs = expand(uri, options.connect, region=options.region, cancel=cancel)
     if not partitions or not many:
         # A single object loads without partition columns in the pandas engine too.
         refs = [replace(r, partitions={}) for r in refs]
@@ -143,11 +159,7 @@ def load_dask(
         )
     read_columns = columns_to_read(wanted, expression, kinds)
     per_object_rows = None if expression is not None and expression.names - set(kinds) else nrows
-    settings: dict[str, Any] = {
-        **connection, "format": format, "max_concurrency": default("max_concurrency", max_concurrency),
-        "part_size": part_size, "force": force, "memory_limit": memory_limit, "cache": cache, **read_options,
-    }
-    sample = _sample(refs[0], settings, endpoint_url, read_columns, per_object_rows, progress, cancel)
+    sample = _sample(refs[0], options, read_columns, per_object_rows, progress, cancel)
     meta = with_partitions(sample.iloc[:0], refs[0], kinds)
     for name, kind in kinds.items():
         meta[name] = meta[name].astype("int64" if kind is int else pd.Series(["text"]).dtype)
@@ -164,8 +176,7 @@ def load_dask(
         meta[source_column] = pd.Categorical([], categories=[r.text for r in refs])
     meta.attrs = {}
     reader = _Partition(
-        settings=settings,
-        endpoint_url=endpoint_url,
+        options=options,
         env_endpoint=endpoint_from_env(),
         regions=_regions(refs, endpoint_url, endpoint_from_env()),
         kinds=kinds,
@@ -183,27 +194,22 @@ def load_dask(
     return frame
 
 
-def _sample(ref: ObjectRef, settings: dict[str, Any], endpoint_url: str | None, columns: list[str] | None,
-            nrows: int | None, progress: Any, cancel: Any) -> pd.DataFrame:
+def _sample(ref: ObjectRef, options: LoadOptions, columns: list[str] | None, nrows: int | None, progress: Any,
+            cancel: Any) -> pd.DataFrame:
     """The first object, as little of it as tells its columns' types (see the module docstring)."""
     try:
-        fmt, _ = readers.detect(ref.uri.key, b"", format=settings["format"])
+        fmt, _ = readers.detect(ref.uri.key, b"", format=options.read.format)
     except S3FormatError:
         fmt = None  # no extension: the bytes will tell, so read them
     rows = 0 if fmt in _SCHEMA_FORMATS else nrows
-    options = {**settings, "endpoint_url": endpoint_url, "progress": progress, "cancel": cancel, "nrows": rows}
-    try:
-        return _frame(ref.uri, columns=columns, **options)
-    except S3FormatError as exc:
-        present = [c for c in columns or () if c in (exc.hints.get("available") or ())]
-        if exc.code != "MissingColumns" or not present:
-            raise
-    # The first object lacks some of the columns asked for: their type is unknown until another has them.
-    frame = _frame(ref.uri, columns=present, **options)
+    endpoint = options.connect.endpoint_url
+    frame = _frame(ref.uri, options.at(endpoint).reading(columns=columns, nrows=rows, allow_missing=True),
+                   progress=progress, cancel=cancel)
+    # The first object may lack some of the columns asked for: their type is unknown until another has them.
     for name in columns or ():
         if name not in frame.columns:
             frame[name] = pd.Series(index=frame.index, dtype=object)
-    return frame[columns]
+    return frame if columns is None else frame[columns]
 
 
 def _regions(refs: list[ObjectRef], endpoint_url: str | None, env_endpoint: str | None) -> dict[str, str]:
@@ -224,8 +230,7 @@ class _Partition:
     Its ``columns`` argument lets dask's optimizer push a column selection into the read.
     """
 
-    settings: dict[str, Any]
-    endpoint_url: str | None
+    options: LoadOptions
     env_endpoint: str | None
     regions: dict[str, str]
     kinds: dict[str, type]
@@ -238,13 +243,13 @@ class _Partition:
     first: str
 
     def __dask_tokenize__(self) -> Any:
-        return (type(self).__name__, repr(sorted(self.settings.items(), key=str)), self.endpoint_url,
-                self.env_endpoint, sorted(self.regions.items()), sorted((k, v.__name__) for k, v in self.kinds.items()),
+        return (type(self).__name__, repr(self.options), self.env_endpoint, sorted(self.regions.items()),
+                sorted((k, v.__name__) for k, v in self.kinds.items()),
                 self.read_columns, self.filter, self.source_column, self.nrows,
                 [(str(c), str(t)) for c, t in self.meta.dtypes.items()], self.first)
 
     def __call__(self, ref: ObjectRef, columns: list[str] | None = None) -> pd.DataFrame:
-        endpoint = self.endpoint_url or ref.uri.endpoint or self.env_endpoint
+        endpoint = self.options.connect.endpoint_url or ref.uri.endpoint or self.env_endpoint
         learnt = self.regions.get(f"{endpoint}|{ref.uri.bucket}")
         if learnt and not region_cache.get(endpoint, ref.uri.bucket):
             region_cache.set(endpoint, ref.uri.bucket, learnt)
@@ -252,15 +257,9 @@ class _Partition:
         expression = Filter(self.filter) if self.filter is not None else None
         file_columns = [c for c in out if c not in self.kinds and c != self.source_column]
         read = self.read_columns if columns is None else columns_to_read(file_columns, expression, self.kinds)
-        options = {**self.settings, "endpoint_url": endpoint, "progress": False, "nrows": self.nrows}
-        try:
-            frame = _frame(ref.uri, columns=read, **options)
-        except S3FormatError as exc:
-            # An object need not have every column asked for: it is null there, as in the pandas engine.
-            present = [c for c in read or () if c in (exc.hints.get("available") or ())]
-            if exc.code != "MissingColumns" or not present:
-                raise
-            frame = _frame(ref.uri, columns=present, **options)
+        # An object need not have every column asked for: it is null there, as in the pandas engine.
+        options = self.options.at(endpoint).reading(columns=read, nrows=self.nrows, allow_missing=True)
+        frame = _frame(ref.uri, options, progress=False)
         frame = with_partitions(frame, ref, self.kinds)
         needed = [c for c in out if c != self.source_column]
         needed += sorted((expression.names if expression else set()) - set(needed))
@@ -305,8 +304,8 @@ def _nulls(dtype: Any, index: pd.Index) -> pd.Series:
     return pd.Series(None, index=index, dtype=dtype)
 
 
-def _frame(uri: S3Uri, **options: Any) -> pd.DataFrame:
+def _frame(uri: S3Uri, options: LoadOptions, *, progress: Any, cancel: Any = None) -> pd.DataFrame:
     """One object's pandas frame, as the object loader reads it."""
-    frame, _ = load_object(uri, **options)
+    frame, _ = load_object(uri, options, progress=progress, cancel=cancel)
     assert isinstance(frame, pd.DataFrame)  # only load_object(defer=True) gives a table
     return frame

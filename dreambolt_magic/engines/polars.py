@@ -12,22 +12,41 @@ from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic.datasets import loader
 from dreambolt_magic.engines.extras import require
+from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-__all__ = ["load_polars", "to_polars"]
+    from dreambolt_magic.transfer.progress import CancelFlag, Progress
+
+__all__ = ["load_polars", "polars_frame", "to_polars"]
 
 
-def load_polars(uri: str | S3Uri | Sequence[str | S3Uri], **options: Any) -> pl.DataFrame:
-    """The objects as a polars DataFrame: :func:`dreambolt_magic.api.load` with the same options, converted.
+def load_polars(
+    uri: str | S3Uri | Sequence[str | S3Uri],
+    *,
+    progress: bool | Progress = True,
+    cancel: CancelFlag | None = None,
+    source_column: str | None = None,
+    filter: str | None = None,
+    sample: int | None = None,
+    **options: Any,
+) -> pl.DataFrame:
+    """The objects as a polars DataFrame: :func:`dreambolt_magic.load` with the same options, converted.
 
     See the module docstring for why the conversion is from pandas; ``attrs`` provenance is not kept.
     """
+    return polars_frame(uri, LoadOptions.of(**options), progress=progress, cancel=cancel,
+                        source_column=source_column, filter=filter, sample=sample)
+
+
+def polars_frame(uri: str | S3Uri | Sequence[str | S3Uri], options: LoadOptions, **run: Any) -> pl.DataFrame:
+    """:func:`load_polars` with its options as one object (checked already); ``run``: progress, cancel and
+    the set's source_column, filter and sample."""
     require("polars")
-    return to_polars(loader.load(uri, **options))
+    return to_polars(loader.load(uri, options, **run))
 
 
 def to_polars(frame: pd.DataFrame) -> pl.DataFrame:

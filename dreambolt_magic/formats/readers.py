@@ -45,6 +45,7 @@ from dreambolt_magic.formats.detection import (
     sniff,
     text_start,
 )
+from dreambolt_magic.options import column_list
 
 __all__ = [
     "ALIASES",
@@ -81,6 +82,9 @@ class Request:
     path: str | None = None
     #: Parquet only: hand the decoded table back not yet converted into pandas (:class:`Decoded`), where it may.
     defer: bool = False
+    #: Columns asked for that the object lacks are left out rather than refused (as long as one is there):
+    #: a set's objects need not all have every column, the set has nulls there.
+    allow_missing: bool = False
 
     def source(self) -> pa.BufferReader:
         # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
@@ -98,14 +102,20 @@ class Request:
             return Decoded(table, self.key, self.columns, self.options)
         return self.frame(table)
 
-    def require(self, available: Iterable[Any]) -> None:
-        """Raise MissingColumns unless every column asked for is in ``available``."""
+    def require(self, available: Iterable[Any]) -> Request:
+        """This request, for the columns of ``available`` it asks for: MissingColumns if it asks for one that is
+        not there (with :attr:`allow_missing`, only if none of them is)."""
         available = list(available)
         missing = [c for c in self.columns or () if c not in available]
-        if missing:
-            names = f"{', '.join(map(repr, missing))}; its columns are {', '.join(map(repr, available))}"
-            hints = {"missing": missing, "available": available}
-            raise format_error(self.key, "MissingColumns", f"has no column {names}", hints=hints)
+        if not missing:
+            return self
+        assert self.columns is not None
+        present = [c for c in self.columns if c in available]
+        if self.allow_missing and present:
+            return replace(self, columns=present)
+        names = f"{', '.join(map(repr, missing))}; its columns are {', '.join(map(repr, available))}"
+        hints = {"missing": missing, "available": available}
+        raise format_error(self.key, "MissingColumns", f"has no column {names}", hints=hints)
 
     def first(self, batches: Iterable[pa.RecordBatch]) -> list[pa.RecordBatch]:
         """The batches holding the first nrows: a preview of a big file decodes only its start."""
@@ -165,10 +175,11 @@ def _cut_range_index(schema: pa.Schema, rows: int) -> dict[bytes, bytes] | None:
 
 
 def _read_parquet(request: Request) -> pd.DataFrame | Decoded:
-    file, (columns, nrows) = pq.ParquetFile(request.source()), (request.columns, request.nrows)
+    file = pq.ParquetFile(request.source())
     schema = file.schema_arrow
     # pyarrow silently skips asked-for columns that do not exist, so check against the schema first.
-    request.require(n for n in schema.names if not re.fullmatch(r"__index_level_\d+__", n))
+    request = request.require(n for n in schema.names if not re.fullmatch(r"__index_level_\d+__", n))
+    columns, nrows = request.columns, request.nrows
     if nrows is None and request.row_groups is not None:
         # The others were never fetched (a filter's statistics ruled them out).
         table = file.read_row_groups(request.row_groups, columns=columns, use_pandas_metadata=True)
@@ -192,7 +203,7 @@ def _read_feather(request: Request) -> pd.DataFrame:
 
     reader = open_ipc()
     names = reader.schema.names
-    request.require(names)
+    request = request.require(names)
     if request.columns is not None:
         # Decode only the asked columns: Feather v2 compresses its buffers (LZ4) by default.
         fields = sorted({names.index(c) for c in request.columns})
@@ -267,13 +278,15 @@ def _parse(fmt: str, request: Request) -> pd.DataFrame | Decoded:
     """Run the reader, turning the parsers' own exceptions into ours."""
     with _parse_errors(fmt, request.key, request.options):
         result = READERS[fmt](request)
-    return result if isinstance(result, Decoded) else _selected(result, request.columns)
+    return result if isinstance(result, Decoded) else _selected(result, request.columns, request.allow_missing)
 
 
-def _selected(frame: pd.DataFrame, columns: list[Any] | None) -> pd.DataFrame:
-    """``frame``'s ``columns``, in that order."""
+def _selected(frame: pd.DataFrame, columns: list[Any] | None, allow_missing: bool = False) -> pd.DataFrame:
+    """``frame``'s ``columns``, in that order (with ``allow_missing``, those of them it has)."""
     if columns is None or list(frame.columns) == columns:
         return frame
+    if allow_missing:
+        columns = [c for c in columns if c in frame.columns or c in frame.index.names]
     # pandas metadata may have made an asked-for Parquet column the index: give it back as a column.
     in_index = [c for c in columns if c not in frame.columns and c in frame.index.names]
     return (frame.reset_index(level=in_index) if in_index else frame)[columns]
@@ -290,6 +303,7 @@ def read(
     compression: str | None | EllipsisType = ...,
     path: str | None = None,
     pruned: bool = False,
+    allow_missing: bool = False,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -309,9 +323,12 @@ def read(
     ``data`` (the loader's in-memory file): an uncompressed CSV or TSV is parsed from it, which pandas 3.1 and
     later do on several threads, where they parse bytes on one. ``pruned`` says that ``data`` holds only what
     a Parquet file's footer, read from these bytes, said a pruned read needs (zeros elsewhere): its leading
-    ``PAR1`` may be among the zeros, so it is not looked for (the footer ends with the other one).
+    ``PAR1`` may be among the zeros, so it is not looked for (the footer ends with the other one). With
+    ``allow_missing``, columns asked for that the object lacks are left out of the frame, as long as it has
+    one of them (a set's object: the set has nulls there).
     """
     fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options)
+    request = replace(request, allow_missing=allow_missing)
     result = _parse(fmt, request)
     assert not isinstance(result, Decoded)  # only a request with defer gives one
     return result
@@ -326,12 +343,13 @@ def decode(
     nrows: int | None = None,
     row_groups: list[int] | None = None,
     pruned: bool = False,
+    allow_missing: bool = False,
     **read_options: Any,
 ) -> pd.DataFrame | Decoded:
     """:func:`read`, except that a Parquet file's table may come back as :class:`Decoded`, to be converted into
     pandas later, with others (a set's files: see :meth:`Decoded.concat`)."""
     fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options)
-    return _parse(fmt, replace(request, defer=True))
+    return _parse(fmt, replace(request, defer=True, allow_missing=allow_missing))
 
 
 def _request(
@@ -372,17 +390,6 @@ def _request(
     wanted = None if columns is None else list(columns)
     path = path if fmt in ("csv", "tsv") and not compression else None
     return fmt, Request(view, key, wanted, nrows, read_options, row_groups, path)
-
-
-def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
-    """The ``columns`` argument as a list of names: ``"a,b"`` or ``["a", "b"]``; ValueError if it names none."""
-    if columns is None:
-        return None
-    names = columns.split(",") if isinstance(columns, str) else list(columns)
-    names = [n.strip() for n in names]
-    if not names or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
-    return names
 
 
 def schema_columns(

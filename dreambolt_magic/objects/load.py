@@ -11,13 +11,12 @@ object; the set loader calls it for each of a set's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic.client import redaction
-from dreambolt_magic.client.calls import bucket_region, call_in, in_region, s3_errors
+from dreambolt_magic.client.calls import bucket_region
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.client.connection import forget as forget_connections
 from dreambolt_magic.client.retry import RetryPolicy
@@ -26,13 +25,14 @@ from dreambolt_magic.errors import S3AuthError, S3Error
 from dreambolt_magic.formats import readers
 from dreambolt_magic.objects import overlap, textplan
 from dreambolt_magic.objects.cache import Cache, open_cache
+from dreambolt_magic.objects.fetch import download, head_object, retry_reporter
 from dreambolt_magic.objects.overlap import OverlappedParse
 from dreambolt_magic.objects.parquetplan import ParquetPlan, can_prune
 from dreambolt_magic.objects.textplan import TextPlan
+from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer import memory
 from dreambolt_magic.transfer.checksums import VERIFIED
-from dreambolt_magic.transfer.engine import ObjectChangedSignal, Transfer
-from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
+from dreambolt_magic.transfer.engine import Transfer
 from dreambolt_magic.transfer.progress import (
     CancelFlag,
     NoProgress,
@@ -45,307 +45,259 @@ from dreambolt_magic.uri import S3Uri
 from dreambolt_magic.uri import parse as parse_uri
 
 if TYPE_CHECKING:
-    import os
-
     import pandas as pd
 
     from dreambolt_magic.formats.rowgroups import RowFilter
 
-__all__ = ["load_object", "progress_for"]
+__all__ = ["DEFAULTS", "Listed", "load_object", "progress_for"]
+
+#: A load of everything with every default.
+DEFAULTS = LoadOptions()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What a listing has just said of an object: with a cache, an entry with this ETag is used without a HEAD;
+    a pruned Parquet read starts with the file's end (an object of another size by then is read as if no size
+    were given)."""
+
+    etag: str | None = None
+    size: int | None = None
 
 
 def load_object(
     uri: str | S3Uri,
+    options: LoadOptions = DEFAULTS,
     *,
-    format: str | None = None,
-    columns: Sequence[str] | str | None = None,
-    nrows: int | None = None,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-    anon: bool = False,
-    max_attempts: int = 5,
     progress: bool | Progress = True,
-    unsigned_fallback: bool = True,
-    connect_timeout: float = 5.0,
-    read_timeout: float = 15.0,
     cancel: CancelFlag | None = None,
-    max_concurrency: int = DEFAULT_CONCURRENCY,
-    part_size: int | None = None,
-    force: bool = False,
-    memory_limit: int | None = None,
+    listed: Listed | None = None,
     row_filter: RowFilter | None = None,
-    listed_etag: str | None = None,
-    listed_size: int | None = None,
     connection: Connection | None = None,
-    cache: bool | str | os.PathLike[str] | Cache | None = None,
     defer: bool = False,
-    **read_options: Any,
 ) -> tuple[pd.DataFrame | readers.Decoded, dict[str, Any]]:
-    """One object, as :func:`load` reads it (the same options), and what goes in its ``df.attrs["s3"]``.
+    """One object, as :func:`dreambolt_magic.load` reads it, and what goes in its ``df.attrs["s3"]``.
 
-    With ``defer``, a Parquet file's table may come back not yet converted into pandas
+    The set loader gives what a listing said of the object (``listed``), the filter its Parquet row groups are
+    decided on (``row_filter``: the groups whose statistics rule out every row are not fetched; the rows of
+    those read are the caller's to filter), and a ``connection`` its objects share (used for its own endpoint
+    only). With ``defer``, a Parquet file's table may come back not yet converted into pandas
     (:class:`~dreambolt_magic.formats.readers.Decoded`): the set loader converts its files' tables at once.
     """
-    started = time.monotonic()
     redaction.install()  # before botocore logs its first signed request
     target = uri if isinstance(uri, S3Uri) else parse_uri(uri)
-    cols = readers.column_list(columns)
-    if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int) or nrows < 0):
-        raise ValueError(f"nrows must be a whole number of at least 0, not {nrows!r}")
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be a whole number of at least 1, not {max_concurrency!r}")
-    if part_size is not None and (isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1):
-        raise ValueError(f"part_size must be a whole number of bytes of at least 1, not {part_size!r}")
-    policy = RetryPolicy(max_attempts=max_attempts, sleep=cancellable_sleep(cancel))
-    bar = progress_for(progress)
-    endpoint = endpoint_url or target.endpoint or endpoint_from_env()
-    context = {"uri": str(target), "bucket": target.bucket, "key": target.key, "endpoint": endpoint}
-    transfer: Transfer | None = None
-    parse: OverlappedParse | None = None
-    conn: Connection | None = None
+    load = _ObjectLoad(target, options, progress_for(progress), cancel, listed or Listed(), row_filter, defer)
     try:
-        if format is not None:
-            format = readers.normalize_format(format, key=target.key)  # before any download
-        bar.start(None, target.name)
-        conn = connection if connection is not None and connection.endpoint_url == endpoint else Connection.lease(
-            profile=profile,
-            endpoint_url=endpoint,
-            anon=anon,
-            unsigned_fallback=unsigned_fallback,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_pool_connections=max_concurrency + 2,
-        )
-        chosen = region or target.region or bucket_region(conn, target.bucket, policy, _on_retry(policy, bar))
-        context["region"] = chosen
-        store = open_cache(cache)
-        if store is not None:
-            store.check_directory()  # before any request: a directory we refuse fails the load at once
-        where = (conn.endpoint_url, target.bucket, target.key, target.version_id)
-        cached: memoryview | None = None
-        listed = store.entry(*where) if store is not None and listed_etag is not None else None
-        if store is not None and listed is not None and listed.etag == listed_etag:
-            # A listing has just given the object's ETag, and the entry has it: no HEAD needed.
-            head, head_attempts = listed.head(), 0
-            cached = store.get(*where, etag=listed_etag)
-        elif store is not None and listed_etag is None and store.has(*where):
-            # The object's current ETag decides whether the entry is still the object.
-            head, chosen, head_attempts = _head(conn, target, chosen, policy, bar)
-            context["region"] = chosen
-            cached = store.get(*where, etag=head.get("ETag"))
-        if cached is not None:
-            size = len(cached)
-            memory.check(memory.estimate(size), limit=memory_limit, force=force, what="object", size=size)
-            bar.start(size, f"{target.name} (cached)")
-            bar.advance(size)
-            check_cancel(cancel)
-            frame = readers.read(cached, key=target.key, format=format, columns=cols, nrows=nrows, **read_options)
-            modified = head.get("LastModified")
-            fetched: dict[str, Any] = {
-                "etag": head.get("ETag"),
-                "version_id": head.get("VersionId") or target.version_id,
-                "last_modified": modified.isoformat() if isinstance(modified, datetime) else modified,
-                "size": size,
-                "bytes_fetched": 0,
-                "attempts": head_attempts,
-                "checksum": None,
-            }
-        else:
-            # With a cache the whole object is fetched (no Parquet pruning), so that the entry is the object.
-            pruning = store is None and can_prune(target.key, format, columns=cols, nrows=nrows,
-                                                          row_filter=row_filter)
-            plan: ParquetPlan | TextPlan | None = (
-                ParquetPlan(cols, nrows, row_filter, size=listed_size) if pruning else None
-            )
-            if store is None and nrows is not None and textplan.can_stream(target.key, format, nrows=nrows,
-                                                                           options=read_options):
-                plan = TextPlan(target.key, format, columns=cols, nrows=nrows, options=read_options)
-            transfer = Transfer(
-                target,
-                bar,
-                cancel,
-                retry=lambda fn: policy.call(fn, classify=classify, on_retry=_on_retry(policy, bar)),
-                part_size=part_size,
-                max_concurrency=max_concurrency,
-                # A pruned read starts with the plan's first bytes; the answer's Content-Range gives the size.
-                first_bytes=None if plan is None else plan.first_bytes,
-                first_range=None if plan is None else plan.first_range,
-                force=force,
-                memory_limit=memory_limit,
-            )
-            if plan is None and overlap.can_overlap(target.key, format, columns=cols, nrows=nrows,
-                                                    options=read_options):
-                if overlap.parallel_path_reads():
-                    transfer.file_from = overlap.MIN_SIZE  # parsed by path, on several threads, once it is whole
-                else:
-                    parse = OverlappedParse(transfer, target.key, format, read_options)
-                    parse.start()
-            with transfer.watching():  # a cancel ends even a read that a stalled server holds
-                chosen = _fetch(conn, transfer, chosen, policy, bar, plan=plan)
-            context["region"] = chosen
-            check_cancel(cancel)
-            if store is not None and not transfer.sparse:
-                store.put(*where, transfer.data, etag=transfer.etag, object_version=transfer.version_id,
-                          last_modified=transfer.last_modified, checksum=transfer.checksum,
-                          verified=transfer.checked == VERIFIED)
-            # A parse that ran ahead may have finished on the bytes of an attempt that was then read again
-            # (damaged, or another object): only the last attempt's bytes are parsed.
-            parsed = parse.finish(ok=not transfer.restarted) if parse is not None else None
-            if parsed is not None:
-                frame = parsed  # parsed while it downloaded
-            elif isinstance(plan, TextPlan) and plan.frame is not None:
-                frame = plan.frame  # the rows asked for, parsed from the start of the object
-            else:
-                row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
-                pruned = isinstance(plan, ParquetPlan) and plan.pruned
-                if defer and transfer.path is None:
-                    frame = readers.decode(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                                           row_groups=row_groups, pruned=pruned, **read_options)
-                else:
-                    frame = readers.read(transfer.data, key=target.key, format=format, columns=cols, nrows=nrows,
-                                         row_groups=row_groups, path=transfer.path, pruned=pruned, **read_options)
-            transfer.release()
-            fetched = {
-                "etag": transfer.etag,
-                "version_id": transfer.version_id,
-                "last_modified": transfer.last_modified,
-                "size": transfer.size,
-                "bytes_fetched": transfer.fetched,
-                "attempts": transfer.attempts,
-                "checksum": transfer.checked,
-            }
-        context["region"] = chosen
+        load.connect(connection)
+        frame = load.from_cache()
+        if frame is None:
+            frame = load.download()
     except S3Error as exc:
-        if parse is not None:
-            parse.finish(ok=False)
-        _abort(transfer)
-        bar.finish(ok=False)
-        _fill(exc, context)
+        load.failed()
+        _fill(exc, load.context)
         if isinstance(exc, S3AuthError):
             # Credentials whose sources the kept connections do not watch (an SSO login, say) may have
             # changed by the next load: it reads them afresh.
             forget_connections()
         raise
     except BaseException:
-        if parse is not None:
-            parse.finish(ok=False)
-        _abort(transfer)
-        bar.finish(ok=False)
+        load.failed()
         raise
     finally:
-        if conn is not None and conn is not connection:
-            conn.release()  # kept for the next load
-    bar.finish(ok=True)
-    return frame, {
-        "uri": str(target),
-        "bucket": target.bucket,
-        "key": target.key,
-        "region": chosen,
-        "endpoint": conn.endpoint_url,
-        **fetched,
-        "signed": conn.signed,
-        "unsigned_reason": conn.unsigned_reason,
-        "cached": cached is not None,
-        "elapsed": round(time.monotonic() - started, 6),
-    }
+        if load.conn is not None and load.conn is not connection:
+            load.conn.release()  # kept for the next load
+    load.bar.finish(ok=True)
+    return frame, load.provenance()
 
 
-# --- download ------------------------------------------------------------------------------------------
+class _ObjectLoad:
+    """One object's load, step by step: connect and find the region, the cache, the plan, the download, the
+    parse. Holds what the steps share and what a failure must stop."""
 
+    def __init__(self, target: S3Uri, options: LoadOptions, bar: Progress, cancel: CancelFlag | None,
+                 listed: Listed, row_filter: RowFilter | None, defer: bool) -> None:
+        self.started = time.monotonic()
+        self.target, self.options, self.bar, self.cancel = target, options, bar, cancel
+        self.listed, self.row_filter, self.defer = listed, row_filter, defer
+        self.read = options.read
+        self.columns = self.read.column_list
+        self.policy = RetryPolicy(max_attempts=options.connect.max_attempts, sleep=cancellable_sleep(cancel))
+        endpoint = options.connect.endpoint_url or target.endpoint or endpoint_from_env()
+        self.connect_options = options.connect.at(endpoint)
+        self.context: dict[str, Any] = {"uri": str(target), "bucket": target.bucket, "key": target.key,
+                                        "endpoint": endpoint}
+        self.conn: Connection | None = None
+        self.region = ""
+        self.store: Cache | None = None
+        self.transfer: Transfer | None = None
+        self.parse: OverlappedParse | None = None
+        self.cached = False
+        self.fetched: dict[str, Any] = {}
 
-def _head(
-    conn: Connection, target: S3Uri, region: str, policy: RetryPolicy, bar: Progress
-) -> tuple[dict[str, Any], str, int]:
-    """One HeadObject through the funnel: the answer, the region that gave it and the attempts made."""
-    params: dict[str, Any] = {"Bucket": target.bucket, "Key": target.key}
-    if target.version_id:
-        params["VersionId"] = target.version_id
-    attempts = 0
+    def connect(self, shared: Connection | None) -> None:
+        """A connection (the set's, if it is for this endpoint; else a kept one), the region and the cache."""
+        if self.read.format is not None:  # a format that is none is refused before any request
+            self.read = replace(self.read, format=readers.normalize_format(self.read.format, key=self.target.key))
+        self.bar.start(None, self.target.name)
+        endpoint = self.connect_options.endpoint_url
+        self.conn = shared if shared is not None and shared.endpoint_url == endpoint else Connection.lease(
+            self.connect_options, pool=self.options.transfer.max_concurrency + 2)
+        reporter = retry_reporter(self.policy, self.bar)
+        self._answered(self.options.region or self.target.region
+                       or bucket_region(self.conn, self.target.bucket, self.policy, reporter))
+        self.store = open_cache(self.options.cache)
+        if self.store is not None:
+            self.store.check_directory()  # before any request: a directory we refuse fails the load at once
 
-    def counted(answer: Any) -> dict[str, Any]:
-        nonlocal attempts
-        attempts += 1
-        return dict(answer)
+    def _answered(self, region: str) -> None:
+        self.region = region
+        self.context["region"] = region
 
-    on_retry = _on_retry(policy, bar)
+    def from_cache(self) -> pd.DataFrame | None:
+        """The frame from a cached entry that is still the object, or None (no cache, no entry, a stale one)."""
+        store, conn, target, read = self.store, self.conn, self.target, self.read
+        if store is None or conn is None:
+            return None
+        where = (conn.endpoint_url, target.bucket, target.key, target.version_id)
+        etag = self.listed.etag
+        entry = store.entry(*where) if etag is not None else None
+        if entry is not None and entry.etag == etag:
+            # A listing has just given the object's ETag, and the entry has it: no HEAD needed.
+            head, attempts = entry.head(), 0
+            data = store.get(*where, etag=etag)
+        elif etag is None and store.has(*where):
+            # The object's current ETag decides whether the entry is still the object.
+            head, region, attempts = head_object(conn, target, self.region, self.policy, self.bar)
+            self._answered(region)
+            data = store.get(*where, etag=head.get("ETag"))
+        else:
+            return None
+        if data is None:
+            return None
+        size = len(data)
+        guard = self.options.transfer
+        memory.check(memory.estimate(size), limit=guard.memory_limit, force=guard.force, what="object", size=size)
+        self.bar.start(size, f"{target.name} (cached)")
+        self.bar.advance(size)
+        check_cancel(self.cancel)
+        frame = readers.read(data, key=target.key, format=read.format, columns=self.columns, nrows=read.nrows,
+                             allow_missing=read.allow_missing, **read.parser)
+        modified = head.get("LastModified")
+        self.cached = True
+        self.fetched = {
+            "etag": head.get("ETag"),
+            "version_id": head.get("VersionId") or target.version_id,
+            "last_modified": modified.isoformat() if isinstance(modified, datetime) else modified,
+            "size": size,
+            "bytes_fetched": 0,
+            "attempts": attempts,
+            "checksum": None,
+        }
+        return frame
 
-    def counting(attempt: int, exc: BaseException, wait: float) -> None:
-        nonlocal attempts
-        attempts += 1
-        on_retry(attempt, exc, wait)
+    def _plan(self) -> ParquetPlan | TextPlan | None:
+        """What a read of some columns or rows fetches: a Parquet footer and chunks, or a text object's start.
+        With a cache the whole object is fetched (no pruning), so that the entry is the object."""
+        if self.store is not None:
+            return None
+        key, read = self.target.key, self.read
+        if can_prune(key, read.format, columns=self.columns, nrows=read.nrows, row_filter=self.row_filter):
+            return ParquetPlan(self.columns, read.nrows, self.row_filter, size=self.listed.size)
+        if read.nrows is not None and textplan.can_stream(key, read.format, nrows=read.nrows, options=read.parser):
+            return TextPlan(key, read.format, columns=self.columns, nrows=read.nrows, options=read.parser,
+                            allow_missing=read.allow_missing)
+        return None
 
-    answered: list[str] = []
+    def download(self) -> pd.DataFrame | readers.Decoded:
+        """Fetch the object (or what the plan needs of it), keep it in the cache if asked, and parse it."""
+        assert self.conn is not None
+        target, read, guard = self.target, self.read, self.options.transfer
+        plan = self._plan()
+        on_retry = retry_reporter(self.policy, self.bar)
+        transfer = self.transfer = Transfer(
+            target,
+            self.bar,
+            self.cancel,
+            retry=lambda fn: self.policy.call(fn, classify=classify, on_retry=on_retry),
+            part_size=guard.part_size,
+            max_concurrency=guard.max_concurrency,
+            # A pruned read starts with the plan's first bytes; the answer's Content-Range gives the size.
+            first_bytes=None if plan is None else plan.first_bytes,
+            first_range=None if plan is None else plan.first_range,
+            force=guard.force,
+            memory_limit=guard.memory_limit,
+        )
+        if plan is None and overlap.can_overlap(target.key, read.format, columns=self.columns, nrows=read.nrows,
+                                                options=read.parser):
+            if overlap.parallel_path_reads():
+                transfer.file_from = overlap.MIN_SIZE  # parsed by path, on several threads, once it is whole
+            else:
+                self.parse = OverlappedParse(transfer, target.key, read.format, read.parser)
+                self.parse.start()
+        with transfer.watching():  # a cancel ends even a read that a stalled server holds
+            self._answered(download(self.conn, transfer, self.region, self.policy, self.bar, plan=plan))
+        check_cancel(self.cancel)
+        if self.store is not None and not transfer.sparse:
+            self.store.put(self.conn.endpoint_url, target.bucket, target.key, target.version_id, transfer.data,
+                           etag=transfer.etag, object_version=transfer.version_id,
+                           last_modified=transfer.last_modified, checksum=transfer.checksum,
+                           verified=transfer.checked == VERIFIED)
+        frame = self._parsed(plan, transfer)
+        transfer.release()
+        self.fetched = {
+            "etag": transfer.etag,
+            "version_id": transfer.version_id,
+            "last_modified": transfer.last_modified,
+            "size": transfer.size,
+            "bytes_fetched": transfer.fetched,
+            "attempts": transfer.attempts,
+            "checksum": transfer.checked,
+        }
+        return frame
 
-    def in_one(chosen: str) -> dict[str, Any]:
-        answered.append(chosen)
-        return call_in(conn, "HeadObject", region=chosen, policy=policy, on_retry=counting, read=counted, **params)
+    def _parsed(self, plan: ParquetPlan | TextPlan | None, transfer: Transfer) -> pd.DataFrame | readers.Decoded:
+        # A parse that ran ahead may have finished on the bytes of an attempt that was then read again
+        # (damaged, or another object): only the last attempt's bytes are parsed.
+        parsed = self.parse.finish(ok=not transfer.restarted) if self.parse is not None else None
+        if parsed is not None:
+            return parsed  # parsed while it downloaded
+        if isinstance(plan, TextPlan) and plan.frame is not None:
+            return plan.frame  # the rows asked for, parsed from the start of the object
+        key, read = self.target.key, self.read
+        row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
+        pruned = isinstance(plan, ParquetPlan) and plan.pruned
+        if self.defer and transfer.path is None:
+            return readers.decode(transfer.data, key=key, format=read.format, columns=self.columns,
+                                  nrows=read.nrows, row_groups=row_groups, pruned=pruned,
+                                  allow_missing=read.allow_missing, **read.parser)
+        return readers.read(transfer.data, key=key, format=read.format, columns=self.columns, nrows=read.nrows,
+                            row_groups=row_groups, path=transfer.path, pruned=pruned,
+                            allow_missing=read.allow_missing, **read.parser)
 
-    answer = in_region(conn, target.bucket, region, in_one)
-    return answer, answered[-1], attempts
+    def failed(self) -> None:
+        """Stop what is running: the parse alongside, the transfer's workers, the bar."""
+        if self.parse is not None:
+            self.parse.finish(ok=False)
+        if self.transfer is not None:
+            self.transfer.abort()
+        self.bar.finish(ok=False)
 
-
-def _fetch(
-    conn: Connection,
-    transfer: Transfer,
-    region: str,
-    policy: RetryPolicy,
-    bar: Progress,
-    *,
-    plan: ParquetPlan | TextPlan | None = None,
-) -> str:
-    """Download with retries, in the bucket's region (one redirect followed). Returns the region that answered.
-
-    The main stream's attempts are retried here (it is the request a redirect or a refusal answers first);
-    the parts run under the same policy in the transfer's workers. An object that changes while it is
-    read is read again from the start, once.
-    """
-    on_retry = _on_retry(policy, bar)
-
-    def in_one(chosen: str) -> str:
-        client = conn.client(chosen)
-        transfer.errors = partial(s3_errors, operation="GetObject", conn=conn, region=chosen)
-
-        def attempt(_: int) -> None:
-            with transfer.errors():
-                transfer.run(client)
-
-        while True:
-            try:
-                policy.call(attempt, classify=classify, on_retry=on_retry)
-                transfer.join()
-                transfer.verify()
-                if plan is not None and transfer.sparse:
-                    plan.fetch(transfer, client)
-                return chosen
-            except ObjectChangedSignal as signal:
-                transfer.restart(signal)  # or ObjectChanged, the second time
-
-    try:
-        return in_region(conn, transfer.target.bucket, region, in_one)
-    except S3AuthError as exc:
-        if conn.signed or conn.unsigned_reason != "no credentials were found":
-            raise
-        # The unsigned try of an object that turned out not to be public.
-        raise S3AuthError(
-            "no AWS credentials were found, and the object is not public",
-            code="NoCredentials",
-            status=exc.status,
-            hints={"profile": conn.profile, "unsigned_tried": True, "server_code": exc.code},
-        ) from exc
-
-
-def _abort(transfer: Transfer | None) -> None:
-    if transfer is not None:
-        transfer.abort()
-
-
-def _on_retry(policy: RetryPolicy, bar: Progress) -> Callable[[int, BaseException, float], None]:
-    def report(attempt: int, exc: BaseException, wait: float) -> None:
-        reason = getattr(exc, "code", None) or type(exc).__name__
-        bar.retrying(attempt, policy.max_attempts, reason, wait)
-
-    return report
+    def provenance(self) -> dict[str, Any]:
+        """What goes in ``df.attrs["s3"]``."""
+        assert self.conn is not None
+        target = self.target
+        return {
+            "uri": str(target),
+            "bucket": target.bucket,
+            "key": target.key,
+            "region": self.region,
+            "endpoint": self.conn.endpoint_url,
+            **self.fetched,
+            "signed": self.conn.signed,
+            "unsigned_reason": self.conn.unsigned_reason,
+            "cached": self.cached,
+            "elapsed": round(time.monotonic() - self.started, 6),
+        }
 
 
 def progress_for(progress: bool | Progress) -> Progress:

@@ -61,12 +61,13 @@ class TextPlan:
     first_range = None
 
     def __init__(self, key: str, format: str | None, *, columns: Sequence[Any] | None, nrows: int,
-                 options: Mapping[str, Any]) -> None:
+                 options: Mapping[str, Any], allow_missing: bool = False) -> None:
         self.format, self.compression = readers.named(key, format)
         self.key = key
         self.columns = None if columns is None else list(columns)
         self.nrows = nrows
         self.options = dict(options)
+        self.allow_missing = allow_missing
         self.frame: pd.DataFrame | None = None
         #: How many bytes of the object's start were fetched.
         self.end = 0
@@ -95,7 +96,8 @@ class TextPlan:
             return None
         try:
             frame = readers.read(memoryview(plain)[:cut], key=self.key, format=self.format, columns=self.columns,
-                                 nrows=self.nrows + 1, compression=None, **self.options)
+                                 nrows=self.nrows + 1, compression=None, allow_missing=self.allow_missing,
+                                 **self.options)
         except S3FormatError as exc:
             if exc.code == "ParseError":
                 return None  # cut inside a quoted field, say: more bytes will tell

@@ -365,8 +365,8 @@ def test_a_set_shares_one_connection_across_its_objects(
     opened: list[Any] = []
     real_open = Connection.open.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type, **kw: Any) -> Any:
-        opened.append(real_open(cls, **kw))
+    def spy(cls: type, options: Any, **kw: Any) -> Any:
+        opened.append(real_open(cls, options, **kw))
         return opened[-1]
 
     monkeypatch.setattr(Connection, "open", classmethod(spy))

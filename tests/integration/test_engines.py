@@ -164,9 +164,9 @@ def test_a_column_selection_reaches_each_objects_read(
     asked: list[Any] = []
     real = dask_engine.load_object
 
-    def spy(uri: Any, **kw: Any) -> Any:
-        asked.append(kw.get("columns"))
-        return real(uri, **kw)
+    def spy(uri: Any, options: Any, **kw: Any) -> Any:
+        asked.append(options.read.column_list)
+        return real(uri, options, **kw)
 
     monkeypatch.setattr(dask_engine, "load_object", spy)
     # In this process (the synchronous scheduler), so that the spy sees each partition's read.

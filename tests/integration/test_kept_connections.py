@@ -20,6 +20,7 @@ import dreambolt_magic as dm
 from dreambolt_magic.client import connection
 from dreambolt_magic.client.connection import Connection
 from dreambolt_magic.errors import S3AuthError
+from dreambolt_magic.options import ConnectOptions
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -34,8 +35,8 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[Connection]:
     found: list[Connection] = []
     real = Connection.open.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type, **kw: Any) -> Connection:
-        found.append(real(cls, **kw))
+    def spy(cls: type, options: Any, **kw: Any) -> Connection:
+        found.append(real(cls, options, **kw))
         return found[-1]
 
     monkeypatch.setattr(Connection, "open", classmethod(spy))
@@ -109,8 +110,8 @@ def test_other_credentials_in_the_environment_make_a_new_connection(
 
 def _use(timeout: float) -> Connection:
     """Lease a connection (for an endpoint never contacted: making a client sends nothing) and give it back."""
-    leased = Connection.lease(profile=None, endpoint_url=UNUSED, anon=True, unsigned_fallback=False,
-                              connect_timeout=1.0, read_timeout=timeout)
+    leased = Connection.lease(ConnectOptions(endpoint_url=UNUSED, anon=True, unsigned_fallback=False,
+                                             connect_timeout=1.0, read_timeout=timeout))
     leased.release()
     return leased
 
@@ -133,16 +134,16 @@ def test_the_least_recently_used_connection_is_closed_beyond_kept() -> None:
 
 def test_loads_at_the_same_time_are_lent_a_connection_each(made: list[Connection]) -> None:
     # A client's pool of sockets is sized for one load: two sharing it would open more and discard them.
-    settings: dict[str, Any] = {"profile": None, "endpoint_url": UNUSED, "anon": True, "unsigned_fallback": False,
-                                "connect_timeout": 1.0, "read_timeout": 1.0}
-    one, other = Connection.lease(**settings), Connection.lease(**settings)
+    settings = ConnectOptions(endpoint_url=UNUSED, anon=True, unsigned_fallback=False, connect_timeout=1.0,
+                              read_timeout=1.0)
+    one, other = Connection.lease(settings), Connection.lease(settings)
     assert one is not other and len(made) == 2
     closed: list[bool] = []
     other.client("us-east-1").close = lambda: closed.append(True)  # type: ignore[method-assign]
     one.release()
     other.release()  # one is kept already: this one is closed
     assert closed == [True]
-    assert Connection.lease(**settings) is one
+    assert Connection.lease(settings) is one
 
 
 def test_the_kept_connections_hold_no_secret(s3: S3Helper, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dreambolt_magic.client import connection
+from dreambolt_magic.options import ConnectOptions
 
 
 def test_after_warm_up_a_new_client_reads_no_model_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -17,8 +18,8 @@ def test_after_warm_up_a_new_client_reads_no_model_file(monkeypatch: pytest.Monk
     original = loader.file_loader.load_file
     monkeypatch.setattr(loader.file_loader, "load_file", lambda *a, **k: reads.append(a) or original(*a, **k))
 
-    made = connection.Connection.open(profile=None, endpoint_url="http://127.0.0.1:9", anon=True,
-                                      unsigned_fallback=False, connect_timeout=1.0, read_timeout=1.0)
+    made = connection.Connection.open(ConnectOptions(endpoint_url="http://127.0.0.1:9", anon=True,
+                                                     unsigned_fallback=False, connect_timeout=1.0, read_timeout=1.0))
     made.client("eu-west-1").close()
 
     assert reads == []
@@ -26,8 +27,8 @@ def test_after_warm_up_a_new_client_reads_no_model_file(monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_the_collector_is_held_off_while_a_client_is_made(enabled: bool) -> None:
-    made = connection.Connection.open(profile=None, endpoint_url="http://127.0.0.1:9", anon=True,
-                                      unsigned_fallback=False, connect_timeout=1.0, read_timeout=1.0)
+    made = connection.Connection.open(ConnectOptions(endpoint_url="http://127.0.0.1:9", anon=True,
+                                                     unsigned_fallback=False, connect_timeout=1.0, read_timeout=1.0))
     during: list[bool] = []
     made.session.register("creating-client-class.s3", lambda **_: during.append(gc.isenabled()))
     (gc.enable if enabled else gc.disable)()
