@@ -19,7 +19,6 @@ from helpers import make_frame, to_bytes
 import dreambolt_magic as dm
 from dreambolt_magic import S3FormatError, S3NotFound
 from dreambolt_magic.datasets import listing
-from dreambolt_magic.datasets.filters import Filter, FilterSyntaxError
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -256,24 +255,6 @@ def test_nrows_fetches_objects_in_order_only_until_it_has_them(
     expected = _concat([_with(table[k], *k) for k in ((2023, "eu"), (2023, "us"))]).iloc[:4]
     pd.testing.assert_frame_equal(df, expected)
     assert {p.split("/")[3] for p in _fetched(proxy)} == {"year=2023"}
-
-
-@pytest.mark.parametrize("text", [
-    "__import__('os').system('true')", "year.real == 1", "year + 1 == 2", "year", "1 == 1", "year in range(3)",
-    "lambda: 1", "year == [1]", "", "year ==",
-])
-def test_filters_are_parsed_never_evaluated(text: str) -> None:
-    with pytest.raises(FilterSyntaxError):
-        Filter(text)
-
-
-def test_filter_decisions_on_partition_values() -> None:
-    f = Filter("2020 <= year < 2024 and month in (5, 6) or not flag != True")
-    assert f.names == {"year", "month", "flag"}
-    assert f.decide({"year": 2021, "month": 5}) is True
-    assert f.decide({"year": 2021, "month": 7}) is None  # flag unknown: must fetch
-    assert f.decide({"year": 2024, "month": 5, "flag": False}) is False
-    assert Filter("month == 5").decide({"month": "05"}) is True
 
 
 # --- progress and cancel -----------------------------------------------------------------------------

@@ -1,14 +1,15 @@
-"""The error tables: every code maps to a class, and every code and class has a cause and a fix."""
+"""The error tables: every code maps to a class, and every code and class has a cause and a fix.
+
+How botocore's exceptions become these is in test_translation.py.
+"""
 
 from __future__ import annotations
 
-import botocore.exceptions as bce
 import pytest
 
 import dreambolt_magic
 from dreambolt_magic import errors, explain
 from dreambolt_magic.client.retry import RETRYABLE_CODES
-from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import CODE_CLASSES, STATUS_CLASSES, S3Error, class_for
 
 LEAVES = [
@@ -61,47 +62,6 @@ def test_every_class_explains_itself_without_a_code(cls: type[S3Error]) -> None:
 def test_status_decides_when_the_code_is_unknown(status: int, name: str) -> None:
     assert class_for("SomethingNew", status).__name__ == name
     assert set(STATUS_CLASSES) <= {301, 307, 401, 403, 404, 429, 503}
-
-
-def client_error(code: str, status: int, message: str = "server words", **headers: str) -> bce.ClientError:
-    return bce.ClientError(
-        {"Error": {"Code": code, "Message": message},
-         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers, "RequestId": "RID"}},
-        "GetObject",
-    )
-
-
-@pytest.mark.parametrize(
-    ("exc", "cls", "code"),
-    [
-        (client_error("NoSuchKey", 404), errors.S3NotFound, "NoSuchKey"),
-        (client_error("AccessDenied", 403), errors.S3AuthError, "AccessDenied"),
-        (client_error("ExpiredToken", 400), errors.S3AuthError, "ExpiredToken"),
-        (client_error("SlowDown", 503), errors.S3RateLimit, "SlowDown"),
-        (client_error("404", 404), errors.S3NotFound, None),
-        (client_error("InternalError", 500), errors.S3GenericError, "InternalError"),
-        (bce.NoCredentialsError(), errors.S3AuthError, "NoCredentials"),
-        (bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), errors.S3NetworkError,
-         "EndpointConnectionError"),
-        (bce.ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"), errors.S3NetworkError, "ConnectTimeout"),
-        (bce.ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), errors.S3NetworkError, "ReadTimeout"),
-        (bce.ResponseStreamingError(error="cut"), errors.S3NetworkError, "IncompleteBody"),
-        (bce.SSOTokenLoadError(error_msg="x"), errors.S3AuthError, "SSOTokenExpired"),
-    ],
-)
-def test_translate_chooses_by_code_and_type(exc: Exception, cls: type[S3Error], code: str | None) -> None:
-    err = translate(exc, bucket="b")
-    assert type(err) is cls
-    assert err.code == code
-
-
-def test_translate_keeps_the_server_words_as_detail_and_the_region_hint() -> None:
-    err = translate(client_error("PermanentRedirect", 301, "go elsewhere", **{"x-amz-bucket-region": "eu-west-1"}),
-                    bucket="b", region="us-east-1")
-    assert isinstance(err, errors.S3RegionError)
-    assert err.detail == "go elsewhere" and err.request_id == "RID"
-    assert err.hints["bucket_region"] == "eu-west-1"
-    assert "--region eu-west-1" in err.remedy
 
 
 def test_message_carries_code_and_status_once() -> None:

@@ -251,7 +251,8 @@ def test_peek_follows_the_footer_of_a_real_parquet_writer(s3: S3Helper, proxy: F
 
 def test_loader_modules_import_neither_ipython_nor_ipywidgets() -> None:
     code = (
-        "import sys, dreambolt_magic, dreambolt_magic.datasets.browse, dreambolt_magic.api, dreambolt_magic.transfer.progress\n"
+        "import sys, dreambolt_magic, dreambolt_magic.datasets.browse, dreambolt_magic.api\n"
+        "import dreambolt_magic.transfer.progress\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('IPython', 'ipywidgets'))\n"
         "assert not bad, bad\n"
     )

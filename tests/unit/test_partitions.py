@@ -1,5 +1,5 @@
-"""Combining a set's frames (``dreambolt_magic.datasets.partitions.combine``): the same-schema shortcut gives what the full
-unification gives, and only frames that truly share a schema take it."""
+"""Combining a set's frames (``dreambolt_magic.datasets.partitions.combine``): the same-schema shortcut gives
+what the full unification gives, and only frames that truly share a schema take it."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dreambolt_magic.datasets import partitions as schema
+from dreambolt_magic.datasets import partitions
 from dreambolt_magic.datasets.listing import ObjectRef
 from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.uri import S3Uri
 
 
-def loaded(frames: list[pd.DataFrame]) -> list[schema.Loaded]:
+def loaded(frames: list[pd.DataFrame]) -> list[partitions.Loaded]:
     refs = [ObjectRef(S3Uri("b", f"part-{i}.csv")) for i in range(len(frames))]
-    return [schema.Loaded.of(ref, frame) for ref, frame in zip(refs, frames, strict=True)]
+    return [partitions.Loaded.of(ref, frame) for ref, frame in zip(refs, frames, strict=True)]
 
 
 def part(seed: int, n: int = 5) -> pd.DataFrame:
@@ -31,10 +31,10 @@ def part(seed: int, n: int = 5) -> pd.DataFrame:
 def test_frames_of_one_schema_take_the_shortcut_and_give_the_full_result() -> None:
     frames = [part(i) for i in range(4)]
     frames[2]["x"] = np.nan  # all null in one object, of the same type: nothing to unify
-    assert schema._same_schema(frames)
+    assert partitions._same_schema(frames)
 
-    combined = schema.combine(loaded([f.copy() for f in frames]), {}, "source")
-    unified = schema._unified(loaded([f.copy() for f in frames]), frames)
+    combined = partitions.combine(loaded([f.copy() for f in frames]), {}, "source")
+    unified = partitions._unified(loaded([f.copy() for f in frames]), frames)
 
     expected = pd.concat(unified, ignore_index=True)
     pd.testing.assert_frame_equal(combined.drop(columns="source"), expected)
@@ -53,24 +53,25 @@ def test_frames_of_one_schema_take_the_shortcut_and_give_the_full_result() -> No
 )
 def test_frames_that_differ_take_the_full_unification(change: object) -> None:
     frames = [part(0), change(part(1))]  # type: ignore[operator]
-    assert not schema._same_schema(frames)
+    assert not partitions._same_schema(frames)
 
 
 def test_duplicate_column_names_take_the_full_unification() -> None:
     frame = pd.DataFrame([[1, 2]], columns=["a", "a"])
-    assert not schema._same_schema([frame, frame.copy()])
+    assert not partitions._same_schema([frame, frame.copy()])
 
 
 def test_a_type_conflict_is_still_refused() -> None:
     other = part(1).assign(id=lambda f: f["id"].astype(str))
     with pytest.raises(S3FormatError) as caught:
-        schema.combine(loaded([part(0), other]), {}, None)
+        partitions.combine(loaded([part(0), other]), {}, None)
     assert caught.value.code == "SchemaMismatch"
 
 
 def test_loaded_takes_the_provenance_out_of_the_frame() -> None:
     frame = part(0)
     frame.attrs["s3"] = {"size": 10}
-    item = schema.Loaded.of(ObjectRef(S3Uri("b", "k.csv")), frame)
+    item = partitions.Loaded.of(ObjectRef(S3Uri("b", "k.csv")), frame)
     assert item.info == {"size": 10}
     assert item.frame.attrs == {}
+
