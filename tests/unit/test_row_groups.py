@@ -111,11 +111,14 @@ def _filters(draw: st.DrawFn, depth: int = 0) -> str:
         return f"not {text}" if draw(st.booleans()) else text
     name = draw(st.sampled_from(["a", "b"]))
     value = draw(st.integers(-4, 4))
-    kind = draw(st.sampled_from(["cmp", "flip", "in", "not in"]))
+    kind = draw(st.sampled_from(["cmp", "flip", "chain", "in", "not in"]))
     if kind == "cmp":
         return f"{name} {draw(st.sampled_from(_OPS))} {value}"
     if kind == "flip":
         return f"{value} {draw(st.sampled_from(_OPS))} {name}"
+    if kind == "chain":
+        first, second = draw(st.sampled_from(_OPS)), draw(st.sampled_from(_OPS))
+        return f"{value} {first} {name} {second} {draw(st.integers(-4, 4))}"
     items = draw(st.lists(st.integers(-4, 4), min_size=1, max_size=3))
     return f"{name} {kind} ({', '.join(map(str, items))},)"
 
@@ -138,6 +141,11 @@ def test_a_decision_never_contradicts_the_rows(a: list[int | None], b: list[int 
         assert not matched.any(), (text, frame)
     if decided is True:
         assert matched.all(), (text, frame)
+    # A group of one row (or of one value, no nulls) leaves nothing unknown: its range is the row itself, so
+    # the decision must be made, and be the row's. Without this, a decide_ranges that never decides would pass.
+    for i in range(size):
+        one = Filter(text).decide_ranges({"a": _range(a[i : i + 1]), "b": _range(b[i : i + 1])})
+        assert one is bool(matched.iloc[i]), (text, a[i], b[i], one)
 
 
 # --- from a Parquet footer ---------------------------------------------------------------------------
