@@ -65,13 +65,13 @@ def panel(endpoint_url=None, region=None, profile=None, anon=False, **options):
 
 def load_ipython_extension(ipython):
     """Called by ``%load_ext dreambolt_magic``."""
-    from dreambolt_magic.notebook.magics import load_ipython_extension as _load
+    from dreambolt_magic.notebook.extension import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython):
     """Called by ``%unload_ext dreambolt_magic``."""
-    from dreambolt_magic.notebook.magics import unload_ipython_extension as _unload
+    from dreambolt_magic.notebook.extension import unload_ipython_extension as _unload
 
     _unload(ipython)

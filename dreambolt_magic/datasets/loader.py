@@ -13,10 +13,8 @@ finally applied to the rows.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +23,7 @@ import pandas as pd
 from dreambolt_magic.client import redaction
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.datasets import sampling
+from dreambolt_magic.datasets.fetcher import Fetcher, set_progress
 from dreambolt_magic.datasets.filters import Filter
 from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs, set_label
 from dreambolt_magic.datasets.partitions import (
@@ -42,7 +41,7 @@ from dreambolt_magic.formats import readers
 from dreambolt_magic.formats.readers import Decoded
 from dreambolt_magic.objects.load import DEFAULTS, Listed, load_object
 from dreambolt_magic.options import LoadOptions
-from dreambolt_magic.transfer.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
+from dreambolt_magic.transfer.progress import CancelFlag, Progress
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["MAX_WORKERS", "ObjectRef", "expand", "is_many", "load", "load_many"]
@@ -157,7 +156,7 @@ def load_set(
     expression = Filter(filter) if isinstance(filter, str) else filter
     wanted = options.read.column_list
     label = set_label(uris)
-    bar = _set_progress(progress)
+    bar = set_progress(progress)
     ok = False
     shared = None
     try:
@@ -189,7 +188,7 @@ def load_set(
             bar.start(None, f"sample of {sample:,} rows")
         shared = _connection(options, max_workers, label)
         # Parquet files' tables are converted into pandas at once, once all are here (partitions.combine).
-        fetch = _Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: load_object(
+        fetch = Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: load_object(
             ref.uri, options.reading(columns=cols, nrows=rows, allow_missing=True), progress=part, cancel=flag,
             defer=True,
             row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
@@ -258,113 +257,6 @@ def _total(refs: Sequence[ObjectRef]) -> int | None:
     return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
 
 
-# --- fetching ----------------------------------------------------------------------------------------------
-
-
-class _FilesBar(TqdmProgress):
-    """The tqdm bar, which also says "file n of N"."""
-
-    def files(self, done: int, total: int | None) -> None:
-        with self._lock:
-            if self._bar is not None:
-                self._bar.set_description(f"file {done}" + (f" of {total}" if total else ""), refresh=False)
-
-
-def _set_progress(progress: bool | Progress) -> Progress:
-    if progress is True:
-        return _FilesBar()
-    if progress is False or progress is None:
-        return NoProgress()
-    return progress
-
-
-class _Part:
-    """What one object's load reports, folded into the set's bar: bytes and retries, not its start and end."""
-
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-
-    def start(self, total: int | None, description: str = "") -> None:
-        pass
-
-    def advance(self, n: int) -> None:
-        self.bar.advance(n)
-
-    def rewind(self, n: int) -> None:
-        self.bar.rewind(n)
-
-    def retrying(self, attempt: int, max_attempts: int, reason: str, wait: float) -> None:
-        self.bar.retrying(attempt, max_attempts, reason, wait)
-
-    def finish(self, ok: bool) -> None:
-        pass
-
-
-class _EitherFlag:
-    """Set when the caller's cancel flag is, or when another object of the set failed."""
-
-    def __init__(self, user: CancelFlag | None) -> None:
-        self.user = user
-        self.own = threading.Event()
-
-    def is_set(self) -> bool:
-        return self.own.is_set() or (self.user is not None and self.user.is_set())
-
-    def wait(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.is_set():
-            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
-            if left <= 0:
-                break
-            self.own.wait(left)
-        return self.is_set()
-
-
-class _Fetcher:
-    """Runs the loads on a bounded pool, a wave at a time; the first failure cancels the others and is raised."""
-
-    def __init__(self, bar: Progress, cancel: CancelFlag | None, workers: int,
-                 load: Callable[[ObjectRef, Progress, CancelFlag, list[str] | None, int | None],
-                                tuple[pd.DataFrame | Decoded, dict[str, Any]]],
-                 total: int | None) -> None:
-        self.bar, self.cancel, self.workers, self.load, self.total = bar, cancel, workers, load, total
-        self.done = 0
-        self._lock = threading.Lock()
-
-    def _one(self, ref: ObjectRef, flag: CancelFlag, wave: Wave) -> Loaded:
-        # A set's objects need not all have every column asked for (allow_missing): the others are null there.
-        result, info = self.load(ref, _Part(self.bar), flag, wave.columns, wave.rows)
-        with self._lock:
-            self.done += 1
-            done = self.done
-        files = getattr(self.bar, "files", None)
-        if files is not None:
-            files(done, self.total)
-        return Loaded.of(ref, result, info)
-
-    def run(self, waves: Iterable[Wave], stop: Callable[[list[Loaded]], bool]) -> list[Loaded]:
-        """Fetch each wave's objects at once, in order, until the waves end or ``stop`` says a batch is enough."""
-        flag = _EitherFlag(self.cancel)
-        loaded: list[Loaded] = []
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dreambolt-set") as pool:
-            for wave in waves:
-                futures = [pool.submit(self._one, ref, flag, wave) for ref in wave.refs]
-                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failure = _first_failure(futures, finished)
-                if failure is not None:
-                    flag.own.set()
-                    for future in futures:
-                        future.cancel()
-                    wait(futures)
-                    check_cancel(self.cancel)
-                    raise failure
-                batch = [f.result() for f in futures]
-                loaded += batch
-                if stop(batch):
-                    break
-        return loaded
-
-
 class _Rows:
     """Counts the rows the objects bring, until ``limit`` (none: never enough, every object is fetched)."""
 
@@ -377,12 +269,6 @@ class _Rows:
             return False
         self.seen += sum(matching_rows(b, self.expression, self.kinds) for b in batch)
         return self.seen >= self.limit
-
-
-def _first_failure(futures: list[Future[Loaded]], finished: set[Future[Loaded]]) -> BaseException | None:
-    failures = [f.exception() for f in futures if f in finished and not f.cancelled() and f.exception()]
-    real = [e for e in failures if not isinstance(e, Cancelled)]
-    return (real or failures or [None])[0]
 
 
 def _provenance(label: str, loaded: list[Loaded], listed: int) -> dict[str, Any]:

@@ -8,11 +8,7 @@ set them.
 
 from __future__ import annotations
 
-import contextlib
 import keyword
-import string
-import threading
-from collections.abc import Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -22,12 +18,12 @@ from IPython.display import display
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
-from dreambolt_magic.client.connection import warm_up
 from dreambolt_magic.errors import S3Error
+from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
 from dreambolt_magic.units import human_bytes
 
-__all__ = ["S3IngestMagics", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["S3IngestMagics"]
 
 
 @magics_class
@@ -77,18 +73,11 @@ class S3IngestMagics(Magics):
         "pip install 'dreambolt_magic[dask]' or '[polars]'. --engine decides for one load.",
     ).tag(config=True)
 
-    @validate("max_attempts")
-    def _check_attempts(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
+    @validate("max_attempts", "cache_size")
+    def _check_count(self, proposal: dict[str, Any]) -> int:
+        value, name = proposal["value"], proposal["trait"].name
         if value < 1:
-            raise TraitError(f"max_attempts must be at least 1, not {value}")
-        return int(value)
-
-    @validate("cache_size")
-    def _check_cache_size(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        if value < 1:
-            raise TraitError(f"cache_size must be a positive number of bytes, not {value}")
+            raise TraitError(f"{name} must be at least 1{' byte' if name == 'cache_size' else ''}, not {value}")
         return int(value)
 
     @validate("connect_timeout", "read_timeout")
@@ -183,7 +172,7 @@ class S3IngestMagics(Magics):
         """
         args = parse_argstring(self.s3ingest, line)
         if args.info:
-            self._preview(args.target if cell is None else self._uris_from_body(cell), args, show=True)
+            self._preview(args.target if cell is None else uris_from_body(cell, self._user_ns), args, show=True)
             return None
         if cell is None:
             return self._load(args.target, args)
@@ -193,30 +182,9 @@ class S3IngestMagics(Magics):
                 f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
                 "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
             )
-        frame = self._load(self._uris_from_body(cell), args)
+        frame = self._load(uris_from_body(cell, self._user_ns), args)
         self._user_ns[name] = frame
         return None
-
-    def _uris_from_body(self, cell: str) -> str | list[str]:
-        lines = [ln.strip() for ln in cell.splitlines()]
-        lines = [ln for ln in lines if ln and not ln.startswith("#")]
-        if not lines:
-            raise UsageError("The cell has no URI: put one on the line below %%s3ingest VAR, e.g. "
-                             "s3://bucket/path/data.parquet")
-        # Several lines are several objects (or globs, or prefixes), loaded into one frame.
-        uris = [self._substitute(line) for line in lines]
-        return uris[0] if len(uris) == 1 else uris
-
-    def _substitute(self, text: str) -> str:
-        if "{" not in text and "}" not in text:
-            return text
-        try:
-            return string.Formatter().vformat(text, (), _Namespace(self._user_ns))
-        except KeyError as exc:
-            raise UsageError(f"{{{exc.args[0]}}} in the cell names no variable; define it first, "
-                             "or write {{ and }} for literal braces.") from None
-        except (ValueError, IndexError, AttributeError) as exc:
-            raise UsageError(f"The braces in {text!r} are not a valid {{name}} substitution: {exc}") from None
 
     def _load(self, uri: str | list[str], args: Any) -> Any:
         if args.nrows is not None and args.nrows < 0:
@@ -388,7 +356,7 @@ class S3IngestMagics(Magics):
             self._saved_endpoint = self.endpoint_url
             self._demo = demo.start_demo_server()
             self.endpoint_url = self._demo.endpoint_url
-            _demo_credentials(self._demo.environ())
+            demo.demo_credentials(self._demo.environ())
         print(f"Embedded S3 server at {self._demo.endpoint_url} (bucket {self._demo.bucket}, "
               f"region {self._demo.region}); %%s3ingest now reads from it. Try:")
         for label, uri in self._demo.uris.items():
@@ -425,68 +393,3 @@ class S3IngestMagics(Magics):
         if self._demo is not None:
             self._demo.stop()
             self._demo = None
-
-
-def _demo_credentials(environ: Mapping[str, str]) -> None:
-    """Give the demo fake credentials only when none are configured, so loads are signed as on AWS.
-
-    Credentials a user already has are left alone: the embedded server accepts any signature, and they
-    never leave this machine.
-    """
-    import os
-
-    import boto3
-
-    if boto3.Session().get_credentials() is None:
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            os.environ.setdefault(name, environ[name])
-
-
-class _Namespace(Mapping[str, Any]):
-    """The user namespace for str.format: a KeyError names the missing variable."""
-
-    def __init__(self, ns: dict[str, Any]) -> None:
-        self._ns = ns
-
-    def __getitem__(self, key: str) -> Any:
-        return self._ns[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._ns)
-
-    def __len__(self) -> int:
-        return len(self._ns)
-
-
-_NAMES = {
-    "line": ("s3ingest", "s3ingest_cache", "s3ingest_demo", "s3ingest_info", "s3ingest_panel"),
-    "cell": ("s3ingest",),
-}
-
-
-def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext dreambolt_magic``: register the magics (once)."""
-    if "S3IngestMagics" in ipython.magics_manager.registry:
-        return
-    ipython.register_magics(S3IngestMagics(ipython))
-    # The once-a-process costs of a first load (botocore's service model), paid while the user types.
-    threading.Thread(target=_warm_up, name="dreambolt-warm-up", daemon=True).start()
-
-
-def _warm_up() -> None:
-    with contextlib.suppress(Exception):  # only a head start: the first load does the same if this fails
-        warm_up()
-
-
-def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext dreambolt_magic``: remove the magics and stop the demo server."""
-    manager = ipython.magics_manager
-    instance = manager.registry.pop("S3IngestMagics", None)
-    if instance is None:
-        return
-    instance.stop_demo()
-    for kind, names in _NAMES.items():
-        for name in names:
-            manager.magics[kind].pop(name, None)
-    if instance in ipython.configurables:
-        ipython.configurables.remove(instance)

@@ -17,10 +17,8 @@ from __future__ import annotations
 import functools
 import keyword
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
@@ -28,19 +26,17 @@ import ipywidgets as widgets
 
 from dreambolt_magic import api
 from dreambolt_magic.datasets import browse
-from dreambolt_magic.errors import S3AuthError, S3Error
+from dreambolt_magic.errors import S3Error
 from dreambolt_magic.formats.readers import FORMATS
 from dreambolt_magic.notebook import cells
 from dreambolt_magic.notebook.bar import WidgetProgress
+from dreambolt_magic.notebook.browsing import Browsing
 from dreambolt_magic.notebook.cells import PanelRequest
+from dreambolt_magic.notebook.outputs import Outputs
 from dreambolt_magic.transfer.progress import Cancelled
-from dreambolt_magic.units import human_bytes
 
 __all__ = ["S3Panel", "WidgetProgress", "panel"]
 
-_FOLDER, _OBJECT = "folder:", "object:"
-# Browsing waits on the kernel's thread, so it retries less than a load does.
-_BROWSE_ATTEMPTS = 2
 
 
 def panel(
@@ -63,7 +59,7 @@ def panel(
     return made
 
 
-class S3Panel(widgets.VBox):
+class S3Panel(Browsing, Outputs, widgets.VBox):
     """Browse S3, pick an object, load it into a variable; progress, results and errors in the panel.
 
     Children kept as attributes: connection ``endpoint``, ``region``, ``profile``, ``anon``; browser
@@ -232,113 +228,6 @@ class S3Panel(widgets.VBox):
             "anon": bool(self.anon.value),
         }
 
-    def _browse_options(self) -> dict[str, Any]:
-        options = {**self.settings(), **self.loader_options}
-        options["max_attempts"] = min(options["max_attempts"], _BROWSE_ATTEMPTS)
-        return options
-
-    # --- browsing ----------------------------------------------------------------------------------------
-
-    def refresh_buckets(self) -> None:
-        """Fill the bucket list from ListBuckets; if that is refused, say so and let the user type one."""
-        try:
-            names = browse.list_buckets(**self._browse_options())
-        except S3AuthError as exc:
-            self.bucket.options = ()
-            self._browse_note(f"These credentials may not list buckets ({exc.code or exc.status}): "
-                              "type a bucket name above.")
-            return
-        self.bucket.options = tuple(names)
-        self._browse_note(f"{len(names)} bucket{'s' if len(names) != 1 else ''}: choose one above."
-                          if names else "No buckets are visible: type a bucket name above.")
-
-    def go_to(self, bucket: str, prefix: str = "") -> None:
-        """Show the folder ``prefix`` (``""``: the top) of ``bucket``, with the filter cleared."""
-        bucket = bucket.strip()
-        if not bucket:
-            return
-        with self._programmatic():
-            self.bucket.value = bucket
-            self.filter.value = ""
-        self._list(bucket, prefix)
-
-    def go_up(self) -> None:
-        """Up one level."""
-        if self._browsing is not None:
-            bucket, prefix = self._browsing
-            self.go_to(bucket, prefix[:-1].rpartition("/")[0] + "/" if "/" in prefix[:-1] else "")
-
-    def more(self) -> None:
-        """Append the next page of the current listing."""
-        if self._browsing is not None and self._token:
-            bucket, prefix = self._browsing
-            self._fetch(bucket, prefix, token=self._token)
-
-    def _list(self, bucket: str, prefix: str) -> None:
-        self._browsing = (bucket, prefix)
-        self._folders, self._objects, self._token = [], [], None
-        self._show_breadcrumbs(bucket, prefix)
-        self.up_button.disabled = not prefix
-        self._fetch(bucket, prefix, token=None)
-
-    def _fetch(self, bucket: str, prefix: str, *, token: str | None) -> None:
-        try:
-            page = browse.list_prefix(bucket, prefix + self.filter.value, token=token,
-                                      page_size=self.page_size, **self._browse_options())
-        except S3Error:
-            self._show_entries()
-            self.more_button.disabled = True
-            self._browse_note(f"Could not list s3://{bucket}/{prefix}: see below.")
-            raise
-        self._folders.extend(page.folders)
-        self._objects.extend(page.objects)
-        self._token = page.next_token
-        self._show_entries()
-
-    def _show_entries(self) -> None:
-        prefix = self._browsing[1] if self._browsing else ""
-        options = [(f[len(prefix):], _FOLDER + f) for f in self._folders]
-        options += [(_object_label(o, prefix), _OBJECT + o.key) for o in self._objects]
-        with self._programmatic():
-            self.entries.options = options
-            self.entries.value = None
-        self.more_button.disabled = self._token is None
-        shown = f"{len(self._folders)} folders, {len(self._objects)} objects"
-        self._browse_note(shown + ("; more with More" if self._token else "") if options else "Nothing here.")
-
-    def _show_breadcrumbs(self, bucket: str, prefix: str) -> None:
-        parts = [p for p in prefix.split("/") if p]
-        targets = [(bucket, "")] + [(name + "/", "/".join(parts[: i + 1]) + "/") for i, name in enumerate(parts)]
-        crumbs = []
-        for label, target in targets:
-            button = widgets.Button(description=label, tooltip=f"s3://{bucket}/{target}",
-                                    layout=widgets.Layout(width="auto"))
-            button.on_click(self._guarded(lambda _, target=target: self.go_to(bucket, target)))
-            crumbs.append(button)
-        old, self.breadcrumbs.children = self.breadcrumbs.children, tuple(crumbs)
-        for button in old:
-            button.close()
-
-    def _browse_note(self, text: str) -> None:
-        self.browse_status.value = escape(text)
-
-    def _on_bucket(self, change: dict[str, Any]) -> None:
-        if change["new"].strip():
-            self.go_to(change["new"])
-
-    def _on_filter(self, change: dict[str, Any]) -> None:
-        if self._browsing is not None:
-            self._list(*self._browsing)
-
-    def _on_entry(self, change: dict[str, Any]) -> None:
-        value, browsing = change["new"], self._browsing
-        if not value or browsing is None:
-            return
-        if value.startswith(_FOLDER):
-            self.go_to(browsing[0], value[len(_FOLDER):])
-        else:
-            self.uri.value = f"s3://{browsing[0]}/{value[len(_OBJECT):]}"
-
     # --- options -----------------------------------------------------------------------------------------
 
     def _on_uri(self, change: dict[str, Any]) -> None:
@@ -478,39 +367,6 @@ class S3Panel(widgets.VBox):
         return cells.equivalent_cell(request, self.cell_defaults)
 
     # --- output ------------------------------------------------------------------------------------------
-
-    def _append(self, output: dict[str, Any]) -> None:
-        with self._output_lock:
-            self.output.outputs = (*self.output.outputs, output)
-
-    def _append_text(self, text: str, stream: str = "stdout") -> None:
-        self._append({"output_type": "stream", "name": stream, "text": text})
-
-    def _clear_output(self) -> None:
-        with self._output_lock:
-            self.output.outputs = ()
-
-    def _show_error(self, exc: BaseException, unchanged: str | None = None) -> None:
-        """Show an error in the panel: the rich explanation for ours, the traceback for anything else."""
-        keeps = f"; {unchanged} is unchanged" if unchanged else ""
-        if isinstance(exc, S3Error):
-            from dreambolt_magic import explain
-
-            self._append({"output_type": "display_data", "metadata": {},
-                          "data": {"text/html": exc._repr_html_(), "text/plain": explain.render_text(exc)}})
-            self.status.value = (f"<span style='color:#a94442'>{escape(type(exc).__name__)}: "
-                                 f"{escape(exc.message)}{escape(keeps)}</span>")
-            return
-        self._append_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), "stderr")
-        self.status.value = (f"<span style='color:#a94442'>Unexpected error {escape(type(exc).__name__)}: "
-                             f"{escape(str(exc))}{escape(keeps)}</span>")
-
-
-def _object_label(info: browse.ObjectInfo, prefix: str) -> str:
-    when = ""
-    if isinstance(info.last_modified, datetime):
-        when = " · " + info.last_modified.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{info.key[len(prefix):]} · {human_bytes(info.size)}{when}"
 
 
 def _user_namespace() -> MutableMapping[str, Any]:

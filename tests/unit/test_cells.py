@@ -8,12 +8,12 @@ body by the magic's ``{name}`` substitution, a Python cell by :mod:`ast`.
 from __future__ import annotations
 
 import ast
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from IPython.core.magic_arguments import parse_argstring
 
+from dreambolt_magic.notebook.body import substitute
 from dreambolt_magic.notebook.cells import PanelRequest, equivalent_cell
 from dreambolt_magic.notebook.magics import S3IngestMagics
 
@@ -31,8 +31,7 @@ def read_magic_cell(text: str) -> tuple[Any, str]:
     first, _, body = text.partition("\n")
     assert first.startswith("%%s3ingest ")
     args = parse_argstring(S3IngestMagics.s3ingest, first.removeprefix("%%s3ingest "))
-    magics = SimpleNamespace(_user_ns={})
-    return args, S3IngestMagics._substitute(magics, body)  # type: ignore[arg-type]
+    return args, substitute(body, {})
 
 
 def read_python_cell(text: str) -> tuple[str, str, dict[str, Any]]:

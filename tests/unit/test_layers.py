@@ -4,8 +4,8 @@
     options, units, uri
 
 A module may import its own package's modules and any layer below it; ``formats`` and ``transfer`` are
-siblings and import neither each other nor anything above; the bottom modules (errors, explain, options, units,
-uri) may import one another. Only ``notebook/`` imports IPython or ipywidgets. The
+siblings and import neither each other nor anything above; the bottom modules (errors, explain, explanations,
+options, units, uri) may import one another. Only ``notebook/`` imports IPython or ipywidgets. The
 package's ``__init__`` (the public names) and the old import paths kept for this release (``COMPAT``) stand
 outside the layers: nothing in the package imports them.
 """
@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "client": 1,
     "errors": 0,
     "explain": 0,
+    "explanations": 0,
     "options": 0,
     "units": 0,
     "uri": 0,

@@ -1,0 +1,316 @@
+"""What each S3 error code (and each of the loader's own codes) means and how to fix it: :data:`EXPLANATIONS`,
+and a fallback per error class for codes without an entry (:data:`FALLBACK`). Templates, filled from the
+error's fields and hints by :mod:`dreambolt_magic.explain`; none of them ever names a credential.
+"""
+
+from __future__ import annotations
+
+from dreambolt_magic.errors import (
+    S3AuthError,
+    S3CacheError,
+    S3Error,
+    S3FormatError,
+    S3GenericError,
+    S3NetworkError,
+    S3NotFound,
+    S3RateLimit,
+    S3RegionError,
+    S3TooLarge,
+    S3UriError,
+)
+
+__all__ = ["EXPLANATIONS", "FALLBACK"]
+
+_PROFILE_LOGIN = "aws sso login{profile_flag}"
+
+#: code → (what happened, what to do). Templates see the error's fields and hints (see ``_values``).
+EXPLANATIONS: dict[str, tuple[str, str]] = {
+    "AccessDenied": (
+        "S3 accepted the credentials{who} but they are not allowed to read {where}: the IAM policy, "
+        "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).",
+        "Ask for s3:GetObject on arn:aws:s3:::{bucket}/{key} (and kms:Decrypt if the object is "
+        "SSE-KMS encrypted), or use a profile that has it: --profile NAME. If the bucket is public, "
+        "load it without credentials: --anon.",
+    ),
+    "AllAccessDisabled": (
+        "All access to bucket {bucket} has been disabled by AWS.",
+        "Contact the bucket's owner or AWS Support; no credentials can read it.",
+    ),
+    "AccountProblem": (
+        "AWS reports a problem with the account that owns the credentials{who}.",
+        "Check the account's status (billing, suspension) in the AWS console.",
+    ),
+    "InvalidAccessKeyId": (
+        "AWS does not know the access key id the request was signed with{who}: it was deleted, "
+        "mistyped, or belongs to another partition or to an S3-compatible store.",
+        "Check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id; `aws sts get-caller-identity"
+        "{profile_flag}` shows which identity is in use. For an S3-compatible store, pass its "
+        "--endpoint-url.",
+    ),
+    "SignatureDoesNotMatch": (
+        "The request was signed with a secret key that does not match the access key id{who}.",
+        "Check AWS_SECRET_ACCESS_KEY or the profile's aws_secret_access_key (a stray space or a key from "
+        "another user is common), then run `aws sts get-caller-identity{profile_flag}`.",
+    ),
+    "ExpiredToken": (
+        "The temporary credentials{who} have expired.",
+        "Refresh them: `" + _PROFILE_LOGIN + "` for SSO profiles, or get a new session token "
+        "(e.g. `aws sts assume-role`), then run the cell again.",
+    ),
+    "InvalidToken": (
+        "The session token{who} is malformed or was issued for another account or partition.",
+        "Unset a stale AWS_SESSION_TOKEN, or refresh it: `" + _PROFILE_LOGIN + "`.",
+    ),
+    "TokenRefreshRequired": (
+        "The session token{who} must be refreshed.",
+        "Refresh it: `" + _PROFILE_LOGIN + "`, then run the cell again.",
+    ),
+    "RequestTimeTooSkewed": (
+        "This machine's clock differs from AWS's by more than 15 minutes, so signatures are refused.",
+        "Synchronise the clock (e.g. enable NTP: `timedatectl set-ntp true`).",
+    ),
+    "NoCredentials": (
+        "No AWS credentials were found: not in the environment (AWS_ACCESS_KEY_ID), not in "
+        "~/.aws/credentials or ~/.aws/config{profile_note}, and no SSO session or instance role. "
+        "{unsigned_note}",
+        "Configure credentials (`aws configure`, or `aws configure sso` then `aws sso login`), pick a "
+        "profile with --profile NAME, or set AWS_PROFILE. If the object is public, use --anon.",
+    ),
+    "ProfileNotFound": (
+        "The AWS profile {profile!r} is not defined in ~/.aws/config or ~/.aws/credentials.",
+        "Use one of the configured profiles ({available}) with --profile NAME, or create it with "
+        "`aws configure --profile {profile}`.",
+    ),
+    "SSOTokenExpired": (
+        "The AWS SSO (IAM Identity Center) session{who} has expired or was never started.",
+        "Run `" + _PROFILE_LOGIN + "` in a terminal, then run the cell again.",
+    ),
+    "CredentialsError": (
+        "The credentials could not be obtained{who}: the credential source failed ({detail}).",
+        "Check the profile's configuration (credential_process, role_arn, source_profile) with "
+        "`aws sts get-caller-identity{profile_flag}`.",
+    ),
+    "NoSuchBucket": (
+        "There is no bucket named {bucket}{at_endpoint}.",
+        "Check the bucket name for typos (bucket names are lowercase); `aws s3 ls{endpoint_flag}` "
+        "lists the buckets you can see.",
+    ),
+    "NoSuchKey": (
+        "Bucket {bucket} exists but has no object with the key {key!r}.",
+        "Check the key: keys are case-sensitive and include the full path. "
+        "`aws s3 ls s3://{bucket}/{parent}{endpoint_flag}` lists what is there.",
+    ),
+    "NoSuchVersion": (
+        "Object {key!r} has no version {version}.",
+        "List the versions with `aws s3api list-object-versions --bucket {bucket} --prefix {key}`, or "
+        "drop ?versionId= to read the current version.",
+    ),
+    "SlowDown": (
+        "S3 asked to slow down (HTTP 503 SlowDown) {attempts_text}: the prefix is receiving more "
+        "requests than it can serve right now.",
+        "Wait a minute and run the cell again, or allow more attempts: --max-attempts 10.",
+    ),
+    "PermanentRedirect": (
+        "Bucket {bucket} is in region {bucket_region}, not {region}.",
+        "Use --region {bucket_region} (or drop --region and let the region be detected).",
+    ),
+    "AuthorizationHeaderMalformed": (
+        "The request was signed for region {region}, but bucket {bucket} is in {bucket_region}.",
+        "Use --region {bucket_region} (or drop --region and let the region be detected).",
+    ),
+    "IllegalLocationConstraintException": (
+        "Bucket {bucket} is in another region ({bucket_region}) than the one used ({region}).",
+        "Use --region {bucket_region}.",
+    ),
+    "EndpointConnectionError": (
+        "Could not connect to the S3 endpoint{at_endpoint} {attempts_text}: nothing answered.",
+        "Check the network (VPN, proxy: HTTPS_PROXY), the region name, and --endpoint-url if you use an "
+        "S3-compatible store.",
+    ),
+    "ConnectTimeout": (
+        "Connecting to S3{at_endpoint} timed out {attempts_text}.",
+        "Check the network, firewall or proxy (HTTPS_PROXY); on a slow link raise the timeout with "
+        "%config S3IngestMagics.connect_timeout = 30.",
+    ),
+    "ReadTimeout": (
+        "S3{at_endpoint} stopped sending data {attempts_text}.",
+        "Run the cell again; on a slow link raise %config S3IngestMagics.read_timeout = 120.",
+    ),
+    "ConnectionClosed": (
+        "The connection to S3{at_endpoint} was closed before the answer was complete {attempts_text}.",
+        "Run the cell again; if it keeps happening, check proxies or middleboxes on the path.",
+    ),
+    "IncompleteBody": (
+        "The download of {where} kept breaking off before the end {attempts_text}.",
+        "Run the cell again; on an unreliable link allow more attempts: --max-attempts 10.",
+    ),
+    "ChecksumMismatch": (
+        "The bytes of {where} did not match the checksum S3 stores for them {attempts_text}: they were "
+        "damaged or cut short on the way.",
+        "Run the cell again; if it keeps happening, a proxy on the path may be altering responses.",
+    ),
+    "RequestTimeout": (
+        "S3 closed the connection because it was idle for too long {attempts_text}.",
+        "Run the cell again; check for a slow or congested link.",
+    ),
+    "InternalError": (
+        "S3 had an internal error {attempts_text}.",
+        "Wait a little and run the cell again; if it persists, check the AWS Health Dashboard.",
+    ),
+    "InvalidObjectState": (
+        "{where} is archived (Glacier or Deep Archive storage class) and cannot be read until restored.",
+        "Restore it first: `aws s3api restore-object --bucket {bucket} --key {key} "
+        "--restore-request Days=1`, then wait for the restore to finish.",
+    ),
+    "PreconditionFailed": (
+        "The object changed while it was being read.",
+        "Run the cell again.",
+    ),
+    "ObjectChanged": (
+        "{where} was replaced while it was being downloaded, twice in a row.",
+        "Wait until whatever writes the object has finished, then run the cell again.",
+    ),
+    "InvalidRange": (
+        "S3 refused the byte range asked for {where}.",
+        "Run the cell again; if it persists, the object may have shrunk while it was being read.",
+    ),
+    "UnsupportedFormat": (
+        "{message}",
+        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather).",
+    ),
+    "UnknownFormat": (
+        "The format of {key!r} could not be told from its name or its first bytes.",
+        "Name it with --format (parquet, csv, tsv, json, jsonl, feather).",
+    ),
+    "FormatMismatch": (
+        "{message}",
+        "Check that the URI names the file you meant; if the name is wrong but the content is right, "
+        "say what it is with --format.",
+    ),
+    "BadCompression": (
+        "{message}",
+        "Check the file; if it is not compressed, name its format with --format.",
+    ),
+    "ParseError": (
+        "The bytes of {where} could not be parsed: {message}",
+        "Check that the file is complete and of the format its name says; for CSV, pass parser options "
+        "such as sep=';' to dreambolt_magic.load().",
+    ),
+    "EmptyObject": (
+        "{where} is empty (0 bytes): there is nothing to parse.",
+        "Check that the writer finished; load another object.",
+    ),
+    "MissingColumns": (
+        "{message}",
+        "Pick columns that exist: --columns {available_list}.",
+    ),
+    "BadEncoding": (
+        "{message}",
+        "Pass the file's encoding, e.g. dreambolt_magic.load(uri, encoding='latin-1').",
+    ),
+    "TooLarge": (
+        "Loading {where} needs about {need_text} of memory ({need_note}), more than the {available_text} "
+        "{available_note}. It was refused before its data were downloaded.",
+        "Read less of it: --columns a,b and --nrows N (for Parquet only those columns and row groups are "
+        "downloaded). For the whole of it, use dask, which works on a file in pieces: "
+        "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with "
+        "--force (force=True).",
+    ),
+    "CacheNotPrivate": (
+        "The cache directory {cache_directory} {cache_problem}: whoever can write there decides what a "
+        "cached load returns, so it is not used.",
+        "Run chmod 700 {cache_directory} as the directory's owner, or cache somewhere of your own: "
+        "dreambolt_magic.load(uri, cache='/path/of/yours') or %config S3IngestMagics.cache_dir = '/path/of/yours'.",
+    ),
+    "NoMatchingObjects": (
+        "No object matches {where}: the listing of bucket {bucket} under that prefix found none{filter_note}.",
+        "List what is there with `aws s3 ls s3://{bucket}/{parent} --recursive`{endpoint_flag}; keys are "
+        "case-sensitive, * matches within one folder and ** across folders.",
+    ),
+    "SchemaMismatch": (
+        "{message}",
+        "Load the objects separately, or name their types the same way when they are written; "
+        "--columns can leave the conflicting column out.",
+    ),
+    "ColumnClash": (
+        "{message}",
+        "Choose another name (--source-column NAME), or load with partitions=False.",
+    ),
+    "BadFilter": (
+        "{message}",
+        "Use column or partition names that exist, compared with values of their type, e.g. "
+        "--filter \"year == 2024 and month in (5, 6)\".",
+    ),
+    "DeltaTable": (
+        "{where} reaches into the Delta Lake table at {table}. A Delta table's Parquet files are its history, "
+        "not its current rows: a file stays after the rows in it are deleted, updated or compacted, and only "
+        "the log in _delta_log/ says which files are current. Read as plain files, they would give rows the "
+        "table no longer has, so nothing was loaded.",
+        "dreambolt_magic does not read Delta tables yet. Read this one with the deltalake library "
+        "(pip install deltalake): deltalake.DeltaTable('{table}').to_pandas(); or load single files you "
+        "know are current by their full keys.",
+    ),
+    "IcebergTable": (
+        "{where} reaches into the Apache Iceberg table at {table}. An Iceberg table's data files are its "
+        "history, not its current rows: only its metadata (metadata/*.metadata.json) says which files, and "
+        "which delete files, make the current snapshot. Read as plain files, they would give rows the table "
+        "no longer has, so nothing was loaded.",
+        "dreambolt_magic does not read Iceberg tables yet. Read this one with pyiceberg "
+        "(pip install pyiceberg): pyiceberg.table.StaticTable.from_metadata('{table}metadata/...metadata.json')"
+        ".scan().to_pandas(); or load single files you know are current by their full keys.",
+    ),
+    "InvalidUri": (
+        "{message}",
+        "Write the location as s3://bucket/path/to/file.parquet.",
+    ),
+    "InvalidBucketName": (
+        "{message}",
+        "Check the bucket name: 3-63 lowercase letters, digits, dots and hyphens.",
+    ),
+    "NotImplemented": (
+        "The S3 endpoint{at_endpoint} does not implement a feature the request used.",
+        "If this is an S3-compatible store, report it; try without ?versionId=.",
+    ),
+}
+
+# Throttling codes share one text.
+for _code in ("ServiceUnavailable", "Throttling", "ThrottlingException", "ThrottledException",
+              "RequestThrottled", "RequestLimitExceeded", "TooManyRequestsException", "BandwidthLimitExceeded"):
+    EXPLANATIONS[_code] = EXPLANATIONS["SlowDown"]
+EXPLANATIONS["TemporaryRedirect"] = EXPLANATIONS["PermanentRedirect"]
+del _code
+
+#: When the code has no entry: per class.
+FALLBACK: dict[type[S3Error], tuple[str, str]] = {
+    S3UriError: ("{message}", "Write the location as s3://bucket/path/to/file.parquet."),
+    S3AuthError: (
+        "S3 refused the request for {where} (HTTP {status}){who}: the credentials are missing, invalid "
+        "or not allowed to read it.",
+        "Check which identity is used with `aws sts get-caller-identity{profile_flag}` and that it may "
+        "s3:GetObject on arn:aws:s3:::{bucket}/{key}; for a public bucket use --anon.",
+    ),
+    S3NotFound: (
+        "{where} does not exist (HTTP 404).",
+        "Check the bucket and key for typos; keys are case-sensitive.",
+    ),
+    S3RateLimit: EXPLANATIONS["SlowDown"],
+    S3RegionError: (
+        "The request went to the wrong region for bucket {bucket}{bucket_region_note}.",
+        "Pass the bucket's region with --region{bucket_region_flag}.",
+    ),
+    S3NetworkError: (
+        "The network failed while talking to S3{at_endpoint} {attempts_text}.",
+        "Check the network connection and proxy settings, then run the cell again.",
+    ),
+    S3FormatError: ("{message}", "Check the file, or name its format with --format."),
+    S3TooLarge: (
+        "Loading {where} needs more memory than is available.",
+        "Read less of it with --columns a,b and --nrows N, use dask for the whole of it, or load it anyway "
+        "with --force (force=True) if you know it fits.",
+    ),
+    S3CacheError: EXPLANATIONS["CacheNotPrivate"],
+    S3GenericError: (
+        "S3 answered with an error{code_note}: {message}",
+        "Run the cell again; if it persists, look up the S3 error code in the AWS documentation.",
+    ),
+}
