@@ -105,6 +105,8 @@ class Filter:
                 if isinstance(operand, (ast.Tuple, ast.List, ast.Set)):
                     if index == 0 or not isinstance(node.ops[index - 1], (ast.In, ast.NotIn)):
                         raise self._refuse(operand, "a collection outside 'in'")
+                    if index < len(operands) - 1:  # a in (1, 2) == 1: the collection compared again
+                        raise self._refuse(operand, "a collection compared again after 'in'")
                     continue  # checked above, as the right side of in / not in
                 if isinstance(operand, ast.Name):
                     self.names.add(operand.id)

@@ -52,6 +52,10 @@ def test_filters_are_parsed_never_evaluated(text: str) -> None:
     ("a in b", "'in' without a literal tuple, list or set"), ("a in (b,)", "Name"),
     ("a in (1, (2,))", "Tuple"), ("(1, 2) == a", "a collection outside 'in'"),
     ("a == [1]", "a collection outside 'in'"), ("a in {1: 2}", "'in' without a literal tuple, list or set"),
+    # a collection in the middle of a chain: mask() would compare it again, and fail on it
+    ("a in (1, 2) == 1", "a collection compared again after 'in'"),
+    ("a in (1,) < b", "a collection compared again after 'in'"),
+    ("a in (1, 2) in (3,)", "a collection compared again after 'in'"),
     # no column, or a column with nothing to compare
     ("1 == 1", "no column name"), ("1 < 2 < 3", "no column name"), ("flag", "a bare column name"),
     ("not flag", "a bare column name"), ("flag and year == 1", "a bare column name"),
