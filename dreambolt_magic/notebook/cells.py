@@ -15,8 +15,9 @@ __all__ = ["PanelRequest", "equivalent_cell"]
 
 #: The setting names a panel passes to the loader, and the ``%%s3ingest`` flag of each.
 FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile"}
-#: What one magic argument may hold: IPython splits on blanks and keeps quotes; the magic splits on commas.
-_MAGIC_WORD = re.compile(r"[^\s,'\"\\]+")
+#: What one magic argument may hold: IPython splits on blanks, keeps quotes and expands {name} and $name; the
+#: magic splits on commas, and its parser takes a leading "-" for an option.
+_MAGIC_WORD = re.compile(r"(?!-)[^\s,'\"\\{}$]+")
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,9 @@ class PanelRequest:
 def equivalent_cell(request: PanelRequest, defaults: Mapping[str, Any] | None = None) -> str:
     """The ``%%s3ingest`` cell that loads what ``request`` loaded, to re-run without the panel.
 
-    IPython keeps quotes in magic arguments, so a column name the magic cannot take (with a space, a
-    comma or a quote in it) gets the equivalent ``dreambolt_magic.load()`` call instead. A setting equal to
+    IPython keeps quotes in magic arguments and expands ``{name}`` and ``$name`` in them, so a column name the
+    magic cannot take (with a space, a comma, a quote, a brace or a ``$`` in it, or a leading ``-``) gets the
+    equivalent ``dreambolt_magic.load()`` call instead. A setting equal to
     its value in ``defaults`` (the configured defaults the magic would use anyway) is left out.
     """
     defaults = defaults or {}

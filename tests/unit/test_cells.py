@@ -102,7 +102,9 @@ def test_an_odd_key_stays_in_the_body_and_reads_back_as_itself(uri: str) -> None
 # --- a dreambolt_magic.load() call --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("column", ["unit price", "a,b", "it's", 'say "x"', "back\\slash", "tab\there"])
+# IPython expands {name} and $name on a magic's line, and the magic's parser takes "-x" for an option.
+@pytest.mark.parametrize("column", ["unit price", "a,b", "it's", 'say "x"', "back\\slash", "tab\there", "a{b}",
+                                    "{b}", "$HOME", "cost$", "-x", "-1"])
 def test_a_column_the_magic_cannot_name_gives_the_python_call(column: str) -> None:
     cell = equivalent_cell(request("s3://bkt/odd {dir}.parquet", columns=[column, "qty"], nrows=3,
                                    endpoint_url="http://127.0.0.1:9000"))
