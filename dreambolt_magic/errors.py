@@ -227,6 +227,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ProfileNotFound": S3AuthError,
     "SSOTokenExpired": S3AuthError,
     "CredentialsError": S3AuthError,
+    "IDPCommunicationError": S3AuthError,
     # Missing things.
     "NoSuchBucket": S3NotFound,
     "NoSuchKey": S3NotFound,
@@ -242,6 +243,10 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "RequestLimitExceeded": S3RateLimit,
     "TooManyRequestsException": S3RateLimit,
     "BandwidthLimitExceeded": S3RateLimit,
+    "RequestThrottledException": S3RateLimit,
+    "ProvisionedThroughputExceededException": S3RateLimit,
+    "EC2ThrottledException": S3RateLimit,
+    "PriorRequestNotComplete": S3RateLimit,
     # Region.
     "PermanentRedirect": S3RegionError,
     "AuthorizationHeaderMalformed": S3RegionError,
@@ -255,6 +260,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "IncompleteBody": S3NetworkError,
     "ChecksumMismatch": S3NetworkError,
     "RequestTimeout": S3NetworkError,
+    "RequestTimeoutException": S3NetworkError,
     # Format (the loader's codes).
     "UnsupportedFormat": S3FormatError,
     "UnknownFormat": S3FormatError,

@@ -153,6 +153,15 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "S3 closed the connection because it was idle for too long {attempts_text}.",
         "Run the cell again; check for a slow or congested link.",
     ),
+    "PriorRequestNotComplete": (
+        "S3 was still working on an earlier request for {where} {attempts_text}.",
+        "Wait a moment and run the cell again.",
+    ),
+    "IDPCommunicationError": (
+        "The identity provider{who} that issues the credentials could not be reached {attempts_text}.",
+        "Check the network path to your identity provider (SSO, OIDC), then run the cell again; "
+        "`aws sts get-caller-identity{profile_flag}` shows whether credentials can be had.",
+    ),
     "InternalError": (
         "S3 had an internal error {attempts_text}.",
         "Wait a little and run the cell again; if it persists, check the AWS Health Dashboard.",
@@ -275,8 +284,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
 
 # Throttling codes share one text.
 for _code in ("ServiceUnavailable", "Throttling", "ThrottlingException", "ThrottledException",
-              "RequestThrottled", "RequestLimitExceeded", "TooManyRequestsException", "BandwidthLimitExceeded"):
+              "RequestThrottled", "RequestThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
+              "BandwidthLimitExceeded", "ProvisionedThroughputExceededException", "EC2ThrottledException"):
     EXPLANATIONS[_code] = EXPLANATIONS["SlowDown"]
+EXPLANATIONS["RequestTimeoutException"] = EXPLANATIONS["RequestTimeout"]
 EXPLANATIONS["TemporaryRedirect"] = EXPLANATIONS["PermanentRedirect"]
 del _code
 

@@ -11,8 +11,8 @@ import pytest
 
 import dreambolt_magic
 from dreambolt_magic import errors, explain
-from dreambolt_magic.client.retry import RETRYABLE_CODES
-from dreambolt_magic.errors import CODE_CLASSES, STATUS_CLASSES, S3Error, class_for
+from dreambolt_magic.client.retry import RETRYABLE_CODES, THROTTLING_CODES
+from dreambolt_magic.errors import CODE_CLASSES, STATUS_CLASSES, S3Error, S3RateLimit, class_for
 
 LEAVES = [
     errors.S3UriError, errors.S3AuthError, errors.S3NotFound, errors.S3RateLimit, errors.S3RegionError,
@@ -36,10 +36,7 @@ def test_no_builtin_names_are_shadowed() -> None:
 #: Codes the retry policy retries that have no entry of their own in CODE_CLASSES: their class comes from the
 #: status they arrive with, their text from that class. A code added to RETRYABLE_CODES must be named in
 #: CODE_CLASSES (with an explanation) or be added here, on purpose.
-RETRIED_UNNAMED = {
-    "EC2ThrottledException", "ProvisionedThroughputExceededException", "RequestThrottledException",
-    "IDPCommunicationError", "PriorRequestNotComplete", "RequestTimeoutException",
-}
+RETRIED_UNNAMED: set[str] = set()
 
 
 def _template_fields(template: str) -> set[str]:
@@ -127,3 +124,10 @@ def test_html_escapes_what_it_shows() -> None:
 def test_profile_appears_in_remedies_for_sso() -> None:
     err = errors.S3AuthError(code="SSOTokenExpired", hints={"profile": "dev"})
     assert "aws sso login --profile dev" in err.remedy
+
+
+@pytest.mark.parametrize("code", sorted(THROTTLING_CODES))
+def test_every_throttling_code_is_reported_as_throttling(code: str) -> None:
+    # Whatever status S3 sends it with: some throttling answers come as 400, HEAD ones with none.
+    for status in (400, 429, 503, None):
+        assert class_for(code, status) is S3RateLimit, (code, status)
