@@ -13,12 +13,13 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import magic_arguments, parse_argstring
 from IPython.display import display
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
+from dreambolt_magic.notebook.arguments import load_arguments
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
 from dreambolt_magic.units import human_bytes
@@ -98,41 +99,7 @@ class S3IngestMagics(Magics):
         return self.shell.user_ns
 
     @magic_arguments()
-    @argument(
-        "target",
-        # argparse formats help with %: %%%%s3ingest prints as %%s3ingest.
-        help="In a cell (%%%%s3ingest): the variable to bind the DataFrame to; the URI is the cell's body. "
-        "On a line (%%s3ingest): the URI; the DataFrame is returned.",
-    )
-    @argument("--format", "-f", default=None,
-              help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed.")
-    @argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b.")
-    @argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows.")
-    @argument("--sample", type=int, default=None, metavar="N",
-              help="A first look: the first N rows of the first objects, fetching no more objects (nor Parquet "
-              "row groups) than that takes; not random. Not with --nrows.")
-    @argument("--region", default=None, help="Region to sign for (default: detected from the bucket).")
-    @argument("--profile", default=None, help="AWS profile to take credentials from.")
-    @argument("--endpoint-url", default=None, help="S3-compatible endpoint URL.")
-    @argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets.")
-    @argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5).")
-    @argument("--no-progress", action="store_true", help="No progress bar.")
-    @argument("--force", action="store_true",
-              help="Load even if it looks too large for the memory available.")
-    @argument("--quiet", "-q", action="store_true", help="No summary line.")
-    @argument("--cache", action="store_true", default=None,
-              help="Keep the objects on disk; an unchanged object is not downloaded again (see %%s3ingest_cache).")
-    @argument("--no-cache", action="store_true", help="Do not use the cache, whatever the configuration says.")
-    @argument("--info", action="store_true",
-              help="Show the objects, total bytes, columns and row counts (from Parquet footers) instead of "
-              "loading; nothing is bound.")
-    @argument("--source-column", default=None, metavar="NAME",
-              help="For several objects: add a column NAME holding each row's object URI.")
-    @argument("--filter", default=None, metavar="EXPR",
-              help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
-              "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded.")
-    @argument("--engine", "-e", default=None, choices=engines.ENGINES,
-              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars.")
+    @load_arguments
     @line_cell_magic
     def s3ingest(self, line: str, cell: str | None = None) -> Any:
         """Load an S3 object into a pandas DataFrame.

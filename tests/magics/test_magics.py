@@ -817,10 +817,10 @@ def test_unload_stops_a_running_demo(ip: InteractiveShell, capsys: pytest.Captur
 def test_loading_the_extension_warms_up_on_a_thread(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from dreambolt_magic.notebook import magics
+    from dreambolt_magic.notebook import extension
 
     called: list[str] = []
-    monkeypatch.setattr(magics, "warm_up", lambda: called.append(threading.current_thread().name))
+    monkeypatch.setattr(extension, "warm_up", lambda: called.append(threading.current_thread().name))
     if "dreambolt_magic" in shell.extension_manager.loaded:
         shell.run_line_magic("unload_ext", "dreambolt_magic")
     shell.run_line_magic("load_ext", "dreambolt_magic")

@@ -1,0 +1,61 @@
+"""The ``%%s3ingest`` magic's arguments, in one place: :func:`load_arguments` puts them on the magic, whose
+docstring (and so ``%s3ingest?``) lists them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from IPython.core.magic_arguments import argument
+
+from dreambolt_magic import engines
+
+__all__ = ["load_arguments"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The arguments, in the order the help lists them.
+ARGUMENTS = [
+    argument(
+        "target",
+        # argparse formats help with %: %%%%s3ingest prints as %%s3ingest.
+        help="In a cell (%%%%s3ingest): the variable to bind the DataFrame to; the URI is the cell's body. "
+        "On a line (%%s3ingest): the URI; the DataFrame is returned.",
+    ),
+    argument("--format", "-f", default=None,
+             help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed."),
+    argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b."),
+    argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows."),
+    argument("--sample", type=int, default=None, metavar="N",
+             help="A first look: the first N rows of the first objects, fetching no more objects (nor Parquet "
+             "row groups) than that takes; not random. Not with --nrows."),
+    argument("--region", default=None, help="Region to sign for (default: detected from the bucket)."),
+    argument("--profile", default=None, help="AWS profile to take credentials from."),
+    argument("--endpoint-url", default=None, help="S3-compatible endpoint URL."),
+    argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets."),
+    argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5)."),
+    argument("--no-progress", action="store_true", help="No progress bar."),
+    argument("--force", action="store_true",
+             help="Load even if it looks too large for the memory available."),
+    argument("--quiet", "-q", action="store_true", help="No summary line."),
+    argument("--cache", action="store_true", default=None,
+             help="Keep the objects on disk; an unchanged object is not downloaded again (see %%s3ingest_cache)."),
+    argument("--no-cache", action="store_true", help="Do not use the cache, whatever the configuration says."),
+    argument("--info", action="store_true",
+             help="Show the objects, total bytes, columns and row counts (from Parquet footers) instead of "
+             "loading; nothing is bound."),
+    argument("--source-column", default=None, metavar="NAME",
+             help="For several objects: add a column NAME holding each row's object URI."),
+    argument("--filter", default=None, metavar="EXPR",
+             help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
+             "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded."),
+    argument("--engine", "-e", default=None, choices=engines.ENGINES,
+             help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars."),
+]
+
+
+def load_arguments(magic: F) -> F:
+    """``magic`` with every one of :data:`ARGUMENTS` (applied last first, as stacked decorators are)."""
+    for decorate in reversed(ARGUMENTS):
+        magic = decorate(magic)
+    return magic
