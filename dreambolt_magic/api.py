@@ -38,6 +38,7 @@ def load(
     columns: Sequence[str] | str | None = None,
     nrows: int | None = None,
     sample: int | None = None,
+    table_version: int | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
@@ -72,6 +73,10 @@ def load(
         extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
     columns, nrows:
         Read only these columns (a list, or ``"a,b"``) and only the first ``nrows`` rows.
+    table_version:
+        For the root of a Delta Lake or Apache Iceberg table (which loads as the table: the files its log or
+        metadata names for its current version, never its raw files): an older version (Delta) or another
+        snapshot id (Iceberg). Needs ``pip install 'dreambolt_magic[delta]'`` (or ``[iceberg]``).
     sample:
         A first look: the first ``sample`` rows, of the first objects of a set, fetching as little as that
         takes (see :mod:`dreambolt_magic.datasets.sampling`); ``df.attrs["s3"]["sample"]`` says it is one. Not with
@@ -140,6 +145,8 @@ def load(
     )
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
                            "sample": sample, **sets}
+    if table_version is not None:
+        run["table_version"] = table_version
     if engine != "pandas":
         from dreambolt_magic import engines
 

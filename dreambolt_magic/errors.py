@@ -275,6 +275,9 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "BadFilter": S3FormatError,
     "DeltaTable": S3FormatError,
     "IcebergTable": S3FormatError,
+    "TableReaderMissing": S3FormatError,
+    "BadTable": S3FormatError,
+    "UnsupportedTable": S3FormatError,
     # Memory (the loader's code).
     "TooLarge": S3TooLarge,
     # The local cache (the loader's code).

@@ -251,22 +251,35 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "--filter \"year == 2024 and month in (5, 6)\".",
     ),
     "DeltaTable": (
-        "{where} reaches into the Delta Lake table at {table}. A Delta table's Parquet files are its history, "
-        "not its current rows: a file stays after the rows in it are deleted, updated or compacted, and only "
-        "the log in _delta_log/ says which files are current. Read as plain files, they would give rows the "
-        "table no longer has, so nothing was loaded.",
-        "dreambolt_magic does not read Delta tables yet. Read this one with the deltalake library "
-        "(pip install deltalake): deltalake.DeltaTable('{table}').to_pandas(); or load single files you "
-        "know are current by their full keys.",
+        "{where} reaches into the Delta Lake table at {table} without being its root. A Delta table's Parquet "
+        "files are its history, not its current rows: a file stays after the rows in it are deleted, updated or "
+        "compacted, and only the log in _delta_log/ says which files are current. Read as plain files, they "
+        "would give rows the table no longer has, so nothing was loaded.",
+        "Load the table's root, {table}, which reads its current version (--table-version N for an older "
+        "one); for one partition, add a filter on it: --filter \"year == 2024\".",
     ),
     "IcebergTable": (
-        "{where} reaches into the Apache Iceberg table at {table}. An Iceberg table's data files are its "
-        "history, not its current rows: only its metadata (metadata/*.metadata.json) says which files, and "
-        "which delete files, make the current snapshot. Read as plain files, they would give rows the table "
-        "no longer has, so nothing was loaded.",
-        "dreambolt_magic does not read Iceberg tables yet. Read this one with pyiceberg "
-        "(pip install pyiceberg): pyiceberg.table.StaticTable.from_metadata('{table}metadata/...metadata.json')"
-        ".scan().to_pandas(); or load single files you know are current by their full keys.",
+        "{where} reaches into the Apache Iceberg table at {table} without being its root. An Iceberg table's "
+        "data files are its history, not its current rows: only its metadata (metadata/*.metadata.json) says "
+        "which files, and which delete files, make the current snapshot. Read as plain files, they would give "
+        "rows the table no longer has, so nothing was loaded.",
+        "Load the table's root, {table}, which reads its current snapshot (--table-version SNAPSHOT_ID for "
+        "another); for some of its rows, add a filter: --filter \"year == 2024\".",
+    ),
+    "TableReaderMissing": (
+        "{table} is an {table_kind} table. Its current rows are the files its log or metadata names, which "
+        "{package} reads, and it is not installed.",
+        "Install it: pip install 'dreambolt_magic[{extra}]', then run the cell again.",
+    ),
+    "BadTable": (
+        "{message}",
+        "Check that {table} is the table's root and that the credentials may read it; the library's own "
+        "words are in the message.",
+    ),
+    "UnsupportedTable": (
+        "{message}. Reading its files as they are would give rows the table no longer has (or columns under "
+        "other names), so nothing was loaded.",
+        "Read this table with its library, which applies them: {reader}.",
     ),
     "InvalidUri": (
         "{message}",

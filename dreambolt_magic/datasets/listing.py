@@ -274,7 +274,7 @@ def _refuse_table(target: S3Uri, key: str, endpoint: str | None) -> None:
     kind, code = ("Delta Lake", "DeltaTable") if delta else ("Apache Iceberg", "IcebergTable")
     table = f"s3://{target.bucket}/{root}"
     raise S3FormatError(
-        f"{target} reaches into the {kind} table at {table}, which dreambolt_magic does not read as a table yet",
+        f"{target} reaches into the {kind} table at {table} without being its root",
         uri=str(target), bucket=target.bucket, key=target.key, code=code, endpoint=endpoint,
         hints={"table": table, "table_kind": kind, "marker": key},
     )

@@ -22,7 +22,7 @@ import pandas as pd
 
 from dreambolt_magic.client import redaction
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
-from dreambolt_magic.datasets import sampling
+from dreambolt_magic.datasets import sampling, tables
 from dreambolt_magic.datasets.fetcher import Fetcher, set_progress
 from dreambolt_magic.datasets.filters import Filter
 from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs, set_label
@@ -61,13 +61,16 @@ def load(
     sample: int | None = None,
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
+    table_version: int | None = None,
 ) -> pd.DataFrame:
     """A pandas frame of one object or of a set, with its provenance in ``attrs["s3"]``: :func:`load_set` for a
-    list, a glob, a prefix, or with ``source_column``, ``filter`` or ``sample``; else the object loader."""
+    list, a glob, a prefix (a table's root among them), or with ``source_column``, ``filter``, ``sample`` or
+    ``table_version``; else the object loader."""
     if (not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
-            or sample is not None):
+            or sample is not None or table_version is not None):
         return load_set(uri, options, progress=progress, cancel=cancel, source_column=source_column,
-                        filter=filter, sample=sample, partitions=partitions, max_workers=max_workers)
+                        filter=filter, sample=sample, partitions=partitions, max_workers=max_workers,
+                        table_version=table_version)
     frame, info = load_object(uri, options, progress=progress, cancel=cancel)
     assert not isinstance(frame, Decoded)  # only load_object(defer=True) gives one
     frame.attrs["s3"] = info
@@ -95,6 +98,7 @@ def load_many(
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
+    table_version: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Load many S3 objects into one pandas DataFrame (see the module docstring for what is accepted).
@@ -129,7 +133,7 @@ def load_many(
                              unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
                              read_timeout=read_timeout, **options)
     return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
-                    partitions=partitions, max_workers=max_workers, sample=sample)
+                    partitions=partitions, max_workers=max_workers, sample=sample, table_version=table_version)
 
 
 def load_set(
@@ -143,8 +147,46 @@ def load_set(
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
+    table_version: int | None = None,
 ) -> pd.DataFrame:
-    """:func:`load_many` with its options as one object (checked already)."""
+    """:func:`load_many` with its options as one object (checked already).
+
+    A prefix that is the root of a Delta Lake or Iceberg table is read as the table: the files of its current
+    version (or ``table_version``), as its log or metadata names them (:mod:`dreambolt_magic.datasets.tables`).
+    """
+    run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
+           "partitions": partitions, "max_workers": max_workers, "sample": sample}
+    if table_version is not None and (isinstance(table_version, bool) or not isinstance(table_version, int)):
+        raise ValueError(f"table_version must be a whole number (a Delta version, an Iceberg snapshot id), "
+                         f"not {table_version!r}")
+    try:
+        if table_version is None:
+            return _load_set(uris, options, None, **run)
+        # Only a table has versions: its listing, which refuses a table's root, says whether this is one.
+        expand(uris, options.connect, region=options.region, cancel=cancel)
+        raise ValueError(f"table_version is for the root of a Delta Lake or Iceberg table; {set_label(uris)} "
+                         "is not one")
+    except S3FormatError as exc:
+        root = tables.table_root(uris, exc)
+        if root is None:
+            raise
+        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], options, version=table_version)
+    return _load_set(uris, options, table, **run)
+
+
+def _load_set(
+    uris: str | S3Uri | Sequence[str | S3Uri],
+    options: LoadOptions,
+    table: tables.Table | None,
+    *,
+    progress: bool | Progress,
+    cancel: CancelFlag | None,
+    source_column: str | None,
+    filter: str | Filter | None,
+    partitions: bool,
+    max_workers: int,
+    sample: int | None,
+) -> pd.DataFrame:
     started = time.monotonic()
     redaction.install()
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
@@ -162,7 +204,8 @@ def load_set(
     try:
         waves: Iterable[Wave]
         if sample is None:
-            refs = expand(uris, options.connect, region=options.region, cancel=cancel)
+            refs = list(table.refs) if table is not None else expand(uris, options.connect, region=options.region,
+                                                                       cancel=cancel)
             if not partitions:
                 refs = [replace(r, partitions={}) for r in refs]
             kinds = partition_types(refs)
@@ -180,7 +223,8 @@ def load_set(
             kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
             bar.start(_total(refs), f"{len(refs)} files")
         else:
-            source = iter_refs(uris, options.connect, region=options.region, cancel=cancel)
+            source = iter(table.refs) if table is not None else iter_refs(uris, options.connect,
+                                                                           region=options.region, cancel=cancel)
             sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
                               expression=expression, workers=max_workers, columns=wanted)
             waves, stop, total = sampler.waves(), sampler.stop, None
@@ -213,12 +257,18 @@ def load_set(
                 )
             extra = [source_column] if source_column is not None else []
             frame = frame[[c for c in wanted if c in frame.columns and c not in extra] + extra]
+        elif table is not None:
+            # The table's own column order, its partition columns where its schema has them.
+            order = [c for c in table.columns if c in frame.columns]
+            frame = frame[order + [c for c in frame.columns if c not in order]]
         if nrows is not None:
             frame = frame.iloc[:nrows]
         if expression is not None or nrows is not None:
             frame = frame.reset_index(drop=True)
         if sample is not None:
             provenance["sample"] = sample
+        if table is not None:
+            provenance["table"] = table.describe()
         provenance["elapsed"] = round(time.monotonic() - started, 6)
         frame.attrs["s3"] = provenance
         ok = True

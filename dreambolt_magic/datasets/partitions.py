@@ -24,19 +24,11 @@ from dreambolt_magic.datasets.listing import ObjectRef
 from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.formats.readers import Decoded
 
-__all__ = [
-    "Loaded",
-    "apply_filter",
-    "columns_to_read",
-    "combine",
-    "kind_of",
-    "matching_rows",
-    "partition_types",
-    "typed",
-    "with_partitions",
-]
+__all__ = ["HIVE_NULL", "Loaded", "apply_filter", "columns_to_read", "combine", "kind_of", "matching_rows",
+           "partition_types", "typed", "with_partitions"]
 
-_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+#: How Hive (and Delta, on disk) names a partition whose value is null.
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _WHOLE = re.compile(r"-?\d{1,18}")
 
 
@@ -45,7 +37,7 @@ def partition_types(refs: Sequence[ObjectRef]) -> dict[str, type]:
     kinds: dict[str, type] = {}
     for ref in refs:
         for name, value in ref.partitions.items():
-            whole = value == _HIVE_NULL or _WHOLE.fullmatch(value) is not None
+            whole = value == HIVE_NULL or _WHOLE.fullmatch(value) is not None
             kinds[name] = int if whole and kinds.get(name, int) is int else str
     return kinds
 
@@ -53,7 +45,7 @@ def partition_types(refs: Sequence[ObjectRef]) -> dict[str, type]:
 def typed(partitions: dict[str, str], kinds: dict[str, type]) -> dict[str, Any]:
     values: dict[str, Any] = dict.fromkeys(kinds)
     for name, value in partitions.items():
-        values[name] = None if value == _HIVE_NULL else kinds[name](value)
+        values[name] = None if value == HIVE_NULL else kinds[name](value)
     return values
 
 

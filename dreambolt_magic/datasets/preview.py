@@ -26,12 +26,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dreambolt_magic.datasets import tables
 from dreambolt_magic.datasets.listing import ObjectRef, expand, set_label
 from dreambolt_magic.datasets.loader import MAX_WORKERS
 from dreambolt_magic.datasets.partitions import partition_types
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.formats import estimates, readers
-from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.options import ConnectOptions, LoadOptions
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["ObjectSummary", "SetInfo", "info"]
@@ -60,6 +61,8 @@ class SetInfo:
     objects: list[ObjectSummary]
     schema: dict[str, str] = field(default_factory=dict)
     partitions: dict[str, str] = field(default_factory=dict)
+    #: For a table's root: what ``df.attrs["s3"]["table"]`` would say (format, root, version, files, rows).
+    table: dict[str, Any] | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -87,6 +90,10 @@ class SetInfo:
         rows = f"{self.rows:,} rows" if self.rows is not None else "rows unknown until loaded"
         out = [f"{self.uri}: {len(self.objects):,} object{'s' if len(self.objects) != 1 else ''} · "
                f"{human_bytes(self.total_bytes)} · {rows}"]
+        if self.table is not None:
+            kind = {"delta": "Delta Lake", "iceberg": "Apache Iceberg"}.get(self.table["format"], "a")
+            out.insert(0, f"{kind} table, version {self.table['version']}: the {self.table['files']:,} files its "
+                          f"{'log' if self.table['format'] == 'delta' else 'metadata'} names")
         need = self.memory
         if need is None:
             out.append("Memory as a DataFrame: unknown (an object's format is unknown)")
@@ -138,7 +145,15 @@ def info(
                                 read_timeout=read_timeout)
     if format is not None:
         format = readers.normalize_format(format)
-    refs = expand(uris, connect, region=region)
+    table = None
+    try:
+        refs = expand(uris, connect, region=region)
+    except S3FormatError as exc:
+        root = tables.table_root(uris, exc)
+        if root is None:
+            raise
+        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], LoadOptions(connect=connect, region=region))
+        refs = table.refs
     session = browse.Session.open(connect.at(endpoint_url or refs[0].uri.endpoint))
 
     kinds = partition_types(refs)
@@ -176,7 +191,9 @@ def info(
             names = []
         schema = dict.fromkeys(names, "?")
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
-    return SetInfo(set_label(uris), objects, schema, partitions)
+    if table is not None:
+        schema = {name: schema.get(name, partitions.pop(name, "?")) for name in table.columns}
+    return SetInfo(set_label(uris), objects, schema, partitions, table.describe() if table is not None else None)
 
 
 def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:

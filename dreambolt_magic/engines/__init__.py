@@ -38,6 +38,7 @@ def load(
     sample: int | None = None,
     partitions: bool = True,
     max_workers: int | None = None,
+    table_version: int | None = None,
 ) -> Any:
     """:func:`dreambolt_magic.load` with another engine: a dask or polars DataFrame (see the module)."""
     check(engine)
@@ -47,9 +48,14 @@ def load(
         if sample is not None:
             raise ValueError("sample is for an in-memory frame; with engine='dask' use nrows=N, which gives the "
                              "first N rows as a lazy frame")
+        if table_version is not None:
+            raise ValueError("table_version is for an in-memory frame; with engine='dask' a Delta or Iceberg "
+                             "table is refused, not read: load it with engine='pandas' or 'polars'")
         return lazy_frame(uri, options, partitions=partitions, **run)  # the cluster decides the workers
     if max_workers is not None:
         run["max_workers"] = max_workers
+    if table_version is not None:
+        run["table_version"] = table_version
     if engine == "polars":
         return polars_frame(uri, options, sample=sample, partitions=partitions, **run)
     return loader.load(uri, options, sample=sample, partitions=partitions, **run)

@@ -49,6 +49,9 @@ ARGUMENTS = [
     argument("--filter", default=None, metavar="EXPR",
              help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
              "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded."),
+    argument("--table-version", type=int, default=None, metavar="N",
+             help="For a Delta Lake or Iceberg table's root: an older version (Delta) or a snapshot id (Iceberg) "
+             "instead of the current one."),
     argument("--engine", "-e", default=None, choices=engines.ENGINES,
              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars."),
 ]

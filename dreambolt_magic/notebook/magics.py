@@ -195,6 +195,7 @@ class S3IngestMagics(Magics):
                 columns=args.columns,
                 nrows=args.nrows,
                 sample=args.sample,
+                table_version=args.table_version,
                 region=args.region or self.region,
                 profile=args.profile or self.profile,
                 endpoint_url=args.endpoint_url or self.endpoint_url,
