@@ -21,9 +21,6 @@ No I/O here.
 from __future__ import annotations
 
 import ast
-import datetime
-import decimal
-import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from dreambolt_magic.datasets.ranges import link, literal_value
 from dreambolt_magic.formats.rowgroups import Range
 
 __all__ = ["Bound", "Filter", "FilterColumnError", "FilterSyntaxError", "Range"]
@@ -43,9 +41,25 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-_LITERALS = (str, int, float, bool, type(None))
 _HELP = ("use comparisons (==, !=, <, <=, >, >=, in, not in) of column names with literals, joined by "
          "and, or, not; e.g. year == 2024 and month in (5, 6)")
+
+
+#: The longest filter text, and the deepest nesting of its expression, accepted.
+MAX_LENGTH = 10_000
+MAX_DEPTH = 64
+
+
+def _depth(root: ast.AST) -> int:
+    """How deep the expression tree goes (walked with a stack: a deep tree must not exhaust Python's)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:
+            stack.extend((child, level + 1) for child in ast.iter_child_nodes(node)
+                         if not isinstance(child, (ast.expr_context, ast.boolop, ast.cmpop, ast.unaryop)))
+    return deepest
 
 
 class FilterSyntaxError(ValueError):
@@ -67,11 +81,21 @@ class Filter:
         if not isinstance(text, str) or not text.strip():
             raise FilterSyntaxError(f"the filter is empty; {_HELP}")
         self.text = text.strip()
+        if len(self.text) > MAX_LENGTH:
+            raise FilterSyntaxError(f"the filter is {len(self.text):,} characters long, more than the "
+                                    f"{MAX_LENGTH:,} allowed; {_HELP}")
         try:
             tree = ast.parse(self.text, mode="eval")
         except SyntaxError as exc:
             raise FilterSyntaxError(f"the filter {self.text!r} is not a valid expression ({exc.msg}); "
                                     f"{_HELP}") from None
+        except (RecursionError, MemoryError):  # Python's parser gives up on very deep nesting
+            raise FilterSyntaxError(f"the filter is nested too deeply to parse; {_HELP}") from None
+        depth = _depth(tree.body)
+        if depth > MAX_DEPTH:
+            # Deciding and masking walk the expression recursively: bound it here, not in the middle of a load.
+            raise FilterSyntaxError(f"the filter nests {depth} levels deep (of not, and, or, parentheses), more "
+                                    f"than the {MAX_DEPTH} allowed; {_HELP}")
         self.names: set[str] = set()
         self._check(tree.body)
         self._tree = tree.body
@@ -183,7 +207,7 @@ class Filter:
         results = []
         left = node.left
         for op, right in zip(node.ops, node.comparators, strict=True):
-            results.append(_link(op, left, right, ranges))
+            results.append(link(op, left, right, ranges))
             left = right
         return False if False in results else (None if None in results else True)
 
@@ -220,7 +244,7 @@ class Filter:
         for op, right in zip(node.ops, node.comparators, strict=True):
             a = _column_or_literal(left, frame)
             if isinstance(op, (ast.In, ast.NotIn)):
-                items = [_literal_value(e) for e in right.elts]  # type: ignore[attr-defined]
+                items = [literal_value(e) for e in right.elts]  # type: ignore[attr-defined]
                 series = a if isinstance(a, pd.Series) else pd.Series(a, index=frame.index)
                 step = series.isin(items)
                 step = step if isinstance(op, ast.In) else ~step
@@ -243,31 +267,22 @@ _UNKNOWN = object()
 
 def _literal(node: ast.AST, owner: Filter) -> None:
     try:
-        _literal_value(node)
+        literal_value(node)
     except ValueError:
         raise owner._refuse(node, type(node).__name__ if not isinstance(node, ast.Constant) else
                             f"a {type(node.value).__name__} literal") from None
-
-
-def _literal_value(node: ast.AST) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, _LITERALS):
-        return node.value
-    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
-            and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool)):
-        return -node.operand.value
-    raise ValueError(node)
 
 
 def _scalar(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Name):
         return values[node.id] if node.id in values else _UNKNOWN
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return [_literal_value(e) for e in node.elts]
-    return _literal_value(node)
+        return [literal_value(e) for e in node.elts]
+    return literal_value(node)
 
 
 def _column_or_literal(node: ast.AST, frame: pd.DataFrame) -> Any:
-    return frame[node.id] if isinstance(node, ast.Name) else _literal_value(node)
+    return frame[node.id] if isinstance(node, ast.Name) else literal_value(node)
 
 
 def _coerce(a: Any, b: Any) -> tuple[Any, Any]:
@@ -308,95 +323,3 @@ class Bound:
     def decide_ranges(self, ranges: Mapping[str, Range]) -> bool | None:
         known = {name: (value, value, value is None) for name, value in self.values.items()}
         return self.filter.decide_ranges({**known, **ranges})
-
-
-# --- deciding one comparison on a range -------------------------------------------------------------------
-
-_FLIPPED: dict[type[ast.cmpop], type[ast.cmpop]] = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE,
-                                                     ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
-_NUMBERS = (int, float, decimal.Decimal)
-
-
-def _link(op: ast.cmpop, left: ast.AST, right: ast.AST, ranges: Mapping[str, Range]) -> bool | None:
-    """One ``left op right`` of a chain, where one side is a column with a known range."""
-    if isinstance(op, (ast.In, ast.NotIn)):
-        if not isinstance(left, ast.Name) or left.id not in ranges:
-            return None
-        items = [_literal_value(e) for e in right.elts]  # type: ignore[attr-defined]
-        return _in_range(ranges[left.id], items, isinstance(op, ast.In))
-    kind = type(op)
-    if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
-        left, right, kind = right, left, _FLIPPED[kind]  # the column on the left
-    if not isinstance(left, ast.Name) or isinstance(right, ast.Name) or left.id not in ranges:
-        return None
-    return _compare_range(kind, ranges[left.id], _literal_value(right))
-
-
-def _compare_range(kind: type[ast.cmpop], column: Range, literal: Any) -> bool | None:
-    low, high, nulls = column
-    if literal is None:
-        return None
-    if low is None and high is None:
-        return False  # only nulls, and a null matches no comparison
-    bounds = _comparable(low, high, literal)
-    if bounds is None:
-        return None
-    low, high, literal = bounds
-    none, every = {
-        ast.Eq: (literal < low or literal > high, low == high == literal),
-        ast.NotEq: (low == high == literal, literal < low or literal > high),
-        ast.Lt: (low >= literal, high < literal),
-        ast.LtE: (low > literal, high <= literal),
-        ast.Gt: (high <= literal, low > literal),
-        ast.GtE: (high < literal, low >= literal),
-    }[kind]
-    if none:
-        return False
-    return True if every and not nulls else None
-
-
-def _in_range(column: Range, items: list[Any], positive: bool) -> bool | None:
-    low, high, nulls = column
-    if any(item is None for item in items) or isinstance(low, datetime.date) or isinstance(high, datetime.date):
-        return None  # pandas' isin does not read text as timestamps, as its comparisons do
-    if low is None and high is None:
-        return not positive  # a null is in no list, so it is always "not in" one
-    inside, single = [], True
-    for item in items:
-        bounds = _comparable(low, high, item)
-        if bounds is None:
-            return None
-        lo, hi, value = bounds
-        if lo <= value <= hi:
-            inside.append(value)
-            single = single and lo == hi == value
-    if not inside:
-        return not positive  # no value of the group is in the list
-    if single and not nulls:
-        return positive  # every row holds the one value, and it is in the list
-    return None
-
-
-def _comparable(low: Any, high: Any, literal: Any) -> tuple[Any, Any, Any] | None:
-    """``low``, ``high`` and ``literal`` as values Python compares as pandas would, or ``None`` if unsure."""
-    if isinstance(low, bool) or isinstance(high, bool) or isinstance(literal, bool):
-        ok = all(isinstance(v, bool) for v in (low, high, literal))
-        return (low, high, literal) if ok else None
-    if all(isinstance(v, _NUMBERS) for v in (low, high, literal)):
-        if any(isinstance(v, float) and math.isnan(v) for v in (low, high, literal)):
-            return None
-        return low, high, literal
-    if isinstance(low, str) and isinstance(high, str) and isinstance(literal, str):
-        return low, high, literal
-    if isinstance(low, datetime.datetime) and isinstance(high, datetime.datetime) and isinstance(literal, str):
-        # pandas compares a datetime column with text by reading the text as a timestamp.
-        try:
-            when = pd.Timestamp(literal)
-        except (ValueError, TypeError):
-            return None
-        if when is pd.NaT or (when.tzinfo is None) != (low.tzinfo is None) or (low.tzinfo is None) != (
-                high.tzinfo is None):
-            # pandas reads naive text in the column's own zone, which the statistics (in UTC) do not tell.
-            return None
-        return pd.Timestamp(low), pd.Timestamp(high), when
-    return None

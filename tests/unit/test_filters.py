@@ -274,3 +274,26 @@ def test_partition_text_is_decided_as_the_number_it_spells(a: int, b: int, text:
     # compare as text, so the strategy compares each column with numbers only.)
     values = {"a": str(a), "b": f"{b:02d}" if b >= 0 else str(b)}
     assert Filter(text).decide(values) is _python(text, {"a": a, "b": b})
+
+
+# --- bounds: a filter that would exhaust the parser, or the recursion deciding it, is refused when parsed --
+
+
+@pytest.mark.parametrize("text", [
+    "not " * 5000 + "a == 1",                      # RecursionError in Python's parser, unbounded
+    "not " * 100 + "a == 1",                       # short, but deeper than the walks may go
+    "(" * 900 + "a == 1" + ")" * 900,              # too many nested parentheses for the parser
+    " or ".join(["(a == 1"] * 300) + ")" * 300,    # nested or( ... )
+    "a == 1 and " * 1000 + "b == 2",               # just long
+])
+def test_a_filter_too_deep_or_too_long_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(FilterSyntaxError) as caught:
+        Filter(text)
+    assert "year == 2024 and month in (5, 6)" in str(caught.value)
+
+
+def test_a_filter_just_within_the_bounds_parses_and_decides() -> None:
+    deep = "not " * 40 + "a == 1"  # an even count of nots: a == 1
+    assert Filter(deep).decide({"a": 1}) is True
+    wide = " or ".join(f"a == {i}" for i in range(500))
+    assert Filter(wide).decide({"a": 499}) is True
