@@ -1,5 +1,5 @@
 """A ``%%s3ingest`` cell's body: one URI (or glob, or prefix) a line, ``#`` comments, and ``{name}`` replaced by
-the value of ``name`` in the user's namespace (attribute and item access are not names: refused)."""
+the value of ``name`` in the user's namespace (plain names only: attribute and item access are refused)."""
 
 from __future__ import annotations
 
@@ -25,29 +25,27 @@ def uris_from_body(cell: str, namespace: Mapping[str, Any]) -> str | list[str]:
 
 
 def substitute(text: str, namespace: Mapping[str, Any]) -> str:
-    """``text`` with each ``{name}`` replaced by the value of ``name`` in ``namespace``."""
+    """``text`` with each ``{name}`` replaced by the value of ``name`` in ``namespace``; ``{{`` and ``}}`` are
+    literal braces. Only plain names: ``{a.b}``, ``{a[0]}``, ``{a!r}`` or ``{a:>5}`` would reach into objects
+    (``{os.environ[...]}`` into secrets) or format them, and are a UsageError."""
     if "{" not in text and "}" not in text:
         return text
+    out = []
     try:
-        return string.Formatter().vformat(text, (), _Namespace(namespace))
-    except KeyError as exc:
-        raise UsageError(f"{{{exc.args[0]}}} in the cell names no variable; define it first, "
-                         "or write {{ and }} for literal braces.") from None
-    except (ValueError, IndexError, AttributeError) as exc:
-        raise UsageError(f"The braces in {text!r} are not a valid {{name}} substitution: {exc}") from None
-
-
-class _Namespace(Mapping[str, Any]):
-    """The user namespace for str.format: a KeyError names the missing variable."""
-
-    def __init__(self, ns: Mapping[str, Any]) -> None:
-        self._ns = ns
-
-    def __getitem__(self, key: str) -> Any:
-        return self._ns[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._ns)
-
-    def __len__(self) -> int:
-        return len(self._ns)
+        pieces = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise UsageError(f"The braces in {text!r} are not a valid {{name}} substitution: {exc}; write {{{{ and "
+                         "}} for literal braces.") from None
+    for literal, field, spec, conversion in pieces:
+        out.append(literal)
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise UsageError(f"{shown} in the cell is not a plain variable name: only {{name}} is replaced (no "
+                             "attributes, items, conversions or formats); write {{ and }} for literal braces.")
+        if field not in namespace:
+            raise UsageError(f"{{{field}}} in the cell names no variable; define it first, "
+                             "or write {{ and }} for literal braces.")
+        out.append(str(namespace[field]))
+    return "".join(out)

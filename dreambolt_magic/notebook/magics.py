@@ -149,6 +149,9 @@ class S3IngestMagics(Magics):
                 f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
                 "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
             )
+        if name.startswith("__") and name.endswith("__"):
+            raise UsageError(f"{name!r} is one of Python's own names (__builtins__, __name__, ...): binding a frame "
+                             "to it would break the notebook; choose another, e.g. %%s3ingest df.")
         frame = self._load(uris_from_body(cell, self._user_ns), args)
         self._user_ns[name] = frame
         return None

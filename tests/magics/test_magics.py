@@ -379,6 +379,34 @@ def test_malformed_braces_are_a_usage_error(ip: InteractiveShell, body: str) -> 
     assert "df" not in ip.user_ns
 
 
+@pytest.mark.parametrize("body", [
+    "s3://bkt/{os.environ[AWS_SECRET_ACCESS_KEY]}.csv",  # item access on an attribute: a secret in the message
+    "s3://bkt/{env[AWS_SECRET_ACCESS_KEY]}.csv", "s3://bkt/{n[0]}.csv", "s3://bkt/{n.real}.csv",
+    "s3://bkt/{n!r}.csv", "s3://bkt/{n:>5}.csv",
+])
+def test_only_plain_names_are_filled_in_the_body(ip: InteractiveShell, body: str, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-value")
+    import os
+
+    ip.user_ns.update(os=os, env=dict(os.environ), n=7)
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("s3ingest", "df", body)
+    assert type(info.value) is UsageError
+    assert "plain variable name" in str(info.value)
+    assert "very-secret-value" not in str(info.value)
+    assert "df" not in ip.user_ns
+
+
+@pytest.mark.parametrize("name", ["__builtins__", "__name__", "__doc__"])
+def test_pythons_own_names_are_not_bound(ip: InteractiveShell, name: str) -> None:
+    before = ip.user_ns.get(name)
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("s3ingest", name, CSV)
+    assert type(info.value) is UsageError and "Python's own names" in str(info.value)
+    assert ip.user_ns.get(name) is before
+
+
 # --- usage errors ----------------------------------------------------------------------------------------
 
 
