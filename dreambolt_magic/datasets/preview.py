@@ -168,8 +168,9 @@ def info(
             # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
             extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
             return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra)
-        guess = estimates.text_frame(ref.size, fmt, compression) if fmt is not None and ref.size is not None else None
-        return ObjectSummary(str(ref.uri), ref.size, fmt, memory=guess, rough=True)
+        size = ref.size if ref.size is not None else _head_size(session, ref, region)
+        guess = estimates.text_frame(size, fmt, compression) if fmt is not None else None
+        return ObjectSummary(str(ref.uri), size, fmt, memory=guess, rough=True)
 
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs)))) as pool:
         objects = list(pool.map(one, refs))
@@ -194,6 +195,15 @@ def info(
     if table is not None:
         schema = {name: schema.get(name, partitions.pop(name, "?")) for name in table.columns}
     return SetInfo(set_label(uris), objects, schema, partitions, table.describe() if table is not None else None)
+
+
+def _head_size(session: Any, ref: ObjectRef, region: str | None) -> int:
+    """The size of an object named by its URI (no listing gave it): one HEAD."""
+    from dreambolt_magic.datasets.browse import Peek
+
+    peek = Peek(session, ref.uri, region or ref.uri.region)
+    peek.head()
+    return peek.size
 
 
 def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:

@@ -141,3 +141,14 @@ def test_info_of_an_unknown_format_does_not_guess(s3: Any) -> None:
     s3.put(BUCKET, "u/data.bin", b"a,b\n1,2\n")
     found = preview.info(f"s3://{BUCKET}/u/", endpoint_url=s3.endpoint_url)
     assert found.memory is None and "Memory as a DataFrame: unknown" in str(found)
+
+
+def test_info_on_one_named_csv_gives_its_size_and_estimate(s3: Any) -> None:
+    # A URI named alone is not listed: its size comes from a HEAD, and the estimate from the size.
+    s3.make_bucket(BUCKET)
+    body = to_bytes(make_frame(2000), "csv")
+    uri = s3.put(BUCKET, "one/data.csv", body)
+    found = preview.info(uri, endpoint_url=s3.endpoint_url)
+    assert found.total_bytes == len(body)
+    assert found.memory == int(len(body) * estimates.TEXT_FACTORS["csv"])
+    assert f"{human_bytes(len(body))}" in str(found).splitlines()[0]
