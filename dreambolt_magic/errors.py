@@ -291,6 +291,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "PreconditionFailed": S3GenericError,
     "ObjectChanged": S3GenericError,
     "InvalidRange": S3GenericError,
+    "EndlessListing": S3GenericError,
     "NotImplemented": S3GenericError,
 }
 

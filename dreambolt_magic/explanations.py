@@ -179,6 +179,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{where} was replaced while it was being downloaded, twice in a row.",
         "Wait until whatever writes the object has finished, then run the cell again.",
     ),
+    "EndlessListing": (
+        "{message}. A listing that went on would never finish, so it was stopped.",
+        "This is the server's fault, not the data's: if it is an S3-compatible store, report it; list a "
+        "narrower prefix, or name the objects one by one.",
+    ),
     "InvalidRange": (
         "S3 refused the byte range asked for {where}.",
         "Run the cell again; if it persists, the object may have shrunk while it was being read.",

@@ -33,12 +33,12 @@ from dreambolt_magic.client.calls import bucket_region, call_in, in_region
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.client.regions import region_cache
 from dreambolt_magic.client.retry import RetryPolicy
-from dreambolt_magic.errors import S3FormatError, S3NotFound, S3UriError
+from dreambolt_magic.errors import S3FormatError, S3GenericError, S3NotFound, S3UriError
 from dreambolt_magic.options import CONNECT, ConnectOptions
 from dreambolt_magic.transfer.progress import CancelFlag, cancellable_sleep, check_cancel
 from dreambolt_magic.uri import S3Uri, parse
 
-__all__ = ["LIST_PAGE_SIZE", "ObjectRef", "expand", "is_many", "iter_refs", "set_label"]
+__all__ = ["LIST_PAGE_SIZE", "MAX_EMPTY_PAGES", "ObjectRef", "PageGuard", "expand", "is_many", "iter_refs", "set_label"]
 
 #: Keys asked for per ListObjectsV2 request (S3's maximum).
 LIST_PAGE_SIZE = 1000
@@ -79,6 +79,28 @@ def is_many(uri: Any) -> bool:
 def _is_pattern(key: str) -> bool:
     """A key that names several objects: a glob, a whole bucket, or a prefix ending in ``/``."""
     return _GLOB in key or key == "" or key.endswith("/")
+
+
+#: Pages in a row that hold no key yet say there is more, before a listing is given up as endless.
+MAX_EMPTY_PAGES = 50
+
+
+class PageGuard:
+    """Ends a listing that would never end: a server that sends a continuation token it sent before (the same
+    pages again, for ever), or page after empty page that says there is more."""
+
+    def __init__(self, what: str) -> None:
+        self.what, self.tokens, self.empty = what, set[str](), 0
+
+    def next(self, token: str, had_keys: bool) -> None:
+        """Before asking for the page after ``token``: raise if the listing goes round in circles."""
+        self.empty = 0 if had_keys else self.empty + 1
+        if token in self.tokens or self.empty >= MAX_EMPTY_PAGES:
+            why = ("sent a continuation token it had sent before" if token in self.tokens
+                   else f"sent {self.empty} empty pages in a row, each saying there was more")
+            raise S3GenericError(f"the listing of {self.what} never ends: the server {why}", uri=self.what,
+                                 code="EndlessListing", hints={"pages": len(self.tokens) + 1})
+        self.tokens.add(token)
 
 
 def set_label(uris: Any) -> str:
@@ -215,6 +237,7 @@ class _Lister:
 
     def _list(self, bucket: str, prefix: str, region: str, target: S3Uri) -> Iterable[dict[str, Any]]:
         token = None
+        pages = PageGuard(f"s3://{bucket}/{prefix}")
         while True:
             check_cancel(self.cancel)
             params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE}
@@ -229,6 +252,7 @@ class _Lister:
             token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
             if not token:
                 return
+            pages.next(token, bool(contents))
 
     def _refuse_tables_above(self, target: S3Uri, literal: str, region: str) -> None:
         """Ask the folders above a partition or ``data`` folder of the listed prefix whether they hold a table."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from dreambolt_magic.client.calls import bucket_region, call_in
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.client.retry import RetryPolicy
-from dreambolt_magic.datasets.listing import ObjectRef
+from dreambolt_magic.datasets.listing import ObjectRef, PageGuard
 from dreambolt_magic.datasets.partitions import HIVE_NULL
 from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.uri import S3Uri, parse
@@ -122,6 +122,7 @@ def _newest_metadata(conn: Connection, region: str, policy: RetryPolicy, bucket:
     """The newest ``metadata/*.metadata.json`` of the table (highest version number), as an s3:// URI."""
     found: list[tuple[int, str]] = []
     token = None
+    pages = PageGuard(f"s3://{bucket}/{prefix}metadata/")
     while True:
         params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix + "metadata/", "MaxKeys": 1000}
         if token:
@@ -134,6 +135,7 @@ def _newest_metadata(conn: Connection, region: str, policy: RetryPolicy, bucket:
         token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
         if not token:
             break
+        pages.next(token, bool(answer.get("Contents")))
     if not found:
         raise _unreadable(f"s3://{bucket}/{prefix}", "Apache Iceberg", "its metadata folder holds no *.metadata.json")
     return f"s3://{bucket}/{max(found)[1]}"

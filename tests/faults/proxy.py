@@ -79,6 +79,15 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Send:
+    """Answer with this body (and status) instead of forwarding: a success the server never gave."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "application/xml"
+
+
+@dataclass(frozen=True)
 class Reset:
     """Reset the connection (RST, by closing with SO_LINGER 0) before sending any header."""
 
@@ -145,7 +154,7 @@ class Hook:
     run: Callable[[], object]
 
 
-Action = Reply | Reset | Cut | Stall | Delay | Throttle | Corrupt | Hook
+Action = Reply | Send | Reset | Cut | Stall | Delay | Throttle | Corrupt | Hook
 
 
 @dataclass(frozen=True)
@@ -319,6 +328,9 @@ class FaultProxy:
         elif isinstance(action, Reply):
             self._answered(seen, action.status)
             _send_error(h, action)
+        elif isinstance(action, Send):
+            self._answered(seen, action.status)
+            _send_body(h, action)
         else:
             if isinstance(action, Delay):
                 self._stopping.wait(action.seconds)
@@ -396,6 +408,15 @@ class FaultProxy:
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True
             self.aborted.set()
+
+
+def _send_body(h: BaseHTTPRequestHandler, send: Send) -> None:
+    h.send_response_only(send.status)
+    h.send_header("Content-Type", send.content_type)
+    h.send_header("x-amz-request-id", REQUEST_ID)
+    h.send_header("Content-Length", str(len(send.body)))
+    h.end_headers()
+    h.wfile.write(send.body)
 
 
 def _send_error(h: BaseHTTPRequestHandler, reply: Reply) -> None:
