@@ -280,6 +280,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "UnsupportedTable": S3FormatError,
     # Memory (the loader's code).
     "TooLarge": S3TooLarge,
+    "OutOfMemory": S3TooLarge,
     # The local cache (the loader's code).
     "CacheNotPrivate": S3CacheError,
     # URI.

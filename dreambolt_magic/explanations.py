@@ -230,6 +230,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with "
         "--force (force=True).",
     ),
+    "OutOfMemory": (
+        "{message}: the DataFrame its bytes decode into is larger than the memory the process could get.",
+        "Read less of it: --columns a,b and --nrows N; for the whole of it, use dask, which works on a file in "
+        "pieces: dask.dataframe.{dask_reader}('{uri_text}').",
+    ),
     "CacheNotPrivate": (
         "The cache directory {cache_directory} {cache_problem}: whoever can write there decides what a "
         "cached load returns, so it is not used.",

@@ -6,6 +6,7 @@ estimate of one (:func:`dreambolt_magic.formats.estimates.parquet_need`) both pi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from dreambolt_magic.formats import rowgroups
 if TYPE_CHECKING:
     from dreambolt_magic.formats.rowgroups import RowFilter
 
-__all__ = ["MIN_PARQUET", "PARQUET_TAIL", "parquet_chunks", "parquet_footer_start", "parquet_ranges"]
+__all__ = ["MIN_PARQUET", "PARQUET_TAIL", "cut_range_index", "parquet_chunks", "parquet_footer_start", "parquet_ranges"]
 
 #: The end of a Parquet file fetched to find its footer; most footers fit in it, others take a second request.
 PARQUET_TAIL = 64 * 1024
@@ -96,3 +97,15 @@ def parquet_chunks(metadata: Any, *, columns: Sequence[Any] | None, row_groups: 
             path = chunk.path_in_schema
             if wanted is None or any(path == name or path.startswith(name + ".") for name in wanted):
                 yield chunk
+
+
+def cut_range_index(schema: pa.Schema, rows: int) -> dict[bytes, bytes] | None:
+    # pandas saves a RangeIndex as start/stop/step metadata, which pyarrow drops when its length does
+    # not match the table's, so without this the first rows of a file would be renumbered from 0.
+    metadata = schema.pandas_metadata
+    if not metadata:
+        return schema.metadata
+    for index in metadata.get("index_columns", []):
+        if isinstance(index, dict) and index.get("kind") == "range":
+            index["stop"] = index["start"] + index["step"] * rows
+    return {**schema.metadata, b"pandas": json.dumps(metadata).encode()}

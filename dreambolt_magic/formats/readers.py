@@ -10,7 +10,6 @@ read bytes need both.
 from __future__ import annotations
 
 import contextlib
-import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
+from dreambolt_magic.errors import S3TooLarge
 from dreambolt_magic.formats import frames
 from dreambolt_magic.formats.detection import (
     ALIASES,
@@ -45,6 +45,7 @@ from dreambolt_magic.formats.detection import (
     sniff,
     text_start,
 )
+from dreambolt_magic.formats.parquet import cut_range_index
 from dreambolt_magic.options import column_list
 
 __all__ = [
@@ -162,18 +163,6 @@ class Decoded:
 Reader = Callable[[Request], "pd.DataFrame | Decoded"]
 
 
-def _cut_range_index(schema: pa.Schema, rows: int) -> dict[bytes, bytes] | None:
-    # pandas saves a RangeIndex as start/stop/step metadata, which pyarrow drops when its length does
-    # not match the table's, so without this the first rows of a file would be renumbered from 0.
-    metadata = schema.pandas_metadata
-    if not metadata:
-        return schema.metadata
-    for index in metadata.get("index_columns", []):
-        if isinstance(index, dict) and index.get("kind") == "range":
-            index["stop"] = index["start"] + index["step"] * rows
-    return {**schema.metadata, b"pandas": json.dumps(metadata).encode()}
-
-
 def _read_parquet(request: Request) -> pd.DataFrame | Decoded:
     file = pq.ParquetFile(request.source())
     schema = file.schema_arrow
@@ -183,7 +172,7 @@ def _read_parquet(request: Request) -> pd.DataFrame | Decoded:
     if nrows is None and request.row_groups is not None:
         # The others were never fetched (a filter's statistics ruled them out).
         table = file.read_row_groups(request.row_groups, columns=columns, use_pandas_metadata=True)
-        return request.result(table.replace_schema_metadata(_cut_range_index(schema, len(table))))
+        return request.result(table.replace_schema_metadata(cut_range_index(schema, len(table))))
     if nrows is None:
         return request.result(file.read(columns=columns, use_pandas_metadata=True))
     # With row_groups, the others were never fetched: nothing may look at them, not even a read-ahead.
@@ -192,7 +181,7 @@ def _read_parquet(request: Request) -> pd.DataFrame | Decoded:
     )
     taken = request.first(batches)
     table = (pa.Table.from_batches(taken) if taken else schema.empty_table()).slice(0, nrows)
-    return request.result(table.replace_schema_metadata(_cut_range_index(schema, len(table))))
+    return request.result(table.replace_schema_metadata(cut_range_index(schema, len(table))))
 
 
 def _read_feather(request: Request) -> pd.DataFrame:
@@ -269,6 +258,9 @@ def _parse_errors(fmt: str, key: str, options: dict[str, Any]) -> Iterator[None]
         raise format_error(key, "BadEncoding", f"cannot be decoded as text: {advice}", detail=str(exc)) from exc
     except pd.errors.EmptyDataError as exc:
         raise format_error(key, "EmptyObject", "holds no data", detail=str(exc)) from exc
+    except MemoryError as exc:  # pyarrow's ArrowMemoryError too: not a corrupt file, a frame too large
+        raise S3TooLarge(f"{key} ran out of memory while it was parsed as {KINDS[fmt]}", key=key,
+                         code="OutOfMemory", detail=str(exc) or type(exc).__name__) from exc
     except (ValueError, OSError, EOFError, pa.ArrowException) as exc:
         message = f"could not be parsed as {KINDS[fmt]}: it is malformed, corrupt or truncated"
         raise format_error(key, "ParseError", f"{message}, or needs read options", detail=str(exc)) from exc

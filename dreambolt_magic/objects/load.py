@@ -27,7 +27,7 @@ from dreambolt_magic.objects import overlap, textplan
 from dreambolt_magic.objects.cache import Cache, open_cache
 from dreambolt_magic.objects.fetch import download, head_object, retry_reporter
 from dreambolt_magic.objects.overlap import OverlappedParse
-from dreambolt_magic.objects.parquetplan import ParquetPlan, can_prune
+from dreambolt_magic.objects.parquetplan import ParquetPlan, can_prune, guard_whole
 from dreambolt_magic.objects.textplan import TextPlan
 from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer import memory
@@ -266,6 +266,8 @@ class _ObjectLoad:
         key, read = self.target.key, self.read
         row_groups = plan.row_groups if isinstance(plan, ParquetPlan) else None
         pruned = isinstance(plan, ParquetPlan) and plan.pruned
+        if plan is None and self.columns is None and read.nrows is None:
+            guard_whole(transfer.data, key, read.format, lambda need: transfer.check_memory(need, what="parquet"))
         if self.defer and transfer.path is None:
             return readers.decode(transfer.data, key=key, format=read.format, columns=self.columns,
                                   nrows=read.nrows, row_groups=row_groups, pruned=pruned,

@@ -14,10 +14,11 @@ report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dreambolt_magic.formats import estimates, readers
 from dreambolt_magic.formats.parquet import MIN_PARQUET, PARQUET_TAIL, parquet_footer_start, parquet_ranges
@@ -27,7 +28,7 @@ from dreambolt_magic.transfer.parts import coalesce
 if TYPE_CHECKING:
     from dreambolt_magic.formats.rowgroups import RowFilter
 
-__all__ = ["COALESCE_GAP", "LOAD_TAIL", "ParquetPlan", "can_prune", "tail_start"]
+__all__ = ["COALESCE_GAP", "LOAD_TAIL", "ParquetPlan", "can_prune", "guard_whole", "tail_start"]
 
 #: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
 COALESCE_GAP = 256 << 10
@@ -119,3 +120,17 @@ def can_prune(
         return False
     fmt, compression = readers.named(key, format)
     return fmt == "parquet" and compression is None
+
+
+def guard_whole(data: memoryview, key: str, format: str | None, check: Callable[[int], None]) -> None:
+    """Before a whole Parquet file is decoded, hold the frame its footer says it becomes to the memory guard
+    (``check(need)``): a few megabytes of constant columns can decode into gigabytes. Bytes that are not
+    Parquet, or a footer that does not parse, are left to the reader to report."""
+    fmt, compression = readers.named(key, format)
+    if fmt != "parquet" or compression is not None:
+        return
+    try:
+        metadata = pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).metadata
+    except (ValueError, OSError, pa.ArrowException):
+        return
+    check(len(data) + estimates.parquet_frame(metadata))
