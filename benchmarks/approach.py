@@ -7,6 +7,17 @@ An approach named with ``-again`` (``ours-again``) loads once untimed and times 
 the same process: the steady state of a notebook session, where the first load (or ``%load_ext``'s warm-up)
 has paid each library's once-a-process costs.
 
+Ours imports ``dreambolt_magic`` from the tree (a checkout of this repository) named by the environment
+variable ``DREAMBOLT_BENCH_TREE``, put first on ``sys.path``; run.py sets it for every ``ours`` approach (its
+``--tree``, or ``--base`` for ``ours-base``, which is ours from another tree: an A/B). Each of its modules is
+checked to come from that tree, before the load and after it; a stray one ends the process with exit code
+``WRONG_TREE``, and run.py stops the run. The tree's modules load from bytecode kept in the benchmark's cache
+(``bytecode/``), compiled by the first process that imports them, as a pip install's are compiled when it
+installs: this machine sets ``PYTHONDONTWRITEBYTECODE``, and a base tree may not be ours to write in, so
+without it every process would compile each module it imports, the ones a load imports lazily during the
+timed load (about 30 ms of a 0.2 s read of 2 columns at 4661a64). Without the variable, ``dreambolt_magic``
+is whichever the environment imports, as it imports it.
+
 Case ``many`` is a prefix of small CSV objects and ``parquet-set`` a prefix of Parquet files of which 2 of 8
 columns are read (``spec["uri"]`` ends in ``/``, ``spec["path"]`` is the local folder of the same files); the
 others are one object.
@@ -14,8 +25,11 @@ others are one object.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
 import io
 import json
+import marshal
 import os
 import resource
 import sys
@@ -59,6 +73,93 @@ def _keys(client: Any, uri: str) -> list[str]:
     return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
 
 
+#: Where ours imports dreambolt_magic from (see the module's docstring), and the exit code when it did not.
+TREE_VARIABLE = "DREAMBOLT_BENCH_TREE"
+WRONG_TREE = 3
+
+
+#: Where a tree's modules' bytecode is kept (run.py's cache; see the module's docstring).
+BYTECODE = Path(os.environ.get("DREAMBOLT_BENCH_CACHE", Path.home() / ".cache" / "dreambolt-bench")) / "bytecode"
+
+
+class _CachedBytecode(importlib.machinery.SourceFileLoader):
+    """A module of the tree, its code unmarshalled from BYTECODE as from a ``.pyc``; compiled there once."""
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        stat = os.stat(path)
+        # What a .pyc is checked against (the source's mtime and size), and what makes one unreadable.
+        key = f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{sys.version}\0{sys.flags.optimize}"
+        cached = BYTECODE / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.code"
+        try:
+            return marshal.loads(cached.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        code = self.source_to_code(self.get_data(path), path)
+        BYTECODE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}")  # written aside: a parallel reader sees none or all
+        partial.write_bytes(marshal.dumps(code))
+        partial.replace(cached)
+        return code
+
+
+def compile_tree(tree: Path) -> int:
+    """Fill BYTECODE with every module of ``tree``'s package, as its measurements will find them; run.py calls
+    this before it measures, so that no timed load compiles. Returns the count of modules."""
+    tree = tree.resolve()
+    sources = sorted((tree / "dreambolt_magic").rglob("*.py"))
+    for source in sources:
+        name = ".".join(source.relative_to(tree).with_suffix("").parts).removesuffix(".__init__")
+        _CachedBytecode(name, str(source)).get_code(name)
+    return len(sources)
+
+
+class _TreeFinder:
+    """Finds dreambolt_magic's modules in the tree (first on sys.path anyway) and loads them with _CachedBytecode."""
+
+    def __init__(self, tree: Path) -> None:
+        self.tree = tree
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "dreambolt_magic" and not fullname.startswith("dreambolt_magic."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, [str(self.tree)] if path is None else path, target)
+        if spec is not None and type(spec.loader) is importlib.machinery.SourceFileLoader:
+            spec.loader = _CachedBytecode(fullname, spec.origin)
+        return spec
+
+
+def _use_tree() -> Path | None:
+    """Put the tree named by TREE_VARIABLE first on sys.path, before anything imports dreambolt_magic."""
+    if not os.environ.get(TREE_VARIABLE):
+        return None
+    tree = Path(os.environ[TREE_VARIABLE]).resolve()
+    if not (tree / "dreambolt_magic" / "__init__.py").is_file():
+        _wrong_tree(f"{tree} holds no dreambolt_magic package")
+    if "dreambolt_magic" in sys.modules:
+        _wrong_tree("dreambolt_magic was imported before its tree was put on sys.path")
+    sys.path.insert(0, str(tree))
+    sys.meta_path.insert(0, _TreeFinder(tree))
+    return tree
+
+
+def _check_tree(tree: Path | None) -> None:
+    """Every dreambolt_magic module this process has imported comes from ``tree``; if not, exit loudly."""
+    if tree is None:
+        return
+    for name, module in list(sys.modules.items()):
+        if name != "dreambolt_magic" and not name.startswith("dreambolt_magic."):
+            continue
+        origin = getattr(module, "__file__", None)
+        if origin is None or not Path(origin).resolve().is_relative_to(tree):
+            _wrong_tree(f"{name} was imported from {origin}, not from {tree}")
+
+
+def _wrong_tree(message: str) -> None:
+    print(f"wrong dreambolt_magic: {message}", file=sys.stderr)
+    sys.exit(WRONG_TREE)
+
+
 #: Seconds spent inside the progress bar's methods during the load, on every thread (see _time_the_bar).
 BAR = {"seconds": 0.0, "calls": 0}
 
@@ -72,7 +173,10 @@ def _time_the_bar() -> None:
     """
     import threading
 
-    from dreambolt_magic.transfer.progress import TqdmProgress
+    try:
+        from dreambolt_magic.transfer.progress import TqdmProgress
+    except ImportError:  # a tree from before the transfer package (1f17a61 and older) has flat modules
+        from dreambolt_magic.progress import TqdmProgress  # type: ignore[no-redef]
 
     lock = threading.Lock()
 
@@ -368,15 +472,19 @@ def _peak_rss_mb() -> float:
 
 def main() -> None:
     name, case, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    name, again = name.removesuffix("-again"), name.endswith("-again")
+    tree = _use_tree()
+    # ours-base is ours, from the tree run.py's --base names (an older commit): the same code runs it.
+    name, again = name.removesuffix("-base").removesuffix("-again"), name.endswith("-again")
     load = (lambda: SETS[case][name](spec)) if case in SETS else (lambda: APPROACHES[name](case, spec))
     _warm(name)
+    _check_tree(tree)
     if again:
         load()
         BAR.update(seconds=0.0, calls=0)
     started = time.perf_counter()
     result = load()
     seconds = time.perf_counter() - started
+    _check_tree(tree)  # the modules the load imported too
     shape = getattr(result, "shape", (len(result), 0))
     out = {"seconds": seconds, "rss_mb": _peak_rss_mb(), "rows": shape[0], "columns": shape[1]}
     fetched = getattr(result, "attrs", {}).get("s3", {}).get("bytes_fetched")

@@ -9,6 +9,7 @@ file ours fetched for ``columns`` and ``nrows``; and at the end each of the issu
 
     python benchmarks/run.py                  # the 7.5M-row Parquet (about 240 MB), its CSV, 300 small CSVs
     python benchmarks/run.py --size small     # 500k rows, a quick run
+    python benchmarks/run.py --base ../before # A/B: also ours-base, dreambolt_magic from another checkout
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ BUCKET = "bench"
 SERVERS = ("moto", "s3rver")
 PROFILES = ("loopback", "s3-like")
 CASES = ("parquet", "columns", "nrows", "csv", "many", "parquet-set")
-APPROACHES = ("ours", "ours-noprogress", "ours-again", "s3fs", "pyarrow-fs", "pyarrow-fs-again", "boto3", "polars",
-              "raw-get", "local")
+APPROACHES = ("ours", "ours-base", "ours-noprogress", "ours-again", "s3fs", "pyarrow-fs", "pyarrow-fs-again", "boto3",
+              "polars", "raw-get", "local")
+#: ``ours-base`` is ours from the tree ``--base`` names; it runs only with that option.
+DEFAULT_APPROACHES = tuple(a for a in APPROACHES if a != "ours-base")
 #: Approaches run in some cases only: the progress bar's cost is a question for the two whole-file reads, and
 #: the second load in a process (``-again``) for the short ones, where once-a-process costs weigh most.
 ONLY_IN = {"ours-noprogress": {"parquet", "csv"}, "ours-again": {"columns", "nrows"},
@@ -49,6 +52,8 @@ SET_FILES = 60
 #: Which data each case reads.
 CASE_DATA = {"parquet": "parquet", "columns": "parquet", "nrows": "parquet", "csv": "csv", "many": "many",
              "parquet-set": "parquet-set"}
+#: approach.py's exit code when dreambolt_magic did not come from the tree it was given.
+WRONG_TREE = 3
 ENV = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -207,15 +212,43 @@ def upload(endpoint: str, files: dict[str, Path]) -> None:
 # --- measuring -----------------------------------------------------------------------------------------
 
 
-def measure(approach: str, case: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+def tree_of(approach: str, args: argparse.Namespace) -> Path | None:
+    """The tree an approach imports dreambolt_magic from: --base for ours-base, --tree for ours; None for peers."""
+    return args.base if approach == "ours-base" else args.tree if approach.startswith("ours") else None
+
+
+def describe(tree: Path) -> str:
+    """``tree`` and its commit (``+changes`` if its package differs from it), for the run's header."""
+    commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if commit.returncode != 0:
+        return f"{tree} (not a git checkout)"
+    changed = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "--", "dreambolt_magic"],
+                             capture_output=True, text=True).stdout.strip()
+    return f"{tree} ({commit.stdout.strip()}{' +changes' if changed else ''})"
+
+
+def import_from(tree: Path) -> None:
+    """This process's own imports of dreambolt_magic (the targets' part planning) come from ``tree`` too."""
+    sys.path.insert(0, str(tree))
+    import dreambolt_magic
+
+    if not Path(dreambolt_magic.__file__ or "").resolve().is_relative_to(tree):
+        raise SystemExit(f"run.py: dreambolt_magic was imported from {dreambolt_magic.__file__}, not from {tree}")
+
+
+def measure(approach: str, case: str, spec: dict[str, Any], timeout: float, tree: Path | None = None) -> dict[str, Any]:
+    # approach.py puts the tree first on its sys.path and checks that every dreambolt_magic module came from it.
+    env = {**os.environ, **ENV, **({"DREAMBOLT_BENCH_TREE": str(tree)} if tree else {})}
     try:
         # stderr is captured: ours' progress bar (tqdm) writes there, and a terminal's redraws would be timed too.
         result = subprocess.run(
             [sys.executable, str(HERE / "approach.py"), approach, case, json.dumps(spec)],
-            capture_output=True, text=True, timeout=timeout, env={**os.environ, **ENV},
+            capture_output=True, text=True, timeout=timeout, env=env,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
+    if result.returncode == WRONG_TREE:  # a measurement of the wrong code: no figure of this run can be trusted
+        raise SystemExit(f"{approach}: {(result.stderr.strip().splitlines() or ['wrong dreambolt_magic'])[-1]}")
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         return {"error": lines[-1][:100] if lines else f"exit {result.returncode}"}
@@ -241,11 +274,13 @@ def run_profile(label: str, endpoint: str, data: dict[str, dict[str, Any]], args
         samples: dict[str, list[dict[str, Any]]] = {a: [] for a in present}
         for _ in range(args.repeats):
             for approach in present:  # interleaved: A B C A B C ...
-                samples[approach].append(measure(approach, case, spec, args.timeout))
+                samples[approach].append(measure(approach, case, spec, args.timeout, tree_of(approach, args)))
         case_rows = []
         for approach in present:
             good = [s for s in samples[approach] if "seconds" in s]
             row: dict[str, Any] = {"profile": label, "case": case, "approach": approach, "size": source["size"]}
+            if (tree := tree_of(approach, args)) is not None:
+                row["tree"] = str(tree)
             if not good:
                 row["error"] = "; ".join(sorted({str(s.get("error")) for s in samples[approach]}))
             else:
@@ -301,7 +336,10 @@ def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[st
     ``size`` is the Parquet file's, ``rate`` the s3-like profile's bytes/s per connection. Targets of cases
     not run are left out; one whose approaches failed says "not measured".
     """
-    from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, plan_parts
+    try:
+        from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, plan_parts
+    except ImportError:  # a tree from before the transfer package (1f17a61 and older) has flat modules
+        from dreambolt_magic.parts import DEFAULT_CONCURRENCY, plan_parts  # type: ignore[no-redef]
 
     got = {(r["profile"], r["case"], r["approach"]): r for r in rows if "seconds" in r}
     lines = []
@@ -381,6 +419,19 @@ def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[st
     return lines
 
 
+def compare_trees(rows: list[dict[str, Any]]) -> list[str]:
+    """The A/B: ours-base / ours per server, profile and case (above 1: the tree under test is faster)."""
+    got = {(r["profile"], r["case"], r["approach"]): r["seconds"] for r in rows if "seconds" in r}
+    lines = []
+    for label in dict.fromkeys(r["profile"] for r in rows):
+        pairs = [(case, got.get((label, case, "ours-base")), got.get((label, case, "ours")))
+                 for case in dict.fromkeys(r["case"] for r in rows if r["profile"] == label)]
+        shown = [f"{case} {base / ours:.2f}x ({base:.3f} s / {ours:.3f} s)" if base and ours else f"{case} not measured"
+                 for case, base, ours in pairs]
+        lines.append(f"  {label}: {', '.join(shown)}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="full",
@@ -390,7 +441,13 @@ def main() -> None:
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated: {', '.join(SERVERS)}")
     parser.add_argument("--profiles", default=",".join(PROFILES), help=f"comma-separated: {', '.join(PROFILES)}")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated: {', '.join(CASES)}")
-    parser.add_argument("--approaches", default=",".join(APPROACHES), help=f"comma-separated: {', '.join(APPROACHES)}")
+    parser.add_argument("--approaches", default=",".join(DEFAULT_APPROACHES),
+                        help=f"comma-separated: {', '.join(APPROACHES)} (ours-base only with --base)")
+    parser.add_argument("--tree", type=Path, default=HERE.parent,
+                        help="the checkout ours imports dreambolt_magic from (default: the one this script is in)")
+    parser.add_argument("--base", type=Path,
+                        help="A/B: also run ours-base, ours with dreambolt_magic from this checkout (e.g. a git "
+                             "worktree of an older commit)")
     parser.add_argument("--rate", type=float, default=40e6, help="s3-like: bytes/s per connection")
     parser.add_argument("--latency", type=float, default=0.02, help="s3-like: seconds to the first byte")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before one measurement is dropped")
@@ -404,6 +461,22 @@ def main() -> None:
         unknown = [x for x in given if x not in known]
         if unknown:
             parser.error(f"unknown {name}: {', '.join(unknown)} (choose from {', '.join(known)})")
+    for option in ("tree", "base"):
+        given = getattr(args, option)
+        if given is not None:
+            given = given.resolve()
+            if not (given / "dreambolt_magic" / "__init__.py").is_file():
+                parser.error(f"--{option} {given}: no dreambolt_magic package there")
+            setattr(args, option, given)
+    if args.base is None and "ours-base" in wanted:
+        parser.error("ours-base is ours from the tree --base names: give --base")
+    if args.base is not None and "ours-base" not in wanted:
+        wanted.insert(wanted.index("ours") + 1 if "ours" in wanted else len(wanted), "ours-base")
+    import_from(args.tree)
+    from approach import compile_tree  # this script's folder is first on sys.path
+
+    for tree in {args.tree, args.base} - {None}:
+        compile_tree(tree)  # bytecode for every module the measurements import (see approach.py)
     approaches = [a for a in wanted if available(a)]
     skipped = [a for a in wanted if not available(a)]
 
@@ -434,6 +507,9 @@ def main() -> None:
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     if skipped:
         print(f"skipped (not installed): {', '.join(skipped)}")
+    if any(a.startswith("ours") for a in approaches):
+        print(f"ours: dreambolt_magic from {describe(args.tree)}"
+              + (f"; ours-base: from {describe(args.base)}" if args.base else ""))
     print("| profile | case | approach | median s | MB/s | peak RSS MB | time / ours | fetched / size |")
     print("|---|---|---|---|---|---|---|---|")
     all_rows: list[dict[str, Any]] = []
@@ -466,6 +542,11 @@ def main() -> None:
     print(f"targets (the issue's, set for the full-size data{caveat}):")
     for line in check_targets(all_rows, data["parquet"]["size"], args.rate):
         print(line)
+    if args.base is not None:
+        print()
+        print(f"A/B, ours-base / ours (above 1: {args.tree} is faster than {args.base}):")
+        for line in compare_trees(all_rows):
+            print(line)
     if args.json:
         args.json.write_text(json.dumps(all_rows, indent=1))
 
