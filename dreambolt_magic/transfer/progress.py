@@ -92,7 +92,8 @@ class NoProgress:
 
 
 class TqdmProgress:
-    """A tqdm bar in bytes, with size, speed and ETA; red when the load fails.
+    """A tqdm bar in bytes (decimal units, as the summary), with size, speed and ETA; red when the load fails
+    part of the way, and gone when it fails before any byte arrived.
 
     Bytes are batched and handed to tqdm at most every ``interval`` seconds.
     """
@@ -120,7 +121,7 @@ class TqdmProgress:
                 desc=description,
                 unit="B",
                 unit_scale=True,
-                unit_divisor=1024,
+                unit_divisor=1000,  # decimal, as the summary line counts (MB, not MiB)
                 dynamic_ncols=True,
                 leave=True,
                 **self._kwargs,
@@ -165,6 +166,8 @@ class TqdmProgress:
                     # A pruned read fetches less than the whole object: done is 100%, not a short (red) bar.
                     bar.total = bar.n
                 bar.set_postfix_str("")
+            elif bar.n == 0:
+                bar.leave = False  # nothing arrived: an empty bar above the explanation says nothing; gone
             else:
                 bar.colour = "red"
             bar.close()

@@ -31,6 +31,25 @@ def test_a_failed_load_leaves_the_bar_short() -> None:
     assert "20%" in last, last
 
 
+def test_a_load_that_fails_before_any_byte_leaves_no_bar() -> None:
+    out = io.StringIO()
+    progress = bar(out)
+    progress.start(None, "data.parquet")
+    progress.finish(ok=False)
+    assert "0.00" in out.getvalue()  # it was drawn while the load ran
+    assert out.getvalue().rpartition("\r")[2].strip() == ""  # and cleared when it failed
+
+
+def test_the_bar_counts_in_decimal_units_as_the_summary_does() -> None:
+    out = io.StringIO()
+    progress = bar(out)
+    progress.start(2_000_000, "data.parquet")
+    progress.advance(2_000_000)
+    progress.finish(ok=True)
+    last = out.getvalue().replace("\r", "\n").strip().splitlines()[-1]
+    assert "2.00M/2.00M" in last, last  # 1.91M in binary units
+
+
 def test_retrying_is_shown_on_the_bar() -> None:
     out = io.StringIO()
     progress = bar(out)
