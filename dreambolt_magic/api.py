@@ -167,13 +167,16 @@ def summarize(frame: pd.DataFrame) -> str:
     elapsed = info.get("elapsed") or 0.0
     rate = f"{size / elapsed / 1e6:,.1f} MB/s" if elapsed > 0 else "n/a"
     rows, cols = frame.shape
-    parts = [
-        f"{rows:,} rows x {cols:,} columns",
-        human_bytes(size),
-        f"{elapsed:.2f} s",
-        rate,
-        f"region {info.get('region') or 'unknown'}",
-    ]
+    objects = info.get("objects") or [info]
+    cached = sum(o.get("size") or 0 for o in objects if o.get("cached"))
+    if cached and not size:
+        # Nothing was downloaded: a download speed would be a claim about nothing.
+        parts = [f"{rows:,} rows x {cols:,} columns", f"{human_bytes(cached)} from the cache", f"{elapsed:.2f} s"]
+    else:
+        parts = [f"{rows:,} rows x {cols:,} columns", human_bytes(size)]
+        parts += [f"{human_bytes(cached)} from the cache"] if cached else []
+        parts += [f"{elapsed:.2f} s", rate]
+    parts.append(f"region {info.get('region') or 'unknown'}")
     if info.get("signed") is False:
         parts.append(f"unsigned ({info.get('unsigned_reason')})")
     if (info.get("attempts") or 1) > 1:

@@ -296,7 +296,7 @@ class S3IngestMagics(Magics):
               f"{human_bytes(total)} of {human_bytes(store.max_bytes)}.")
         for entry in entries:
             print(f"  {entry.uri}  {human_bytes(entry.size)}  etag {entry.etag}")
-        return store
+        return None  # the listing above is the answer; a Cache repr as Out[] would repeat it
 
     @line_magic
     def s3ingest_demo(self, line: str = "") -> Any:

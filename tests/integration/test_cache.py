@@ -25,6 +25,7 @@ import dreambolt_magic
 from dreambolt_magic.errors import S3CacheError
 from dreambolt_magic.objects.cache import Cache, default_directory, open_cache
 from dreambolt_magic.transfer.checksums import digest
+from dreambolt_magic.units import human_bytes
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -457,14 +458,15 @@ def test_the_cache_magic_shows_and_clears(
     for uri, _ in objects.values():
         magic.run_cell_magic("s3ingest", "df --quiet --cache", uri)
     with capture_output() as shown:
-        store = magic.run_line_magic("s3ingest_cache", "")
+        returned = magic.run_line_magic("s3ingest_cache", "")
+    assert returned is None  # the listing is printed; no Out[] repr of the Cache repeats it
     assert "2 objects" in shown.stdout
     assert objects["csv"][0] in shown.stdout and objects["parquet"][0] in shown.stdout
-    assert store.directory == tmp_path / "magic-cache"
+    assert str(tmp_path / "magic-cache") in shown.stdout
     with capture_output() as shown:
         magic.run_line_magic("s3ingest_cache", "clear")
     assert "Removed 2 cached objects" in shown.stdout
-    assert store.entries() == []
+    assert Cache(tmp_path / "magic-cache").entries() == []
     proxy.clear()
     magic.run_cell_magic("s3ingest", "df --quiet --cache", objects["csv"][0])
     assert counts(proxy).get("GET") == 1
@@ -484,3 +486,15 @@ def test_the_cache_size_is_validated(magic: InteractiveShell) -> None:
 
     with pytest.raises(TraitError):
         S3IngestMagics(magic, cache_size=0)
+
+
+def test_a_cache_hits_summary_says_so_and_claims_no_download_speed(
+    s3: S3Helper, objects: dict[str, tuple[str, pd.DataFrame]], tmp_path: Path
+) -> None:
+    uri, _ = objects["parquet"]
+    dreambolt_magic.load(uri, endpoint_url=s3.endpoint_url, progress=False, cache=tmp_path / "c")
+    hit = dreambolt_magic.load(uri, endpoint_url=s3.endpoint_url, progress=False, cache=tmp_path / "c")
+    line = dreambolt_magic.summarize(hit)
+    size = hit.attrs["s3"]["size"]
+    assert f"{human_bytes(size)} from the cache" in line
+    assert "MB/s" not in line and "0 B" not in line
