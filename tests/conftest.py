@@ -363,8 +363,12 @@ def _forget_config(shell: InteractiveShell) -> None:
 
 
 def _unload(shell: InteractiveShell) -> None:
+    """Unload the extension, and stop a demo server it kept for a reload: no test inherits one."""
+    from dreambolt_magic.notebook import extension
+
     if EXTENSION in shell.extension_manager.loaded:
         shell.run_line_magic("unload_ext", EXTENSION)
+    extension._stop_parked()
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ __all__ = [
     "Dataset",
     "DemoServer",
     "demo_credentials",
+    "restore_environ",
     "main",
     "sample_objects",
     "start_demo_server",
@@ -236,8 +237,9 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-def demo_credentials(environ: Mapping[str, str]) -> None:
-    """Give the demo fake credentials only when none are configured, so loads are signed as on AWS.
+def demo_credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """Give the demo fake credentials only when none are configured, so loads are signed as on AWS; returns
+    every ``AWS_*`` variable as it was before, for :func:`restore_environ` when the demo stops.
 
     Credentials a user already has are left alone: the embedded server accepts any signature, and they
     never leave this machine.
@@ -246,6 +248,17 @@ def demo_credentials(environ: Mapping[str, str]) -> None:
 
     import boto3
 
+    saved = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
     if boto3.Session().get_credentials() is None:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, environ[name])
+    return saved
+
+
+def restore_environ(saved: Mapping[str, str]) -> None:
+    """Put every ``AWS_*`` variable back as :func:`demo_credentials` found it (the demo's fake credentials go)."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("AWS_") and n not in saved]:
+        del os.environ[name]
+    os.environ.update(saved)

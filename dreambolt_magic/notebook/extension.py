@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from typing import Any
@@ -22,9 +23,24 @@ def load_ipython_extension(ipython: Any) -> None:
         return
     from dreambolt_magic.notebook.magics import S3IngestMagics
 
-    ipython.register_magics(S3IngestMagics(ipython))
+    magics = S3IngestMagics(ipython)
+    parked = _parked.pop(id(ipython), None)
+    if parked is not None:
+        magics.adopt_demo(parked)  # %reload_ext: the same demo server and endpoint carry on
+    ipython.register_magics(magics)
     # The once-a-process costs of a first load (botocore's service model), paid while the user types.
     threading.Thread(target=_warm_up, name="dreambolt-warm-up", daemon=True).start()
+
+
+#: Demo servers between an unload and the next load, by shell: owned here, emptied by the load that adopts one.
+_parked: dict[int, tuple[Any, ...]] = {}
+
+
+def _stop_parked() -> None:
+    for demo, *_ in _parked.values():
+        with contextlib.suppress(Exception):
+            demo.stop()
+    _parked.clear()
 
 
 def _warm_up() -> None:
@@ -33,12 +49,17 @@ def _warm_up() -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext dreambolt_magic``: remove the magics and stop the demo server."""
+    """``%unload_ext dreambolt_magic``: remove the magics. A running demo server is kept for a ``%load_ext`` that
+    follows (``%reload_ext`` is both), and stopped when the process ends."""
     manager = ipython.magics_manager
     instance = manager.registry.pop("S3IngestMagics", None)
     if instance is None:
         return
-    instance.stop_demo()
+    parked = instance.park_demo()
+    if parked is not None:
+        if not _parked:
+            atexit.register(_stop_parked)
+        _parked[id(ipython)] = parked
     for kind, names in _NAMES.items():
         for name in names:
             manager.magics[kind].pop(name, None)

@@ -92,6 +92,7 @@ class S3IngestMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._demo: Any = None
         self._saved_endpoint: str | None = None
+        self._saved_environ: dict[str, str] = {}
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -313,9 +314,9 @@ class S3IngestMagics(Magics):
         command = line.strip()
         if command == "stop":
             if self._demo is not None:
-                self._demo.stop()
-                self.endpoint_url, self._demo = self._saved_endpoint, None
-                print("The embedded S3 server is stopped.")
+                self.stop_demo()
+                print("The embedded S3 server is stopped; the endpoint setting and the AWS_* variables are "
+                      "as they were.")
             return None
         if command:
             raise UsageError(f"Unknown argument {command!r}; use %s3ingest_demo or %s3ingest_demo stop.")
@@ -327,7 +328,7 @@ class S3IngestMagics(Magics):
             self._saved_endpoint = self.endpoint_url
             self._demo = demo.start_demo_server()
             self.endpoint_url = self._demo.endpoint_url
-            demo.demo_credentials(self._demo.environ())
+            self._saved_environ = demo.demo_credentials(self._demo.environ())
         print(f"Embedded S3 server at {self._demo.endpoint_url} (bucket {self._demo.bucket}, "
               f"region {self._demo.region}); %%s3ingest now reads from it. Try:")
         for label, uri in self._demo.uris.items():
@@ -361,6 +362,22 @@ class S3IngestMagics(Magics):
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))
 
     def stop_demo(self) -> None:
+        """Stop the demo server, and put the endpoint setting and the ``AWS_*`` variables back as they were."""
         if self._demo is not None:
+            from dreambolt_magic.notebook import demo
+
             self._demo.stop()
-            self._demo = None
+            self.endpoint_url, self._demo = self._saved_endpoint, None
+            demo.restore_environ(self._saved_environ)
+
+    def park_demo(self) -> tuple[Any, ...] | None:
+        """The running demo, with what its stop puts back, handed over (not stopped) to the next instance: a
+        ``%reload_ext`` carries on with the same server and endpoint."""
+        if self._demo is None:
+            return None
+        parked, self._demo = (self._demo, self._saved_endpoint, self._saved_environ, self.endpoint_url), None
+        return parked
+
+    def adopt_demo(self, parked: tuple[Any, ...]) -> None:
+        """Carry on with a demo an earlier instance parked (see :meth:`park_demo`)."""
+        self._demo, self._saved_endpoint, self._saved_environ, self.endpoint_url = parked

@@ -721,7 +721,8 @@ def test_demo_starts_serves_samples_and_stops(
     assert _demo_started(capsys.readouterr().out)[:2] == (endpoint, port)
 
     assert ip.run_line_magic("s3ingest_demo", "stop") is None
-    assert capsys.readouterr().out == "The embedded S3 server is stopped.\n"
+    assert capsys.readouterr().out == ("The embedded S3 server is stopped; the endpoint setting and the AWS_* "
+                                       "variables are as they were.\n")
     assert not server.running
     assert config(ip, "endpoint_url") == s3.endpoint_url
     assert refuses(port)
@@ -773,6 +774,8 @@ def test_demo_gives_fake_credentials_only_when_there_are_none(
     ip.run_line_magic("s3ingest_demo", "stop")
     assert not server.running
     assert refuses(port)
+    # Its fake credentials went with it: later loads are not signed with them.
+    assert "AWS_ACCESS_KEY_ID" not in os.environ and "AWS_SECRET_ACCESS_KEY" not in os.environ
 
 
 @pytest.mark.usefixtures("unseeded_demo")
@@ -832,14 +835,36 @@ def test_unloading_twice_is_harmless(ip: InteractiveShell) -> None:
 
 
 @pytest.mark.usefixtures("unseeded_demo")
-def test_unload_stops_a_running_demo(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reload_carries_on_with_the_running_demo_and_its_endpoint(
+    ip: InteractiveShell, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    server = ip.run_line_magic("s3ingest_demo", "")
+    endpoint, port, _ = _demo_started(capsys.readouterr().out)
+    ip.run_line_magic("config", "S3IngestMagics.max_attempts = 2")
+    ip.run_line_magic("reload_ext", "dreambolt_magic")
+    assert server.running and not refuses(port)
+    (magics,) = _instances(ip)
+    assert (magics.endpoint_url, magics.max_attempts) == (endpoint, 2)
+    # moto keeps one state per process: the demo endpoint serves the test bucket too, on loopback.
+    ip.run_cell_magic("s3ingest", "df -q", CSV)
+    assert ip.user_ns["df"].attrs["s3"]["endpoint"] == endpoint
+    ip.run_line_magic("s3ingest_demo", "stop")
+    assert not server.running and refuses(port)
+
+
+def test_unload_keeps_the_demo_for_a_load_and_stops_it_when_the_process_ends(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dreambolt_magic.notebook import extension
+
     capsys.readouterr()
     server = ip.run_line_magic("s3ingest_demo", "")
     _, port, _ = _demo_started(capsys.readouterr().out)
-    assert not refuses(port)
     ip.run_line_magic("unload_ext", "dreambolt_magic")
-    assert not server.running
-    assert refuses(port)
+    assert server.running
+    extension._stop_parked()  # what the process's exit runs
+    assert not server.running and refuses(port)
 
 
 def test_loading_the_extension_warms_up_on_a_thread(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
