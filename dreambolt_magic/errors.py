@@ -153,11 +153,12 @@ class S3Error(Exception):
 
     def _render_traceback_(self) -> list[str]:
         # IPython calls this instead of printing a traceback: the explanation is what helps here. Once a
-        # front end has displayed it richly, one line is enough.
+        # front end has displayed it richly, nothing more is shown: the cell has failed (Run All stops), and
+        # the explanation said why once.
         from dreambolt_magic import explain
 
         if self.displayed:
-            return [f"{type(self).__name__}: {self.message}"]
+            return []
         return explain.render_text(self).splitlines()
 
 

@@ -27,6 +27,13 @@ from dreambolt_magic.units import human_bytes
 __all__ = ["S3IngestMagics"]
 
 
+class LoadInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a load: a KeyboardInterrupt (Run All stops) that IPython shows as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
 @magics_class
 class S3IngestMagics(Magics):
     """Load S3 objects into DataFrames. Settings here are the defaults for every ``%%s3ingest``."""
@@ -217,10 +224,14 @@ class S3IngestMagics(Magics):
                 engine="pandas" if engine == "polars" else engine,
             )
         except S3Error as exc:
-            # The rich explanation once, then a one-line error so the cell fails (Run All stops here).
+            # The rich explanation once; the error still fails the cell (Run All stops here), showing nothing more.
             display(exc)
             exc.displayed = True
             raise
+        except KeyboardInterrupt:
+            # One line, not urllib3's and the socket's frames; still an interrupt, so that Run All stops.
+            raise LoadInterrupted(f"Interrupted: {uri if isinstance(uri, str) else uri[0]} was not loaded, and "
+                                  "nothing was bound.") from None
         if engine == "dask":
             if not quiet:
                 print(engines.describe(frame, uri))

@@ -749,7 +749,7 @@ def test_default_progress_bar_in_a_terminal(
     assert out == ""
     final = err.replace("\r", "\n").strip().splitlines()[-1]
     assert final.startswith("bar.parquet: 100%"), err
-    size = tqdm.tqdm.format_sizeof(len(body), divisor=1024)
+    size = tqdm.tqdm.format_sizeof(len(body), divisor=1000)  # decimal, as the summary
     assert f"| {size}/{size} [" in final, err
 
 
