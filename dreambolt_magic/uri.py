@@ -3,6 +3,10 @@
 Accepted: ``s3://``, ``s3a://`` and ``s3n://`` URIs, whose key is taken literally, and ``http(s)://`` URLs,
 whose path is percent-decoded: AWS virtual-hosted and path-style hosts, or any other host as the endpoint
 of an S3-compatible store. Pure: no I/O, no boto3.
+
+A bucket may be named by an access point alias (``...-s3alias``, ``...--ol-s3``), which AWS accepts wherever
+a bucket name goes, or be a directory bucket (S3 Express One Zone, ``base--ZONE-ID--x-s3``), whose name fixes
+its region: the zone's (:func:`named_region`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from dreambolt_magic.errors import S3UriError
 
-__all__ = ["S3Uri", "parse"]
+__all__ = ["S3Uri", "named_region", "parse"]
 
 _EXAMPLE = "s3://bucket/path/to/file.parquet"
 _MAX_KEY_BYTES = 1024
@@ -29,15 +33,22 @@ _AWS_HOST = re.compile(
 _AWS_DOMAIN = re.compile(r"(?:.+\.)?amazonaws\.com(?:\.cn)?")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
-_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3")
+_DIRECTORY_SUFFIX = "--x-s3"
+# A zone ID has no "--" in it, so the last "--"-separated part before the suffix is the zone.
+_DIRECTORY = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?--(?P<zone>[a-z0-9]+(?:-[a-z0-9]+)+)--x-s3")
+# A zone ID starts with its region's short form: use1 us-east-1, apne1 ap-northeast-1, usgw1 us-gov-west-1.
+_ZONE_REGION = re.compile(r"(?P<area>[a-z]{2})(?P<gov>g?)(?P<way>ne|nw|se|sw|n|s|e|w|c)(?P<number>\d+)")
+_WAYS = {"n": "north", "s": "south", "e": "east", "w": "west", "c": "central", "ne": "northeast",
+         "nw": "northwest", "se": "southeast", "sw": "southwest"}
 
 
 @dataclass(frozen=True)
 class S3Uri:
     """An S3 object: bucket and key, with what the URL said about where and which version to read.
 
-    ``region`` is a region named in an AWS URL (a hint, not a fact about the bucket); ``endpoint`` is
-    ``scheme://host[:port]`` of a non-AWS, S3-compatible store. ``str()`` gives the canonical ``s3://`` form.
+    ``region`` is the region the bucket's name fixes (:func:`named_region`), else one named in an AWS URL (a
+    hint, not a fact about the bucket); ``endpoint`` is ``scheme://host[:port]`` of a non-AWS, S3-compatible
+    store. ``str()`` gives the canonical ``s3://`` form.
     """
 
     bucket: str
@@ -102,7 +113,7 @@ def _parse_s3(uri: str, scheme: str, rest: str, text: str) -> S3Uri:
                          f"'?versionId='", text)
     bucket, _, key = body.partition("/")
     _check(bucket, key, uri, text, f"{scheme}://{bucket}")
-    return S3Uri(bucket, key, version_id=version)
+    return S3Uri(bucket, key, region=named_region(bucket), version_id=version)
 
 
 def _parse_http(uri: str, text: str) -> S3Uri:
@@ -148,7 +159,7 @@ def _parse_http(uri: str, text: str) -> S3Uri:
     versions = [value for name, value in params if name == "versionId"]
     if len(versions) > 1 or versions == [""]:
         raise _error(f"{shown} needs exactly one non-empty versionId; write ?versionId=<version>", safe)
-    region = ("us-east-1" if aws["external"] else aws["region"]) if aws else None
+    region = named_region(bucket) or (("us-east-1" if aws["external"] else aws["region"]) if aws else None)
     version = versions[0] if versions else None
     result = S3Uri(bucket, key, region=region, version_id=version, endpoint=endpoint)
     others = sorted({name for name, _ in params} - {"versionId"})
@@ -173,10 +184,9 @@ def _check(bucket: str, key: str, uri: str, text: str, base: str) -> None:
         problem = "bucket names cannot be formatted like an IP address"
     elif bucket.startswith("xn--"):
         problem = "bucket names cannot start with 'xn--'"
-    else:
-        suffix = next((s for s in _RESERVED_SUFFIXES if bucket.endswith(s)), None)
-        if suffix:
-            problem = f"bucket names cannot end with '{suffix}', which is reserved for access point aliases"
+    elif bucket.endswith(_DIRECTORY_SUFFIX) and not _DIRECTORY.fullmatch(bucket):
+        problem = ("directory bucket names are a base name, '--', the zone ID and '--x-s3', without dots: "
+                   "e.g. my-bucket--usw2-az1--x-s3")
     if problem:
         raise _error(f"{bucket!r} is not a valid bucket name: {problem}", text, code="InvalidBucketName",
                      bucket=bucket)
@@ -191,6 +201,19 @@ def _check(bucket: str, key: str, uri: str, text: str, base: str) -> None:
     if size > _MAX_KEY_BYTES:
         raise _error(f"the key in {base}/... is {size} bytes in UTF-8, but S3 keys are at most "
                      f"{_MAX_KEY_BYTES}; check that the URI was pasted once and whole", text, bucket=bucket)
+
+
+def named_region(bucket: str) -> str | None:
+    """The region a bucket's name fixes, if it fixes one: a directory bucket's (``name--usw2-az1--x-s3`` is in
+    us-west-2, the region of zone usw2-az1); ``None`` for any other name, whose region S3 alone knows."""
+    directory = _DIRECTORY.fullmatch(bucket)
+    if directory is None:
+        return None
+    short = _ZONE_REGION.fullmatch(directory["zone"].partition("-")[0])
+    if short is None:
+        return None
+    gov = "-gov" if short["gov"] else ""
+    return f"{short['area']}{gov}-{_WAYS[short['way']]}-{short['number']}"
 
 
 def _redacted(parts: SplitResult) -> str:

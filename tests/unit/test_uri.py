@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dreambolt_magic import uri as uri_module
 from dreambolt_magic.errors import S3UriError
-from dreambolt_magic.uri import S3Uri, parse
+from dreambolt_magic.uri import S3Uri, named_region, parse
 
 VERSION = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
 MINIO = "http://127.0.0.1:9000"
@@ -59,6 +59,58 @@ S3_FORMS = [
     case("s3a://bucket/k?versionId=null", "bucket", "k", version_id="null", id="version-null"),
     case(f"s3://bucket/{'é' * 512}", "bucket", "é" * 512, id="1024-byte-key"),
 ]
+
+ALIAS = "my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias"
+OLAP_ALIAS = "my-olap-ap-hrzrlukc5m36ft7okagglf3gmwluq--ol-s3"
+
+# AWS accepts an access point's alias wherever a bucket name goes; a directory bucket's name fixes its region.
+NAMED_BUCKETS = [
+    case(f"s3://{ALIAS}/dir/f.csv", ALIAS, "dir/f.csv", id="access-point-alias"),
+    case(f"s3://{OLAP_ALIAS}/f.csv", OLAP_ALIAS, "f.csv", id="object-lambda-alias"),
+    case(f"s3a://{ALIAS}/f.csv?versionId=v1", ALIAS, "f.csv", version_id="v1", id="alias-with-version"),
+    case(f"https://{ALIAS}.s3.us-west-2.amazonaws.com/f.csv", ALIAS, "f.csv", region="us-west-2",
+         id="alias-virtual-hosted"),
+    case("s3://my-bucket--usw2-az1--x-s3/dir/f.parquet", "my-bucket--usw2-az1--x-s3", "dir/f.parquet",
+         region="us-west-2", id="directory-bucket"),
+    case("s3://a--b--use1-az4--x-s3/f", "a--b--use1-az4--x-s3", "f", region="us-east-1",
+         id="directory-bucket-base-with-double-hyphen"),
+    case("s3://logs--apne1-az4--x-s3/f", "logs--apne1-az4--x-s3", "f", region="ap-northeast-1",
+         id="directory-bucket-tokyo"),
+    case("s3://logs--usw2-lax1-az1--x-s3/f", "logs--usw2-lax1-az1--x-s3", "f", region="us-west-2",
+         id="directory-bucket-local-zone"),
+    case("https://s3.amazonaws.com/logs--euw1-az1--x-s3/f", "logs--euw1-az1--x-s3", "f", region="eu-west-1",
+         id="directory-bucket-path-style"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NAMED_BUCKETS)
+def test_aliases_and_directory_buckets(text: str, expected: S3Uri) -> None:
+    assert parse(text) == expected
+    if text.startswith("s3"):
+        assert parse(str(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("bucket", "region"),
+    [
+        ("b--use1-az5--x-s3", "us-east-1"),
+        ("b--use2-az1--x-s3", "us-east-2"),
+        ("b--usw2-az3--x-s3", "us-west-2"),
+        ("b--aps1-az1--x-s3", "ap-south-1"),
+        ("b--apne1-az1--x-s3", "ap-northeast-1"),
+        ("b--apse2-az1--x-s3", "ap-southeast-2"),
+        ("b--eun1-az2--x-s3", "eu-north-1"),
+        ("b--euc1-az1--x-s3", "eu-central-1"),
+        ("b--cnnw1-az1--x-s3", "cn-northwest-1"),
+        ("b--usgw1-az1--x-s3", "us-gov-west-1"),
+        ("b--sae1-az1--x-s3", "sa-east-1"),
+        ("bucket", None),
+        (ALIAS, None),
+        ("b--zz-az1--x-s3", None),  # a zone ID that names no region we can tell: S3 will be asked
+    ],
+)
+def test_named_region_is_a_directory_bucket_s_zone_s(bucket: str, region: str | None) -> None:
+    assert named_region(bucket) == region
 
 VIRTUAL_HOSTED = [
     case("https://bucket.s3.amazonaws.com/key", "bucket", "key", id="global"),
@@ -232,8 +284,13 @@ ERRORS = [
     pytest.param("s3://192.168.5.4/key", "InvalidBucketName", "formatted like an IP address",
                  id="ip-address"),
     pytest.param("s3://xn--bucket/key", "InvalidBucketName", "cannot start with 'xn--'", id="xn-prefix"),
-    pytest.param("s3://bucket-s3alias/key", "InvalidBucketName", "cannot end with '-s3alias'", id="s3alias"),
-    pytest.param("s3://bucket--ol-s3/key", "InvalidBucketName", "cannot end with '--ol-s3'", id="ol-s3"),
+    pytest.param("s3://my.bucket--usw2-az1--x-s3/key", "InvalidBucketName",
+                 "directory bucket names are a base name, '--', the zone ID and '--x-s3', without dots: "
+                 "e.g. my-bucket--usw2-az1--x-s3", id="directory-bucket-with-dot"),
+    pytest.param("s3://my-bucket--x-s3/key", "InvalidBucketName", "directory bucket names are",
+                 id="directory-bucket-without-zone"),
+    pytest.param("s3://my-bucket-usw2-az1--x-s3/key", "InvalidBucketName", "directory bucket names are",
+                 id="directory-bucket-zone-not-set-off"),
     pytest.param("https://s3.amazonaws.com/Bad_Bucket/key", "InvalidBucketName",
                  "'Bad_Bucket' is not a valid", id="path-style-bucket"),
     pytest.param("https://bad_bucket.s3.amazonaws.com/key", "InvalidBucketName",
@@ -373,7 +430,8 @@ def legal_bucket(name: str) -> bool:
         ".." not in name
         and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name)
         and not name.startswith("xn--")
-        and not name.endswith(("-s3alias", "--ol-s3"))
+        # A directory bucket's name fixes its region, and must name a zone: both have tests of their own.
+        and not name.endswith("--x-s3")
     )
 
 
