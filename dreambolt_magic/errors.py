@@ -282,6 +282,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     # URI.
     "InvalidUri": S3UriError,
     "InvalidBucketName": S3UriError,
+    "InvalidArn": S3UriError,
     # Everything else that we still explain specifically.
     "InternalError": S3GenericError,
     "InvalidObjectState": S3GenericError,

@@ -276,6 +276,12 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{message}",
         "Check the bucket name: 3-63 lowercase letters, digits, dots and hyphens.",
     ),
+    "InvalidArn": (
+        "{message}",
+        "Write an access point's ARN as s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key (an Object Lambda "
+        "access point's with arn:aws:s3-object-lambda:, a Multi-Region Access Point's as "
+        "arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap), or use the access point's alias as the bucket: s3://ALIAS/key.",
+    ),
     "NotImplemented": (
         "The S3 endpoint{at_endpoint} does not implement a feature the request used.",
         "If this is an S3-compatible store, report it; try without ?versionId=.",
