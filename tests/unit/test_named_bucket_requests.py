@@ -1,0 +1,116 @@
+"""What botocore would send, with our clients' settings, for buckets whose names say where they live: access
+point ARNs and directory buckets (S3 Express One Zone).
+
+Nothing leaves the process: a ``before-send`` handler on the client answers every request itself and records
+it, so the tests see the URL, the signature's region and the headers botocore built, and no socket is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from dreambolt_magic.client.calls import bucket_region, call
+from dreambolt_magic.client.connection import Connection
+from dreambolt_magic.client.retry import RetryPolicy
+from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.uri import parse
+
+SESSION = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<CreateSessionResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Credentials>'
+    b"<SessionToken>SESSION-TOKEN</SessionToken><SecretAccessKey>session-secret</SecretAccessKey>"
+    b"<AccessKeyId>SESSIONKEY</AccessKeyId><Expiration>2099-01-01T00:00:00Z</Expiration>"
+    b"</Credentials></CreateSessionResult>"
+)
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+class Wire:
+    """Stands in for the network under one client: records each request and answers it (a CreateSession
+    with session credentials, anything else with an empty 200)."""
+
+    def __init__(self, client: Any) -> None:
+        self.sent: list[AWSPreparedRequest] = []
+        client.meta.events.register("before-send.s3", self.answer)
+
+    def answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        self.sent.append(request)
+        body = SESSION if request.url.endswith("?session") else b""
+        return AWSResponse(request.url, 200, {"Content-Length": str(len(body))}, _Body(body))
+
+
+@pytest.fixture
+def conn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Connection]:
+    """A signed connection to AWS (no endpoint_url), with fake credentials."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    connection = Connection.open(ConnectOptions(unsigned_fallback=False))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def head(conn: Connection, text: str) -> tuple[Wire, str]:
+    """HEAD the object ``text`` names through the funnel, in the region the loader would choose."""
+    uri = parse(text)
+    policy = RetryPolicy(max_attempts=1)
+    region = uri.region or bucket_region(conn, uri.bucket, policy)
+    wire = Wire(conn.client(region))
+    call(conn, "HeadObject", region=region, policy=policy, Bucket=uri.bucket, Key=uri.key)
+    return wire, region
+
+
+def scope(request: AWSPreparedRequest) -> str:
+    """``region/service`` of the request's SigV4 credential scope."""
+    credential = request.headers["Authorization"].decode().split("Credential=")[1].split(",")[0]
+    return "/".join(credential.split("/")[2:4])
+
+
+def test_a_directory_bucket_is_read_through_botocore_s_own_session(conn: Connection) -> None:
+    wire, region = head(conn, "s3://logs--usw2-az1--x-s3/dir/data.csv")
+
+    assert region == "us-west-2"
+    create, read = wire.sent
+    zonal = "https://logs--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com"
+    # botocore asks for a session itself (CreateSession), then signs the read with it.
+    assert (create.method, create.url) == ("GET", f"{zonal}/?session")
+    assert scope(create) == "us-west-2/s3express"
+    assert (read.method, read.url) == ("HEAD", f"{zonal}/dir/data.csv")
+    assert read.headers["x-amz-s3session-token"] == b"SESSION-TOKEN"
+    assert b"Credential=SESSIONKEY/" in read.headers["Authorization"]
+
+
+@pytest.mark.parametrize(
+    ("text", "url", "signed_for"),
+    [
+        pytest.param("s3://arn:aws:s3:eu-west-3:123456789012:accesspoint/my-ap/dir/f.csv",
+                     "https://my-ap-123456789012.s3-accesspoint.eu-west-3.amazonaws.com/dir/f.csv",
+                     "eu-west-3/s3", id="access-point"),
+        pytest.param("s3://arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/my-ap/f.csv",
+                     "https://my-ap-123456789012.s3-accesspoint.cn-north-1.amazonaws.com.cn/f.csv",
+                     "cn-north-1/s3", id="china"),
+        pytest.param("s3://arn:aws:s3-object-lambda:us-west-2:123456789012:accesspoint/my-olap/f.csv",
+                     "https://my-olap-123456789012.s3-object-lambda.us-west-2.amazonaws.com/f.csv",
+                     "us-west-2/s3-object-lambda", id="object-lambda"),
+    ],
+)
+def test_an_access_point_arn_is_read_at_its_access_point(conn: Connection, text: str, url: str,
+                                                         signed_for: str) -> None:
+    wire, _ = head(conn, text)
+
+    (read,) = wire.sent
+    assert (read.method, read.url) == ("HEAD", url)
+    assert scope(read) == signed_for
