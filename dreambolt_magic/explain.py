@@ -59,6 +59,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "bucket_region_flag": f" {bucket_region}" if bucket_region else " REGION",
         "version": hints.get("version_id") or "",
         "code_note": f" ({err.code})" if err.code else "",
+        "instead_note": f" {hints['instead']}" if hints.get("instead") else "",
         "table": hints.get("table") or "",
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "cache_directory": hints.get("directory") or "DIR",

@@ -282,6 +282,16 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "access point's with arn:aws:s3-object-lambda:, a Multi-Region Access Point's as "
         "arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap), or use the access point's alias as the bucket: s3://ALIAS/key.",
     ),
+    "ArnWithEndpoint": (
+        "{message}",
+        "For an S3-compatible store, write its bucket's name: s3://bucket/key. For AWS, drop --endpoint-url (and "
+        "unset AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL): the access point's ARN says where it is.",
+    ),
+    "NeedsCRT": (
+        "{message}. Nothing was sent.",
+        "Install it where the kernel runs: pip install 'botocore[crt]' (or pip install awscrt), then restart the "
+        "kernel (botocore looks for it once, when it is imported).{instead_note}",
+    ),
     "NotImplemented": (
         "The S3 endpoint{at_endpoint} does not implement a feature the request used.",
         "If this is an S3-compatible store, report it; try without ?versionId=.",

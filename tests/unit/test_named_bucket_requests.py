@@ -1,5 +1,6 @@
 """What botocore would send, with our clients' settings, for buckets whose names say where they live: access
-point ARNs and directory buckets (S3 Express One Zone).
+point ARNs and directory buckets (S3 Express One Zone); and what the clients refuse to send (an ARN to an
+S3-compatible store, a Multi-Region Access Point that cannot be signed).
 
 Nothing leaves the process: a ``before-send`` handler on the client answers every request itself and records
 it, so the tests see the URL, the signature's region and the headers botocore built, and no socket is opened.
@@ -12,7 +13,10 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HAS_CRT
 
+from dreambolt_magic import errors
+from dreambolt_magic.client import access_points
 from dreambolt_magic.client.calls import bucket_region, call
 from dreambolt_magic.client.connection import Connection
 from dreambolt_magic.client.retry import RetryPolicy
@@ -114,3 +118,72 @@ def test_an_access_point_arn_is_read_at_its_access_point(conn: Connection, text:
     (read,) = wire.sent
     assert (read.method, read.url) == ("HEAD", url)
     assert scope(read) == signed_for
+
+
+MRAP_URI = "s3://arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/dir/f.csv"
+MRAP_HOST = "https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+
+
+def test_a_multi_region_access_point_without_the_crt_is_refused_before_anything_is_sent(
+        conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access_points, "sigv4a_unavailable", lambda: "it is not installed")
+    uri = parse(MRAP_URI)
+    wire = Wire(conn.client(bucket_region(conn, uri.bucket, RetryPolicy(max_attempts=1))))
+
+    with pytest.raises(errors.S3GenericError) as caught:
+        call(conn, "HeadObject", region="us-east-1", policy=RetryPolicy(max_attempts=3), Bucket=uri.bucket,
+             Key=uri.key)
+
+    assert wire.sent == []
+    error = caught.value
+    assert error.code == "NeedsCRT" and error.bucket == uri.bucket and error.attempts == 1
+    assert "SigV4A" in str(error) and "it is not installed" in str(error)
+    assert "pip install 'botocore[crt]'" in error.remedy and "Nothing was sent" in error.explanation
+
+
+@pytest.mark.skipif(HAS_CRT, reason="botocore can sign SigV4A here")
+def test_where_botocore_itself_cannot_sign_sigv4a_it_is_the_same_error(
+        conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Our check passed (say, an awscrt too old): botocore's own refusal, before sending, is translated alike.
+    monkeypatch.setattr(access_points, "sigv4a_unavailable", lambda: None)
+    with pytest.raises(errors.S3GenericError) as caught:
+        head(conn, MRAP_URI)
+    assert caught.value.code == "NeedsCRT"
+    assert "botocore[crt]" in (caught.value.detail or "")
+
+
+@pytest.mark.skipif(not HAS_CRT, reason="botocore signs SigV4A only with awscrt installed")
+def test_with_the_crt_a_multi_region_access_point_is_signed_with_sigv4a(conn: Connection) -> None:
+    wire, _ = head(conn, MRAP_URI)
+    (read,) = wire.sent
+    assert read.url == f"{MRAP_HOST}/dir/f.csv"
+    assert read.headers["Authorization"].startswith(b"AWS4-ECDSA-P256-SHA256")
+    assert read.headers["X-Amz-Region-Set"] == b"*"
+
+
+def test_an_unsigned_request_to_a_multi_region_access_point_needs_no_crt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access_points, "sigv4a_unavailable", lambda: "it is not installed")
+    anonymous = Connection.open(ConnectOptions(anon=True))
+    try:
+        wire, _ = head(anonymous, MRAP_URI)
+    finally:
+        anonymous.close()
+    (read,) = wire.sent
+    assert read.url == f"{MRAP_HOST}/dir/f.csv"
+    assert "Authorization" not in read.headers
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap/f.csv", id="access-point"),
+    pytest.param(MRAP_URI, id="multi-region"),
+])
+def test_an_arn_is_refused_for_an_s3_compatible_store_before_anything_is_sent(text: str) -> None:
+    store = Connection.open(ConnectOptions(endpoint_url="http://127.0.0.1:9000"))
+    try:
+        with pytest.raises(errors.S3UriError) as caught:
+            head(store, text)
+    finally:
+        store.close()
+    error = caught.value
+    assert error.code == "ArnWithEndpoint" and error.endpoint == "http://127.0.0.1:9000"
+    assert "has no access points; write the store's bucket name (s3://bucket/key)" in str(error)
