@@ -21,7 +21,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from dreambolt_magic.errors import S3UriError
 
-__all__ = ["AccessPoint", "S3Uri", "access_point", "named_region", "parse"]
+__all__ = ["AccessPoint", "S3Uri", "access_point", "is_directory_bucket", "named_region", "parse"]
 
 _EXAMPLE = "s3://bucket/path/to/file.parquet"
 _MAX_KEY_BYTES = 1024
@@ -337,6 +337,11 @@ def _check_key(key: str, uri: str, text: str, base: str, bucket: str, *, what: s
     if size > _MAX_KEY_BYTES:
         raise _error(f"the key in {base}/... is {size} bytes in UTF-8, but S3 keys are at most "
                      f"{_MAX_KEY_BYTES}; check that the URI was pasted once and whole", text, bucket=bucket)
+
+
+def is_directory_bucket(bucket: str) -> bool:
+    """Whether ``bucket`` is a directory bucket's name (S3 Express One Zone: ``base--ZONE-ID--x-s3``)."""
+    return _DIRECTORY.fullmatch(bucket) is not None
 
 
 def named_region(bucket: str) -> str | None:

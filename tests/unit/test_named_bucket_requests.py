@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -20,6 +21,7 @@ from dreambolt_magic.client import access_points
 from dreambolt_magic.client.calls import bucket_region, call
 from dreambolt_magic.client.connection import Connection
 from dreambolt_magic.client.retry import RetryPolicy
+from dreambolt_magic.datasets.listing import expand
 from dreambolt_magic.options import ConnectOptions
 from dreambolt_magic.uri import parse
 
@@ -42,15 +44,22 @@ class _Body:
 
 class Wire:
     """Stands in for the network under one client: records each request and answers it (a CreateSession
-    with session credentials, anything else with an empty 200)."""
+    with session credentials, a ListObjectsV2 with ``keys``, anything else with an empty 200)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, keys: tuple[str, ...] = ()) -> None:
         self.sent: list[AWSPreparedRequest] = []
+        self.keys = keys
         client.meta.events.register("before-send.s3", self.answer)
 
     def answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         self.sent.append(request)
-        body = SESSION if request.url.endswith("?session") else b""
+        body = b""
+        if request.url.endswith("?session"):
+            body = SESSION
+        elif "list-type=2" in request.url:
+            contents = "".join(f"<Contents><Key>{key}</Key><Size>3</Size></Contents>" for key in self.keys)
+            body = (f'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsTruncated>false'
+                    f"</IsTruncated>{contents}</ListBucketResult>").encode()
         return AWSResponse(request.url, 200, {"Content-Length": str(len(body))}, _Body(body))
 
 
@@ -81,6 +90,26 @@ def scope(request: AWSPreparedRequest) -> str:
     """``region/service`` of the request's SigV4 credential scope."""
     credential = request.headers["Authorization"].decode().split("Credential=")[1].split(",")[0]
     return "/".join(credential.split("/")[2:4])
+
+
+def test_a_directory_bucket_is_listed_from_a_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Directory buckets list only prefixes that end in "/": a glob's keys come from its folder, filtered here.
+    wires: list[Wire] = []
+    made = Connection.client
+
+    def client(self: Connection, region: str) -> Any:
+        found = made(self, region)
+        if not wires:
+            wires.append(Wire(found, keys=("data/part-1.csv", "data/part-2.csv", "data/other.csv")))
+        return found
+
+    monkeypatch.setattr(Connection, "client", client)
+    refs = expand("s3://logs--usw2-az1--x-s3/data/part-*.csv", ConnectOptions(unsigned_fallback=False))
+
+    assert [ref.text for ref in refs] == ["s3://logs--usw2-az1--x-s3/data/part-1.csv",
+                                          "s3://logs--usw2-az1--x-s3/data/part-2.csv"]
+    prefixes = [parse_qs(urlsplit(r.url).query)["prefix"][0] for r in wires[0].sent if "list-type=2" in r.url]
+    assert "data/" in prefixes and all(prefix.endswith("/") for prefix in prefixes)
 
 
 def test_a_directory_bucket_is_read_through_botocore_s_own_session(conn: Connection) -> None:

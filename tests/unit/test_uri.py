@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dreambolt_magic import uri as uri_module
 from dreambolt_magic.errors import S3UriError
-from dreambolt_magic.uri import AccessPoint, S3Uri, access_point, named_region, parse
+from dreambolt_magic.uri import AccessPoint, S3Uri, access_point, is_directory_bucket, named_region, parse
 
 VERSION = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
 MINIO = "http://127.0.0.1:9000"
@@ -173,6 +173,14 @@ def test_aliases_and_directory_buckets(text: str, expected: S3Uri) -> None:
 )
 def test_named_region_is_a_directory_bucket_s_zone_s(bucket: str, region: str | None) -> None:
     assert named_region(bucket) == region
+
+
+@pytest.mark.parametrize(("bucket", "directory"), [
+    ("logs--usw2-az1--x-s3", True), ("a--b--usw2-lax1-az1--x-s3", True), ("logs", False), (ALIAS, False),
+    ("logs--x-s3", False), ("arn:aws:s3:us-west-2:123456789012:accesspoint/logs--usw2-az1--x-s3", False),
+])
+def test_is_directory_bucket(bucket: str, directory: bool) -> None:
+    assert is_directory_bucket(bucket) is directory
 
 VIRTUAL_HOSTED = [
     case("https://bucket.s3.amazonaws.com/key", "bucket", "key", id="global"),
