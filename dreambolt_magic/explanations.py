@@ -28,7 +28,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "AccessDenied": (
         "S3 accepted the credentials{who} but they are not allowed to read {where}: the IAM policy, "
         "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).",
-        "Ask for s3:GetObject on arn:aws:s3:::{bucket}/{key} (and kms:Decrypt if the object is "
+        "Ask for s3:GetObject on {object_arn} (and kms:Decrypt if the object is "
         "SSE-KMS encrypted), or use a profile that has it: --profile NAME. If the bucket is public, "
         "load it without credentials: --anon.",
     ),
@@ -314,7 +314,7 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
         "S3 refused the request for {where} (HTTP {status}){who}: the credentials are missing, invalid "
         "or not allowed to read it.",
         "Check which identity is used with `aws sts get-caller-identity{profile_flag}` and that it may "
-        "s3:GetObject on arn:aws:s3:::{bucket}/{key}; for a public bucket use --anon.",
+        "s3:GetObject on {object_arn}; for a public bucket use --anon.",
     ),
     S3NotFound: (
         "{where} does not exist (HTTP 404).",
