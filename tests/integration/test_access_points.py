@@ -23,6 +23,7 @@ from dreambolt_magic.client import access_points
 if TYPE_CHECKING:
     from conftest import S3Helper
     from faults.proxy import FaultProxy
+    from IPython.core.interactiveshell import InteractiveShell
 
 ALIAS = "my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias"
 AP = "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap"
@@ -41,6 +42,17 @@ def test_an_access_point_alias_loads_as_a_bucket_name(s3: S3Helper, proxy: Fault
     paths = {seen.path for seen in proxy.requests}
     assert f"/{ALIAS}/dir/data.parquet" in paths
     assert all(path.startswith(f"/{ALIAS}") for path in paths)
+
+
+def test_the_magic_loads_from_an_alias(ip: InteractiveShell, s3: S3Helper) -> None:
+    frame = make_frame(8, seed=2)
+    s3.make_bucket(ALIAS)
+    uri = s3.put(ALIAS, "data.csv", to_bytes(frame, "csv"))
+
+    ip.run_cell_magic("s3ingest", "df -q", uri)
+
+    assert ip.user_ns["df"].attrs["s3"]["uri"] == uri
+    assert len(ip.user_ns["df"]) == 8
 
 
 def test_a_prefix_of_an_alias_is_listed_and_loaded(s3: S3Helper) -> None:
