@@ -287,6 +287,8 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     # URI.
     "InvalidUri": S3UriError,
     "InvalidBucketName": S3UriError,
+    "InvalidArn": S3UriError,
+    "ArnWithEndpoint": S3UriError,
     # Everything else that we still explain specifically.
     "InternalError": S3GenericError,
     "InvalidObjectState": S3GenericError,
@@ -295,6 +297,8 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "InvalidRange": S3GenericError,
     "EndlessListing": S3GenericError,
     "NotImplemented": S3GenericError,
+    # A package botocore needs for the request (the loader's code).
+    "NeedsCRT": S3GenericError,
 }
 
 #: When the code is unknown (HEAD answers have no body), the HTTP status decides.

@@ -14,6 +14,7 @@ from typing import Any
 
 from dreambolt_magic.errors import S3Error, S3GenericError
 from dreambolt_magic.explanations import EXPLANATIONS, FALLBACK
+from dreambolt_magic.uri import access_point
 
 __all__ = ["EXPLANATIONS", "explanation", "remedy", "render_html", "render_text"]
 
@@ -39,6 +40,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "where": err.where,
         "bucket": err.bucket,
         "key": key,
+        "object_arn": _object_arn(err.bucket, key),
         "parent": key.rpartition("/")[0] + "/" if "/" in key else "",
         "region": err.region,
         "status": err.status,
@@ -59,6 +61,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "bucket_region_flag": f" {bucket_region}" if bucket_region else " REGION",
         "version": hints.get("version_id") or "",
         "code_note": f" ({err.code})" if err.code else "",
+        "instead_note": f" {hints['instead']}" if hints.get("instead") else "",
         "table": hints.get("table") or "",
         "table_kind": hints.get("table_kind") or "table",
         "package": hints.get("package") or "its library",
@@ -83,6 +86,14 @@ def _values(err: S3Error) -> dict[str, Any]:
             else ""
         ),
     }
+
+
+def _object_arn(bucket: str | None, key: str) -> str:
+    """The ARN a policy grants s3:GetObject on: the object's, or, through an access point, the access point's."""
+    point = access_point(bucket) if bucket else None
+    if point is not None:
+        return f"{point.arn}/object/{key}"
+    return f"arn:aws:s3:::{'?' if bucket is None else bucket}/{key}"
 
 
 def _human_bytes(n: Any) -> str:

@@ -28,7 +28,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "AccessDenied": (
         "S3 accepted the credentials{who} but they are not allowed to read {where}: the IAM policy, "
         "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).",
-        "Ask for s3:GetObject on arn:aws:s3:::{bucket}/{key} (and kms:Decrypt if the object is "
+        "Ask for s3:GetObject on {object_arn} (and kms:Decrypt if the object is "
         "SSE-KMS encrypted), or use a profile that has it: --profile NAME. If the bucket is public, "
         "load it without credentials: --anon.",
     ),
@@ -299,6 +299,22 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{message}",
         "Check the bucket name: 3-63 lowercase letters, digits, dots and hyphens.",
     ),
+    "InvalidArn": (
+        "{message}",
+        "Write an access point's ARN as s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key (an Object Lambda "
+        "access point's with arn:aws:s3-object-lambda:, a Multi-Region Access Point's as "
+        "arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap), or use the access point's alias as the bucket: s3://ALIAS/key.",
+    ),
+    "ArnWithEndpoint": (
+        "{message}",
+        "For an S3-compatible store, write its bucket's name: s3://bucket/key. For AWS, drop --endpoint-url (and "
+        "unset AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL): the access point's ARN says where it is.",
+    ),
+    "NeedsCRT": (
+        "{message}. Nothing was sent.",
+        "Install it where the kernel runs: pip install 'botocore[crt]' (or pip install awscrt), then restart the "
+        "kernel (botocore looks for it once, when it is imported).{instead_note}",
+    ),
     "NotImplemented": (
         "The S3 endpoint{at_endpoint} does not implement a feature the request used.",
         "If this is an S3-compatible store, report it; try without ?versionId=.",
@@ -321,7 +337,7 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
         "S3 refused the request for {where} (HTTP {status}){who}: the credentials are missing, invalid "
         "or not allowed to read it.",
         "Check which identity is used with `aws sts get-caller-identity{profile_flag}` and that it may "
-        "s3:GetObject on arn:aws:s3:::{bucket}/{key}; for a public bucket use --anon.",
+        "s3:GetObject on {object_arn}; for a public bucket use --anon.",
     ),
     S3NotFound: (
         "{where} does not exist (HTTP 404).",

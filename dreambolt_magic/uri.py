@@ -3,6 +3,14 @@
 Accepted: ``s3://``, ``s3a://`` and ``s3n://`` URIs, whose key is taken literally, and ``http(s)://`` URLs,
 whose path is percent-decoded: AWS virtual-hosted and path-style hosts, or any other host as the endpoint
 of an S3-compatible store. Pure: no I/O, no boto3.
+
+A bucket may be named by an access point alias (``...-s3alias``, ``...--ol-s3``), which AWS accepts wherever
+a bucket name goes, or be a directory bucket (S3 Express One Zone, ``base--ZONE-ID--x-s3``), whose name fixes
+its region: the zone's (:func:`named_region`). In an ``s3://`` URI the bucket may also be an access point's
+ARN, which botocore takes as the ``Bucket`` of any request: ``s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key``
+(``arn:aws:s3-object-lambda:...`` for an Object Lambda access point, ``arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap``
+for a Multi-Region Access Point, which has no region). The bucket is then the ARN up to the access point's
+name (:func:`access_point` reads it back), and the region the ARN's.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from dreambolt_magic.errors import S3UriError
 
-__all__ = ["S3Uri", "parse"]
+__all__ = ["AccessPoint", "S3Uri", "access_point", "is_directory_bucket", "named_region", "parse"]
 
 _EXAMPLE = "s3://bucket/path/to/file.parquet"
 _MAX_KEY_BYTES = 1024
@@ -29,15 +37,57 @@ _AWS_HOST = re.compile(
 _AWS_DOMAIN = re.compile(r"(?:.+\.)?amazonaws\.com(?:\.cn)?")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
-_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3")
+_DIRECTORY_SUFFIX = "--x-s3"
+# A zone ID has no "--" in it, so the last "--"-separated part before the suffix is the zone.
+_DIRECTORY = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?--(?P<zone>[a-z0-9]+(?:-[a-z0-9]+)+)--x-s3")
+# A zone ID starts with its region's short form: use1 us-east-1, apne1 ap-northeast-1, usgw1 us-gov-west-1.
+_ZONE_REGION = re.compile(r"(?P<area>[a-z]{2})(?P<gov>g?)(?P<way>ne|nw|se|sw|n|s|e|w|c)(?P<number>\d+)")
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
+_ACCOUNT = re.compile(r"\d{12}")
+_ACCESS_POINT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,48}[a-z0-9]")
+_MRAP_ALIAS = re.compile(r"[a-z0-9]+\.mrap")
+_ACCESS_POINT_SERVICES = ("s3", "s3-object-lambda")
+# Partitions whose regions have a prefix of their own; every other region name is in another partition.
+_PARTITION_REGIONS = {"aws-cn": "cn-", "aws-us-gov": "us-gov-"}
+_ARN_FORMS = ("arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key (through an Object Lambda access point "
+              "arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint/NAME/key, through a Multi-Region Access Point "
+              "arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap/key)")
+_WAYS = {"n": "north", "s": "south", "e": "east", "w": "west", "c": "central", "ne": "northeast",
+         "nw": "northwest", "se": "southeast", "sw": "southwest"}
+
+
+@dataclass(frozen=True)
+class AccessPoint:
+    """An access point, as its ARN names it (:func:`access_point`).
+
+    ``service`` is ``s3``, or ``s3-object-lambda`` for an Object Lambda access point. A Multi-Region Access
+    Point has no ``region`` (``""``): its ``name`` is its alias (``....mrap``), and botocore signs its requests
+    with SigV4A for every region.
+    """
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:accesspoint/{self.name}"
+
+    @property
+    def multi_region(self) -> bool:
+        return not self.region
 
 
 @dataclass(frozen=True)
 class S3Uri:
     """An S3 object: bucket and key, with what the URL said about where and which version to read.
 
-    ``region`` is a region named in an AWS URL (a hint, not a fact about the bucket); ``endpoint`` is
-    ``scheme://host[:port]`` of a non-AWS, S3-compatible store. ``str()`` gives the canonical ``s3://`` form.
+    ``bucket`` is a bucket's name or alias, or an access point's ARN. ``region`` is the region the bucket fixes
+    (:func:`named_region`), else one named in an AWS URL (a hint, not a fact about the bucket);
+    ``endpoint`` is ``scheme://host[:port]`` of a non-AWS, S3-compatible store. ``str()`` gives the canonical
+    ``s3://`` form.
     """
 
     bucket: str
@@ -60,8 +110,8 @@ def parse(text: str) -> S3Uri:
     """Parse an ``s3://`` URI or an S3 ``http(s)://`` URL.
 
     Surrounding whitespace and one pair of matching quotes are removed first. Raises
-    :class:`~dreambolt_magic.errors.S3UriError` (code ``InvalidUri`` or ``InvalidBucketName``) with a
-    message that names the problem and what to write instead.
+    :class:`~dreambolt_magic.errors.S3UriError` (code ``InvalidUri``, ``InvalidBucketName`` or, for an access
+    point ARN that is not one, ``InvalidArn``) with a message that names the problem and what to write instead.
     """
     if not isinstance(text, str):
         raise S3UriError(f"expected the URI as text, got {type(text).__name__}; write '{_EXAMPLE}'",
@@ -77,6 +127,8 @@ def parse(text: str) -> S3Uri:
         tail += "" if "/" in tail else "/path/to/file.parquet"
         raise _error(f"{uri} has no scheme; write s3://{tail}", text)
     scheme, rest = match[1].lower(), match[2]
+    if scheme == "arn":
+        raise _error(f"{uri} is an ARN, not a URI; write {_uri_for_arn(uri)}", text, code="InvalidArn")
     if scheme in _S3_SCHEMES:
         return _parse_s3(uri, match[1], rest, text)
     if scheme in ("http", "https"):
@@ -100,9 +152,99 @@ def _parse_s3(uri: str, scheme: str, rest: str, text: str) -> S3Uri:
         if not version:
             raise _error(f"{uri} has an empty versionId; give the version after 'versionId=' or drop "
                          f"'?versionId='", text)
+    if body.startswith("arn:"):
+        point, key = _arn_and_key(body, uri, scheme, text)
+        _check_key(key, uri, text, f"{scheme}://{point.arn}", point.arn, what="an access point")
+        return S3Uri(point.arn, key, region=named_region(point.arn), version_id=version)
     bucket, _, key = body.partition("/")
-    _check(bucket, key, uri, text, f"{scheme}://{bucket}")
-    return S3Uri(bucket, key, version_id=version)
+    _check_bucket(bucket, uri, text)
+    _check_key(key, uri, text, f"{scheme}://{bucket}", bucket)
+    return S3Uri(bucket, key, region=named_region(bucket), version_id=version)
+
+
+def _arn_and_key(body: str, uri: str, scheme: str, text: str) -> tuple[AccessPoint, str]:
+    """The access point whose ARN starts ``body``, and the key after it."""
+    path = _bucket_arn_path(body)
+    if path is not None:
+        raise _error(f"{uri} holds a bucket's ARN, not an access point's; write {scheme}://{path}", text,
+                     code="InvalidArn")
+    try:
+        return _split_arn(body)
+    except ValueError as exc:
+        raise _error(f"{uri} does not hold an access point ARN that can be read: {exc}; write "
+                     f"{scheme}://{_ARN_FORMS}", text, code="InvalidArn") from None
+
+
+def _split_arn(body: str) -> tuple[AccessPoint, str]:
+    """The access point whose ARN starts ``body`` and the key after it; ValueError says what is wrong."""
+    fields = body.split(":", 5)
+    if len(fields) < 6:
+        raise ValueError(f"an ARN has six parts separated by ':', this one {len(fields)}")
+    _, partition, service, region, account, resource = fields
+    kind, slash, rest = resource.partition("/")
+    name, _, key = rest.partition("/")
+    if not _PARTITION.fullmatch(partition):
+        raise ValueError(f"{partition!r} is not an AWS partition (aws, aws-cn, aws-us-gov, ...)")
+    if service == "s3-outposts":
+        raise ValueError("access points on S3 on Outposts are not supported")
+    if service not in _ACCESS_POINT_SERVICES:
+        raise ValueError(f"the service is {service!r}, not s3 or s3-object-lambda")
+    if not _ACCOUNT.fullmatch(account):
+        raise ValueError(f"the account ID {account!r} is not 12 digits")
+    if kind != "accesspoint" or not slash:
+        raise ValueError(f"the resource is {resource.partition('/')[0]!r}, not accesspoint/NAME")
+    if not region:
+        if service != "s3":
+            raise ValueError("an Object Lambda access point's ARN names its region")
+        if not _MRAP_ALIAS.fullmatch(name):
+            raise ValueError(f"an ARN without a region is a Multi-Region Access Point's, named by its alias "
+                             f"(e.g. mfzwi23gnjvgw.mrap), not {name!r}")
+    elif not re.fullmatch(_REGION, region):
+        raise ValueError(f"{region!r} is not a region's name")
+    elif name.endswith(".mrap"):
+        raise ValueError("a Multi-Region Access Point's ARN names no region: arn:aws:s3::ACCOUNT:accesspoint/"
+                         f"{name}")
+    elif not _ACCESS_POINT_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not an access point's name: 3-50 lowercase letters, digits and hyphens, "
+                         "starting and ending with a letter or digit")
+    else:
+        home = next((p for p, prefix in _PARTITION_REGIONS.items() if region.startswith(prefix)), None)
+        if home != partition and (home or partition in _PARTITION_REGIONS):
+            raise ValueError(f"region {region} is not in partition {partition}")
+    return AccessPoint(partition, service, region, account, name), key
+
+
+def access_point(bucket: str) -> AccessPoint | None:
+    """The access point a bucket that is an ARN names (as :attr:`S3Uri.bucket` holds it); ``None`` for a
+    bucket's name or alias, or anything else that is not an access point's ARN."""
+    if not bucket.startswith("arn:"):
+        return None
+    try:
+        point, key = _split_arn(bucket)
+    except ValueError:
+        return None
+    return point if not key and point.arn == bucket else None
+
+
+def _uri_for_arn(arn: str) -> str:
+    """The ``s3://`` URI to write for an ARN given on its own: a bucket's or an object's
+    (``arn:aws:s3:::bucket/key``), an access point's, or an object's through one (``.../NAME/object/KEY``)."""
+    path = _bucket_arn_path(arn)
+    if path is not None:
+        bucket, _, key = path.partition("/")
+    elif ":accesspoint/" in arn:
+        head, _, rest = arn.partition(":accesspoint/")
+        name, _, key = rest.partition("/")
+        bucket, key = f"{head}:accesspoint/{name}", key.removeprefix("object/")
+    else:
+        return _EXAMPLE
+    return f"s3://{bucket}/{key or 'path/to/file.parquet'}"
+
+
+def _bucket_arn_path(arn: str) -> str | None:
+    """``bucket/key`` of a bucket's or an object's ARN (``arn:aws:s3:::bucket/key``); ``None`` for other ARNs."""
+    fields = arn.split(":", 5)
+    return fields[5] if len(fields) == 6 and fields[2] == "s3" and not fields[3] and not fields[4] else None
 
 
 def _parse_http(uri: str, text: str) -> S3Uri:
@@ -141,14 +283,15 @@ def _parse_http(uri: str, text: str) -> S3Uri:
         bucket, _, key = path.partition("/")
     bucket, key = unquote(bucket), unquote(key)
     endpoint = None if aws else f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-    _check(bucket, key, shown, safe, f"s3://{bucket}")
+    _check_bucket(bucket, shown, safe)
+    _check_key(key, shown, safe, f"s3://{bucket}", bucket)
 
     params = [(unquote(name), unquote(value)) for name, _, value in
               (p.partition("=") for p in parts.query.split("&") if p)]
     versions = [value for name, value in params if name == "versionId"]
     if len(versions) > 1 or versions == [""]:
         raise _error(f"{shown} needs exactly one non-empty versionId; write ?versionId=<version>", safe)
-    region = ("us-east-1" if aws["external"] else aws["region"]) if aws else None
+    region = named_region(bucket) or (("us-east-1" if aws["external"] else aws["region"]) if aws else None)
     version = versions[0] if versions else None
     result = S3Uri(bucket, key, region=region, version_id=version, endpoint=endpoint)
     others = sorted({name for name, _ in params} - {"versionId"})
@@ -159,8 +302,8 @@ def _parse_http(uri: str, text: str) -> S3Uri:
     return result
 
 
-def _check(bucket: str, key: str, uri: str, text: str, base: str) -> None:
-    """Raise unless the bucket is a legal name and the key is present and not too long."""
+def _check_bucket(bucket: str, uri: str, text: str) -> None:
+    """Raise unless the bucket is a legal name."""
     if not bucket:
         raise _error(f"{uri} names no bucket; write {_EXAMPLE}", text)
     problem = None
@@ -173,15 +316,18 @@ def _check(bucket: str, key: str, uri: str, text: str, base: str) -> None:
         problem = "bucket names cannot be formatted like an IP address"
     elif bucket.startswith("xn--"):
         problem = "bucket names cannot start with 'xn--'"
-    else:
-        suffix = next((s for s in _RESERVED_SUFFIXES if bucket.endswith(s)), None)
-        if suffix:
-            problem = f"bucket names cannot end with '{suffix}', which is reserved for access point aliases"
+    elif bucket.endswith(_DIRECTORY_SUFFIX) and not _DIRECTORY.fullmatch(bucket):
+        problem = ("directory bucket names are a base name, '--', the zone ID and '--x-s3', without dots: "
+                   "e.g. my-bucket--usw2-az1--x-s3")
     if problem:
         raise _error(f"{bucket!r} is not a valid bucket name: {problem}", text, code="InvalidBucketName",
                      bucket=bucket)
+
+
+def _check_key(key: str, uri: str, text: str, base: str, bucket: str, *, what: str = "a bucket") -> None:
+    """Raise unless the key is present and not too long."""
     if not key:
-        raise _error(f"{uri} names a bucket but no object key; add the key: {base}/path/to/file.parquet",
+        raise _error(f"{uri} names {what} but no object key; add the key: {base}/path/to/file.parquet",
                      text, bucket=bucket)
     try:
         size = len(key.encode("utf-8"))
@@ -191,6 +337,28 @@ def _check(bucket: str, key: str, uri: str, text: str, base: str) -> None:
     if size > _MAX_KEY_BYTES:
         raise _error(f"the key in {base}/... is {size} bytes in UTF-8, but S3 keys are at most "
                      f"{_MAX_KEY_BYTES}; check that the URI was pasted once and whole", text, bucket=bucket)
+
+
+def is_directory_bucket(bucket: str) -> bool:
+    """Whether ``bucket`` is a directory bucket's name (S3 Express One Zone: ``base--ZONE-ID--x-s3``)."""
+    return _DIRECTORY.fullmatch(bucket) is not None
+
+
+def named_region(bucket: str) -> str | None:
+    """The region a bucket fixes, if it fixes one: an access point ARN's, or a directory bucket's
+    (``name--usw2-az1--x-s3`` is in us-west-2, the region of zone usw2-az1); ``None`` for a Multi-Region
+    Access Point, which has none, and for any other name, whose region S3 alone knows."""
+    point = access_point(bucket)
+    if point is not None:
+        return point.region or None
+    directory = _DIRECTORY.fullmatch(bucket)
+    if directory is None:
+        return None
+    short = _ZONE_REGION.fullmatch(directory["zone"].partition("-")[0])
+    if short is None:
+        return None
+    gov = "-gov" if short["gov"] else ""
+    return f"{short['area']}{gov}-{_WAYS[short['way']]}-{short['number']}"
 
 
 def _redacted(parts: SplitResult) -> str:

@@ -9,7 +9,8 @@ Like s3fs's ``_call_s3`` and httpx's ``map_httpcore_exceptions``:
   that the bucket lives elsewhere (the region is remembered for the bucket).
 - :func:`call` is both, with the retry policy between them, for one request with no body to stream
   (HeadBucket, HeadObject, ListObjectsV2, ListBuckets, a small ranged GET read at once).
-- :func:`bucket_region` finds a bucket's region once (HeadBucket) and keeps it.
+- :func:`bucket_region` finds a bucket's region once (HeadBucket) and keeps it, unless the bucket fixes it
+  (an access point ARN, a directory bucket's zone: :func:`~dreambolt_magic.uri.named_region`).
 
 A download's GET streams its body for a while after the answer's headers: the transfer engine runs its
 attempts under the same policy and inside :func:`s3_errors`, and the object loader wraps its whole fetch in
@@ -28,6 +29,7 @@ from botocore import xform_name
 from dreambolt_magic.client.regions import detect_region, region_cache
 from dreambolt_magic.client.translation import classify, translate
 from dreambolt_magic.errors import S3RegionError, class_for
+from dreambolt_magic.uri import access_point, named_region
 
 if TYPE_CHECKING:
     from dreambolt_magic.client.connection import Connection
@@ -110,7 +112,17 @@ def call_in(
 
 
 def bucket_region(conn: Connection, bucket: str, policy: RetryPolicy, on_retry: OnRetry | None = None) -> str:
-    """The bucket's region: from the cache, else one HeadBucket (retried under ``policy``), else the default."""
+    """The bucket's region: the one it fixes, from the cache, else one HeadBucket (retried under ``policy``),
+    else the default."""
+    # botocore sends an access point ARN's requests to the ARN's region, and a directory bucket's to its zone's
+    # endpoint in the client's region: there is nothing to ask, and a HeadBucket from another region would go
+    # to a zonal host that does not exist.
+    fixed = named_region(bucket)
+    if fixed:
+        return fixed
+    if access_point(bucket) is not None:
+        # A Multi-Region Access Point has no region: botocore signs for all of them ("*") whatever the client's.
+        return conn.default_region
     cached = region_cache.get(conn.endpoint_url, bucket)
     if cached:
         return cached

@@ -3,7 +3,10 @@
 :class:`Connection` reads the credentials through the standard chain (or a named profile), decides whether
 requests are signed (``anon``, or the unsigned fallback when no credentials exist at all) and makes the
 clients with our settings: botocore's own retries off (ours wrap every call) and its region redirector off
-(we follow a redirect ourselves, so the region reported is the region used).
+(we follow a redirect ourselves, so the region reported is the region used). Path-style addressing is forced
+only with an ``endpoint_url``: on AWS, botocore chooses the addressing itself, as access point ARNs and
+directory buckets (whose sessions botocore creates with CreateSession) need. The clients refuse requests for
+access point ARNs they cannot or must not send (:mod:`~dreambolt_magic.client.access_points`).
 
 :meth:`Connection.lease` lends a load a connection kept from an earlier load with the same settings, as long
 as nothing the credentials are read from has changed since: the ``AWS_*`` environment variables and the config
@@ -21,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import botocore.exceptions as bce
@@ -30,6 +33,7 @@ import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
 
+from dreambolt_magic.client.access_points import refuse_unsendable
 from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.options import ConnectOptions
@@ -147,6 +151,9 @@ class Connection:
                 # botocore follows a region redirect silently and never says where it went; we follow it
                 # ourselves, so the region we report is the region we used.
                 client.meta.events.register("before-call.s3", _no_botocore_redirect)
+                # Before the endpoint is resolved, so that nothing is sent and botocore's own errors are not met.
+                client.meta.events.register("before-parameter-build.s3",
+                                            partial(refuse_unsendable, self.endpoint_url, self.signed))
                 self.clients[region] = client
             return client
 

@@ -93,6 +93,10 @@ def translate(
     for kind, code in _NETWORK_CODES:
         if isinstance(exc, kind):
             return S3NetworkError(code=code, detail=type(exc).__name__, **common)
+    if isinstance(exc, bce.MissingDependencyException):
+        # botocore raises it before sending, for what only the AWS Common Runtime can do (SigV4A, some checksums).
+        return S3GenericError("botocore needs the AWS Common Runtime (the awscrt package) for this request, and "
+                              "cannot use it here", code="NeedsCRT", detail=str(exc), **common)
     if isinstance(exc, bce.ParamValidationError):
         return S3UriError(str(exc.kwargs.get("report", "")).strip() or None, code="InvalidUri", **common)
     return S3GenericError(detail=f"{type(exc).__name__}", **common)

@@ -15,9 +15,10 @@ shows a table at or below its prefix; the folders above a partition (``name=valu
 asked too, since a load of one partition of a table lists none of the table's own files.
 
 Listings are paged (:data:`LIST_PAGE_SIZE` keys a request) from the literal part of the key before the first
-wildcard. A listing that matches nothing is :class:`~dreambolt_magic.errors.S3NotFound` (code
-``NoMatchingObjects``), never an empty frame. Each key's ``name=value`` folders are read here, as text;
-:mod:`dreambolt_magic.datasets.partitions` gives them their types.
+wildcard (in a directory bucket, which lists only prefixes ending in ``/``, from its folder). A listing that
+matches nothing is :class:`~dreambolt_magic.errors.S3NotFound` (code ``NoMatchingObjects``), never an empty
+frame. Each key's ``name=value`` folders are read here, as text; :mod:`dreambolt_magic.datasets.partitions`
+gives them their types.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dreambolt_magic.client.retry import RetryPolicy
 from dreambolt_magic.errors import S3FormatError, S3GenericError, S3NotFound, S3UriError
 from dreambolt_magic.options import CONNECT, ConnectOptions
 from dreambolt_magic.transfer.progress import CancelFlag, cancellable_sleep, check_cancel
-from dreambolt_magic.uri import S3Uri, parse
+from dreambolt_magic.uri import S3Uri, is_directory_bucket, parse
 
 __all__ = ["LIST_PAGE_SIZE", "MAX_EMPTY_PAGES", "ObjectRef", "PageGuard", "expand", "is_many", "iter_refs", "set_label"]
 
@@ -223,6 +224,8 @@ class _Lister:
             base = literal.rpartition("/")[0] + "/" if "/" in literal else ""
             hidden_ok = key.rpartition("/")[2][:1] in ("_", ".")
             keep = lambda k: regex.fullmatch(k) is not None and (hidden_ok or not _hidden(k[len(base):]))  # noqa: E731
+            if is_directory_bucket(target.bucket):
+                literal = base  # it lists only prefixes that end in "/": the whole folder, filtered here
         else:
             literal = key
             keep = lambda k: not _hidden(k[len(key):])  # noqa: E731

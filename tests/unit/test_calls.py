@@ -208,3 +208,36 @@ def test_a_missing_bucket_is_not_found_and_a_silent_store_gets_the_default() -> 
     quiet = HeadBucketClient([{"ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": {}}}])
     assert bucket_region(conn(client=lambda region: quiet), "q", policy) == "us-east-1"
     assert region_cache.get(ENDPOINT, "q") == "us-east-1"  # asked once: it answers the same every time
+
+
+class NoClient:
+    """A connection's ``client`` that fails the test if it is asked for: no request may be made."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, region: str) -> Any:
+        self.asked.append(region)
+        raise AssertionError(f"a client was made for {region}: a request would have been sent")
+
+
+@pytest.mark.parametrize(
+    ("bucket", "region"),
+    [
+        pytest.param("arn:aws:s3:eu-west-3:123456789012:accesspoint/my-ap", "eu-west-3", id="access-point"),
+        pytest.param("arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/my-ap", "cn-north-1", id="china"),
+        pytest.param("arn:aws-us-gov:s3:us-gov-east-1:123456789012:accesspoint/my-ap", "us-gov-east-1",
+                     id="govcloud"),
+        pytest.param("arn:aws:s3-object-lambda:ap-south-1:123456789012:accesspoint/my-olap", "ap-south-1",
+                     id="object-lambda"),
+        # A Multi-Region Access Point has none: the client's is the connection's default (botocore signs for "*").
+        pytest.param("arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap", "us-east-1", id="multi-region"),
+        pytest.param("logs--usw2-az1--x-s3", "us-west-2", id="directory-bucket"),
+    ],
+)
+def test_a_bucket_that_fixes_its_region_is_not_asked(bucket: str, region: str) -> None:
+    no_client = NoClient()
+    policy, waits = no_wait()
+    assert bucket_region(conn(client=no_client), bucket, policy) == region
+    assert no_client.asked == [] and waits == []
+    assert region_cache.get(ENDPOINT, bucket) is None  # nothing to remember: the name says it every time

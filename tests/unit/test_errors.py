@@ -121,6 +121,24 @@ def test_html_escapes_what_it_shows() -> None:
     assert "&lt;script&gt;" in err._repr_html_()
 
 
+@pytest.mark.parametrize("code", ["AccessDenied", None])
+@pytest.mark.parametrize(
+    ("bucket", "resource"),
+    [
+        ("b", "arn:aws:s3:::b/dir/k.csv"),
+        ("arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap",
+         "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap/object/dir/k.csv"),
+        ("arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
+         "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/object/dir/k.csv"),
+    ],
+)
+def test_access_denied_names_the_resource_to_ask_for(bucket: str, resource: str, code: str | None) -> None:
+    # Through an access point, the policy grants on the access point's object ARN, not on a bucket's.
+    err = errors.S3AuthError(code=code, status=403, bucket=bucket, key="dir/k.csv")
+    assert f"s3:GetObject on {resource}" in err.remedy
+    assert "arn:aws:s3:::arn:" not in err.remedy
+
+
 def test_profile_appears_in_remedies_for_sso() -> None:
     err = errors.S3AuthError(code="SSOTokenExpired", hints={"profile": "dev"})
     assert "aws sso login --profile dev" in err.remedy

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dreambolt_magic import uri as uri_module
 from dreambolt_magic.errors import S3UriError
-from dreambolt_magic.uri import S3Uri, parse
+from dreambolt_magic.uri import AccessPoint, S3Uri, access_point, is_directory_bucket, named_region, parse
 
 VERSION = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
 MINIO = "http://127.0.0.1:9000"
@@ -59,6 +59,128 @@ S3_FORMS = [
     case("s3a://bucket/k?versionId=null", "bucket", "k", version_id="null", id="version-null"),
     case(f"s3://bucket/{'é' * 512}", "bucket", "é" * 512, id="1024-byte-key"),
 ]
+
+ALIAS = "my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias"
+OLAP_ALIAS = "my-olap-ap-hrzrlukc5m36ft7okagglf3gmwluq--ol-s3"
+
+# AWS accepts an access point's alias wherever a bucket name goes; a directory bucket's name fixes its region.
+NAMED_BUCKETS = [
+    case(f"s3://{ALIAS}/dir/f.csv", ALIAS, "dir/f.csv", id="access-point-alias"),
+    case(f"s3://{OLAP_ALIAS}/f.csv", OLAP_ALIAS, "f.csv", id="object-lambda-alias"),
+    case(f"s3a://{ALIAS}/f.csv?versionId=v1", ALIAS, "f.csv", version_id="v1", id="alias-with-version"),
+    case(f"https://{ALIAS}.s3.us-west-2.amazonaws.com/f.csv", ALIAS, "f.csv", region="us-west-2",
+         id="alias-virtual-hosted"),
+    case("s3://my-bucket--usw2-az1--x-s3/dir/f.parquet", "my-bucket--usw2-az1--x-s3", "dir/f.parquet",
+         region="us-west-2", id="directory-bucket"),
+    case("s3://a--b--use1-az4--x-s3/f", "a--b--use1-az4--x-s3", "f", region="us-east-1",
+         id="directory-bucket-base-with-double-hyphen"),
+    case("s3://logs--apne1-az4--x-s3/f", "logs--apne1-az4--x-s3", "f", region="ap-northeast-1",
+         id="directory-bucket-tokyo"),
+    case("s3://logs--usw2-lax1-az1--x-s3/f", "logs--usw2-lax1-az1--x-s3", "f", region="us-west-2",
+         id="directory-bucket-local-zone"),
+    case("https://s3.amazonaws.com/logs--euw1-az1--x-s3/f", "logs--euw1-az1--x-s3", "f", region="eu-west-1",
+         id="directory-bucket-path-style"),
+]
+
+
+AP = "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap"
+OLAP = "arn:aws:s3-object-lambda:us-west-2:123456789012:accesspoint/my-olap"
+MRAP = "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap"
+
+# An access point's ARN is the bucket, up to the access point's name; the region is the ARN's.
+ARNS = [
+    case(f"s3://{AP}/dir/f.csv", AP, "dir/f.csv", region="us-west-2", id="access-point"),
+    case(f"s3a://{AP}/f.csv", AP, "f.csv", region="us-west-2", id="s3a"),
+    case(f"s3://{AP}/a/b/c.parquet?versionId=v1", AP, "a/b/c.parquet", region="us-west-2", version_id="v1",
+         id="version"),
+    case(f"s3://{AP}/object/f.csv", AP, "object/f.csv", region="us-west-2", id="key-starting-object"),
+    case(f"s3://{AP}/my file?.csv", AP, "my file?.csv", region="us-west-2", id="literal-key"),
+    case(f"s3://{AP}//lead", AP, "/lead", region="us-west-2", id="key-with-leading-slash"),
+    case("s3://arn:aws:s3:eu-central-1:123456789012:accesspoint/a1b/f", "arn:aws:s3:eu-central-1:123456789012:"
+         "accesspoint/a1b", "f", region="eu-central-1", id="3-char-name"),
+    case(f"s3://arn:aws:s3:us-east-1:123456789012:accesspoint/{'a' * 50}/f",
+         f"arn:aws:s3:us-east-1:123456789012:accesspoint/{'a' * 50}", "f", region="us-east-1", id="50-char-name"),
+    case("s3://arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/my-ap/f",
+         "arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/my-ap", "f", region="cn-north-1", id="china"),
+    case("s3://arn:aws-us-gov:s3:us-gov-west-1:123456789012:accesspoint/my-ap/f",
+         "arn:aws-us-gov:s3:us-gov-west-1:123456789012:accesspoint/my-ap", "f", region="us-gov-west-1",
+         id="govcloud"),
+    case(f"s3://{OLAP}/dir/f.json", OLAP, "dir/f.json", region="us-west-2", id="object-lambda"),
+    case("s3://arn:aws-cn:s3-object-lambda:cn-northwest-1:123456789012:accesspoint/my-olap/f",
+         "arn:aws-cn:s3-object-lambda:cn-northwest-1:123456789012:accesspoint/my-olap", "f",
+         region="cn-northwest-1", id="object-lambda-china"),
+    case(f"s3://{MRAP}/dir/f.csv", MRAP, "dir/f.csv", id="multi-region"),
+    case(f"s3://{MRAP}/f.csv?versionId=v2", MRAP, "f.csv", version_id="v2", id="multi-region-version"),
+    case(f" '  s3://{AP}/f.csv ' ", AP, "f.csv", region="us-west-2", id="quoted"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ARNS)
+def test_access_point_arns(text: str, expected: S3Uri) -> None:
+    assert parse(text) == expected
+    assert parse(str(expected)) == expected  # str() round-trips
+
+
+@pytest.mark.parametrize(
+    ("bucket", "expected"),
+    [
+        (AP, AccessPoint("aws", "s3", "us-west-2", "123456789012", "my-ap")),
+        (OLAP, AccessPoint("aws", "s3-object-lambda", "us-west-2", "123456789012", "my-olap")),
+        (MRAP, AccessPoint("aws", "s3", "", "123456789012", "mfzwi23gnjvgw.mrap")),
+        ("arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/my-ap",
+         AccessPoint("aws-cn", "s3", "cn-north-1", "123456789012", "my-ap")),
+        ("bucket", None),
+        (ALIAS, None),
+        (f"{AP}/key", None),  # a bucket holds no key
+        ("arn:aws:s3:us-west-2:123:accesspoint/my-ap", None),
+    ],
+)
+def test_access_point_reads_an_arn_bucket_back(bucket: str, expected: AccessPoint | None) -> None:
+    point = access_point(bucket)
+    assert point == expected
+    # The region the bucket fixes: the ARN's; none for a Multi-Region Access Point, nor for other names.
+    assert named_region(bucket) == (point.region or None if point else None)
+    if point is not None:
+        assert point.arn == bucket
+        assert point.multi_region == (bucket == MRAP)
+
+
+@pytest.mark.parametrize(("text", "expected"), NAMED_BUCKETS)
+def test_aliases_and_directory_buckets(text: str, expected: S3Uri) -> None:
+    assert parse(text) == expected
+    if text.startswith("s3"):
+        assert parse(str(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("bucket", "region"),
+    [
+        ("b--use1-az5--x-s3", "us-east-1"),
+        ("b--use2-az1--x-s3", "us-east-2"),
+        ("b--usw2-az3--x-s3", "us-west-2"),
+        ("b--aps1-az1--x-s3", "ap-south-1"),
+        ("b--apne1-az1--x-s3", "ap-northeast-1"),
+        ("b--apse2-az1--x-s3", "ap-southeast-2"),
+        ("b--eun1-az2--x-s3", "eu-north-1"),
+        ("b--euc1-az1--x-s3", "eu-central-1"),
+        ("b--cnnw1-az1--x-s3", "cn-northwest-1"),
+        ("b--usgw1-az1--x-s3", "us-gov-west-1"),
+        ("b--sae1-az1--x-s3", "sa-east-1"),
+        ("bucket", None),
+        (ALIAS, None),
+        ("b--zz-az1--x-s3", None),  # a zone ID that names no region we can tell: S3 will be asked
+    ],
+)
+def test_named_region_is_a_directory_bucket_s_zone_s(bucket: str, region: str | None) -> None:
+    assert named_region(bucket) == region
+
+
+@pytest.mark.parametrize(("bucket", "directory"), [
+    ("logs--usw2-az1--x-s3", True), ("a--b--usw2-lax1-az1--x-s3", True), ("logs", False), (ALIAS, False),
+    ("logs--x-s3", False), ("arn:aws:s3:us-west-2:123456789012:accesspoint/logs--usw2-az1--x-s3", False),
+])
+def test_is_directory_bucket(bucket: str, directory: bool) -> None:
+    assert is_directory_bucket(bucket) is directory
 
 VIRTUAL_HOSTED = [
     case("https://bucket.s3.amazonaws.com/key", "bucket", "key", id="global"),
@@ -232,8 +354,68 @@ ERRORS = [
     pytest.param("s3://192.168.5.4/key", "InvalidBucketName", "formatted like an IP address",
                  id="ip-address"),
     pytest.param("s3://xn--bucket/key", "InvalidBucketName", "cannot start with 'xn--'", id="xn-prefix"),
-    pytest.param("s3://bucket-s3alias/key", "InvalidBucketName", "cannot end with '-s3alias'", id="s3alias"),
-    pytest.param("s3://bucket--ol-s3/key", "InvalidBucketName", "cannot end with '--ol-s3'", id="ol-s3"),
+    pytest.param("s3://my.bucket--usw2-az1--x-s3/key", "InvalidBucketName",
+                 "directory bucket names are a base name, '--', the zone ID and '--x-s3', without dots: "
+                 "e.g. my-bucket--usw2-az1--x-s3", id="directory-bucket-with-dot"),
+    pytest.param("s3://my-bucket--x-s3/key", "InvalidBucketName", "directory bucket names are",
+                 id="directory-bucket-without-zone"),
+    pytest.param("s3://my-bucket-usw2-az1--x-s3/key", "InvalidBucketName", "directory bucket names are",
+                 id="directory-bucket-zone-not-set-off"),
+    # Access point ARNs: each malformed one says what is wrong, and what an access point ARN looks like.
+    pytest.param(f"s3://{AP}", "InvalidUri", f"s3://{AP} names an access point but no object key; add the key: "
+                 f"s3://{AP}/path/to/file.parquet", id="arn-no-key"),
+    pytest.param(f"s3://{AP}/", "InvalidUri", "names an access point but no object key", id="arn-empty-key"),
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012", "InvalidArn",
+                 "does not hold an access point ARN that can be read: an ARN has six parts separated by ':', this "
+                 "one 5; write s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key (through an Object Lambda "
+                 "access point arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint/NAME/key, through a "
+                 "Multi-Region Access Point arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap/key)", id="arn-too-short"),
+    pytest.param("s3://arn:gcp:s3:us-west-2:123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "'gcp' is not an AWS partition", id="arn-partition"),
+    pytest.param("s3://arn:aws:s3:cn-north-1:123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "region cn-north-1 is not in partition aws", id="arn-china-region-in-aws"),
+    pytest.param("s3://arn:aws-cn:s3:us-west-2:123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "region us-west-2 is not in partition aws-cn", id="arn-aws-region-in-china"),
+    pytest.param("s3://arn:aws-us-gov:s3:us-east-1:123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "region us-east-1 is not in partition aws-us-gov", id="arn-aws-region-in-govcloud"),
+    pytest.param("s3://arn:aws:ec2:us-west-2:123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "the service is 'ec2', not s3 or s3-object-lambda", id="arn-service"),
+    pytest.param("s3://arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-01ac5d28a6a232904/accesspoint/ap/k",
+                 "InvalidArn", "access points on S3 on Outposts are not supported", id="arn-outposts"),
+    pytest.param("s3://arn:aws:s3:us-west-2:1234:accesspoint/my-ap/k", "InvalidArn",
+                 "the account ID '1234' is not 12 digits", id="arn-account"),
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012:accesspoint:my-ap/k", "InvalidArn",
+                 "the resource is 'accesspoint:my-ap', not accesspoint/NAME", id="arn-colon-resource"),
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012:bucket/my-bucket/k", "InvalidArn",
+                 "the resource is 'bucket', not accesspoint/NAME", id="arn-not-an-access-point"),
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012:accesspoint", "InvalidArn",
+                 "not accesspoint/NAME", id="arn-no-name"),
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012:accesspoint/My_AP/k", "InvalidArn",
+                 "'My_AP' is not an access point's name: 3-50 lowercase letters, digits and hyphens",
+                 id="arn-bad-name"),
+    pytest.param(f"s3://arn:aws:s3:us-west-2:123456789012:accesspoint/{'a' * 51}/k", "InvalidArn",
+                 "is not an access point's name", id="arn-name-too-long"),
+    pytest.param("s3://arn:aws:s3:us-west:123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "'us-west' is not a region's name", id="arn-bad-region"),
+    pytest.param("s3://arn:aws:s3:us-west-2:123456789012:accesspoint/mfzwi23gnjvgw.mrap/k", "InvalidArn",
+                 "a Multi-Region Access Point's ARN names no region: "
+                 "arn:aws:s3::ACCOUNT:accesspoint/mfzwi23gnjvgw.mrap", id="mrap-with-region"),
+    pytest.param("s3://arn:aws:s3::123456789012:accesspoint/my-ap/k", "InvalidArn",
+                 "an ARN without a region is a Multi-Region Access Point's, named by its alias", id="arn-no-region"),
+    pytest.param("s3://arn:aws:s3-object-lambda::123456789012:accesspoint/my-olap/k", "InvalidArn",
+                 "an Object Lambda access point's ARN names its region", id="object-lambda-no-region"),
+    pytest.param("s3://arn:aws:s3:::my-bucket/dir/k.csv", "InvalidArn",
+                 "holds a bucket's ARN, not an access point's; write s3://my-bucket/dir/k.csv", id="bucket-arn"),
+    # An ARN on its own is not a URI: the message gives the s3:// URI to write.
+    pytest.param(f"{AP}/dir/k.csv", "InvalidArn", f"is an ARN, not a URI; write s3://{AP}/dir/k.csv",
+                 id="bare-arn"),
+    pytest.param(f"{AP}/object/dir/k.csv", "InvalidArn", f"write s3://{AP}/dir/k.csv", id="bare-object-arn"),
+    pytest.param("arn:aws:s3:::my-bucket/dir/k.csv", "InvalidArn", "write s3://my-bucket/dir/k.csv",
+                 id="bare-bucket-object-arn"),
+    pytest.param("arn:aws:s3:::my-bucket", "InvalidArn", "write s3://my-bucket/path/to/file.parquet",
+                 id="bare-bucket-arn"),
+    pytest.param("arn:aws:iam::123456789012:role/reader", "InvalidArn", "write s3://bucket/path/to/file.parquet",
+                 id="bare-other-arn"),
     pytest.param("https://s3.amazonaws.com/Bad_Bucket/key", "InvalidBucketName",
                  "'Bad_Bucket' is not a valid", id="path-style-bucket"),
     pytest.param("https://bad_bucket.s3.amazonaws.com/key", "InvalidBucketName",
@@ -373,7 +555,8 @@ def legal_bucket(name: str) -> bool:
         ".." not in name
         and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name)
         and not name.startswith("xn--")
-        and not name.endswith(("-s3alias", "--ol-s3"))
+        # A directory bucket's name fixes its region, and must name a zone: both have tests of their own.
+        and not name.endswith("--x-s3")
     )
 
 
@@ -434,3 +617,14 @@ def test_keys_over_1024_bytes_are_refused(head: str) -> None:
     key = head + "a" * 1024 + "z"
     with pytest.raises(S3UriError, match=f"is {len(key.encode('utf-8'))} bytes in UTF-8"):
         parse(f"s3://bucket/{key}")
+
+
+@given(point=st.sampled_from([AP, OLAP, MRAP, "arn:aws-us-gov:s3:us-gov-east-1:123456789012:accesspoint/a-1"]),
+       key=literal_keys, version=versions)
+def test_access_point_uris_round_trip(point: str, key: str, version: str | None) -> None:
+    text = f"s3://{point}/{key}" + (f"?versionId={version}" if version else "")
+    uri = parse(text)
+    assert (uri.bucket, uri.key, uri.version_id) == (point, key, version)
+    assert uri.region == (None if point == MRAP else point.split(":")[3])
+    assert str(uri) == text
+    assert parse(str(uri)) == uri
