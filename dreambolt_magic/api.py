@@ -68,7 +68,7 @@ def load(
         URIs, a glob (``s3://b/logs/2024-*/*.csv.gz``, ``**`` across folders) or a prefix ending in ``/``
         (see :func:`dreambolt_magic.datasets.loader.load_many`, which takes the same options and a few more).
     format:
-        ``parquet``, ``csv``, ``tsv``, ``json``, ``jsonl`` or ``feather``; by default taken from the key's
+        ``parquet``, ``csv``, ``tsv``, ``json``, ``jsonl``, ``feather`` or ``orc``; by default taken from the key's
         extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
     columns, nrows:
         Read only these columns (a list, or ``"a,b"``) and only the first ``nrows`` rows.

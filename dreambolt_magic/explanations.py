@@ -185,11 +185,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "UnsupportedFormat": (
         "{message}",
-        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather).",
+        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather, orc).",
     ),
     "UnknownFormat": (
         "The format of {key!r} could not be told from its name or its first bytes.",
-        "Name it with --format (parquet, csv, tsv, json, jsonl, feather).",
+        "Name it with --format (parquet, csv, tsv, json, jsonl, feather, orc).",
     ),
     "FormatMismatch": (
         "{message}",

@@ -51,6 +51,7 @@ EXTENSIONS: dict[str, str] = {
     ".json": "json",
     **dict.fromkeys((".jsonl", ".ndjson"), "jsonl"),
     **dict.fromkeys((".feather", ".arrow", ".ipc"), "feather"),
+    ".orc": "orc",
 }
 ALIASES: dict[str, str] = {"ndjson": "jsonl", "arrow": "feather", "ipc": "feather", "pq": "parquet"}
 COMPRESSIONS: tuple[str, ...] = ("gzip", "bz2", "xz", "zstd")
@@ -61,7 +62,7 @@ _COMPRESSION_EXTENSIONS = {
     **dict.fromkeys((".zst", ".zstd"), "zstd"),
 }
 # "BZh" alone could open a line of CSV, so bz2 also needs the block (or end-of-stream) magic after it.
-FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json", "jsonl", "feather")
+FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json", "jsonl", "feather", "orc")
 
 _COMPRESSION_MAGIC = {
     "gzip": re.compile(rb"\x1f\x8b"),
@@ -69,6 +70,8 @@ _COMPRESSION_MAGIC = {
     "xz": re.compile(rb"\xfd7zXZ\x00"),
     "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
 }
+# Bytes that text (even in a legacy encoding) does not hold, but a binary header soon does.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Errors the stdlib and pyarrow decompressors raise for corrupt or truncated input.
 _DECOMPRESS_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
 
@@ -77,6 +80,7 @@ KINDS = {
     **{name: f"{name}-compressed data" for name in COMPRESSIONS},
     "parquet": "Parquet",
     "feather": "Arrow IPC (Feather)",
+    "orc": "ORC",
     "csv": "CSV text",
     "tsv": "tab-separated text",
     "json": "JSON",
@@ -118,6 +122,8 @@ def sniff(head: bytes) -> str:
         (head.startswith(b"PAR1"), "parquet"),
         # An Arrow IPC file opens with ARROW1, a stream with the 0xFFFFFFFF continuation marker.
         (head.startswith((b"ARROW1", b"\xff\xff\xff\xff")), "feather"),
+        # A CSV whose first column is ORCID starts with ORC too; an ORC file's protobuf is not text.
+        (head.startswith(b"ORC") and _CONTROL.search(head, 3, 4096) is not None, "orc"),
         (head.startswith(b"PK\x03\x04"), "zip"),
         (b"\x00" in head[:4096], "binary"),
         (not text, "empty"),
@@ -256,10 +262,21 @@ def check_bytes(fmt: str, data: memoryview, key: str, trust_text: bool) -> None:
         raise _mismatch(key, "does not start with the Parquet magic bytes PAR1", head)
     if fmt == "feather" and kind != "feather":
         raise _mismatch(key, "does not start with the Arrow IPC magic bytes (ARROW1)", head)
+    if fmt == "orc" and kind != "orc":
+        raise _mismatch(key, "does not start with the ORC magic bytes ORC", head)
+    if fmt == "orc" and not _orc_ends(data):
+        message = "starts like ORC but does not end with its postscript, so it is truncated (a partial upload?)"
+        raise format_error(key, "ParseError", message)
     # Text in an explicit encoding (UTF-16, say) can look binary here; pandas will tell if it is not.
     allowed = ("json", "jsonl") if fmt in ("json", "jsonl") else TEXT_KINDS
     if fmt in TEXT_KINDS and kind not in allowed and not trust_text:
         raise _mismatch(key, f"does not look like {KINDS[fmt]}", head)
+
+
+def _orc_ends(data: memoryview) -> bool:
+    # An ORC file ends with its postscript, whose length is the last byte and which holds the magic ORC.
+    length = data[-1]
+    return 0 < length < len(data) - 3 and b"ORC" in bytes(data[-1 - length : -1])
 
 
 def looks_like(fmt: str, head: bytes, *, key: str, trust_text: bool = False) -> bool:

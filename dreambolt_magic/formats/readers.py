@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
+from dreambolt_magic.formats import orc
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -157,6 +158,7 @@ READERS: dict[str, Reader] = {
     "json": _read_json,
     "jsonl": _read_json_lines,
     "feather": _read_feather,
+    "orc": orc.read_orc,
 }
 assert tuple(READERS) == FORMATS
 
@@ -187,7 +189,7 @@ def read(
     The format and compression are found as :func:`detect` does. ``columns`` selects and orders columns
     and ``nrows`` keeps the first rows, for every format, reading no more than needed where the format
     allows. ``read_options`` go to :func:`pandas.read_csv` / :func:`pandas.read_json` for the text
-    formats and to :meth:`pyarrow.Table.to_pandas` for Parquet and Feather.
+    formats and to :meth:`pyarrow.Table.to_pandas` for Parquet, Feather and ORC.
 
     Every failure is an :class:`S3FormatError` with ``key`` and one of the codes ``UnsupportedFormat``,
     ``UnknownFormat``, ``FormatMismatch``, ``BadCompression``, ``EmptyObject``, ``MissingColumns``,

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from IPython.core.magic_arguments import argument
 
 from dreambolt_magic import engines
+from dreambolt_magic.formats.detection import FORMATS
 
 __all__ = ["load_arguments"]
 
@@ -23,7 +24,7 @@ ARGUMENTS = [
         "On a line (%%s3ingest): the URI; the DataFrame is returned.",
     ),
     argument("--format", "-f", default=None,
-             help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed."),
+             help=f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}. Default: from the extension, else sniffed."),
     argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b."),
     argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows."),
     argument("--sample", type=int, default=None, metavar="N",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc
+import pyarrow.orc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -29,6 +30,7 @@ FORMAT_EXTENSIONS = {
     "json": ".json",
     "jsonl": ".jsonl",
     "feather": ".feather",
+    "orc": ".orc",
 }
 COMPRESSION_EXTENSIONS = {None: "", "gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
 # Text carries no types, so CSV is told which column holds dates; JSON's dates stay text (pandas 3.1
@@ -56,6 +58,10 @@ def encode(frame: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "feather":
         sink = io.BytesIO()
         frame.to_feather(sink)
+        return sink.getvalue()
+    if fmt == "orc":
+        sink = io.BytesIO()
+        pyarrow.orc.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
         return sink.getvalue()
     if fmt in ("csv", "tsv"):
         return frame.to_csv(index=False, sep="," if fmt == "csv" else "\t").encode()
@@ -258,6 +264,8 @@ def test_columns_must_not_be_a_bare_string() -> None:
         ("d.feather", ("feather", None)),
         ("d.arrow", ("feather", None)),
         ("d.ipc", ("feather", None)),
+        ("d.ORC", ("orc", None)),
+        ("d.orc.gz", ("orc", "gzip")),
         ("2024.01.02.csv", ("csv", None)),
     ],
 )
@@ -330,6 +338,10 @@ def test_sniffing_an_object_without_extension(fmt: str, compression: str | None)
         (b"PAR1....", "parquet"),
         (b"ARROW1\x00\x00", "feather"),
         (b"\xff\xff\xff\xff\x10\x00", "feather"),
+        (b"ORC\n\x06\x12\x04\x08\x03P\x00", "orc"),
+        # A first column called ORCID is text, not ORC's magic bytes.
+        (b"ORCID,name\n0000-0002-1825-0097,Josiah\n", "csv"),
+        (b"ORC\tname\n1\tx\n", "tsv"),
     ],
 )
 def test_sniffed_format(head: bytes, expected: str) -> None:
@@ -387,6 +399,9 @@ def test_detect_returns_a_known_pair_or_raises_our_error(head: bytes) -> None:
         ("data.csv", gzip.compress(b"a,b\n"), "gzip-compressed data"),
         ("data.json", b"a,b\n1,2\n", "CSV text"),
         ("data.jsonl", b"ARROW1\x00\x00", "Arrow IPC"),
+        ("data.orc", b"a,b\n1,2\n", "CSV text"),
+        ("data.orc", b"PAR1xxxxPAR1", "Parquet"),
+        ("data.csv", encode(source_frame(), "orc"), "ORC"),
         ("data.csv.gz", gzip.compress(b"<!doctype html><p>nope"), "HTML"),
     ],
 )
@@ -431,6 +446,14 @@ def test_corrupt_parquet_footer() -> None:
     assert error.code == "ParseError"
     assert error.detail
     assert isinstance(error.__cause__, pa.ArrowException | OSError)
+
+
+@pytest.mark.parametrize("cut", [1, 10, 0.5])
+def test_truncated_orc(cut: float) -> None:
+    data = encode(source_frame(), "orc")
+    error = error_of(data[: -cut if isinstance(cut, int) else int(len(data) * cut)], "d.orc")
+    assert error.code == "ParseError"
+    assert "truncated" in str(error)
 
 
 def test_truncated_feather() -> None:
