@@ -60,6 +60,8 @@ def _values(err: S3Error) -> dict[str, Any]:
         "version": hints.get("version_id") or "",
         "code_note": f" ({err.code})" if err.code else "",
         "table": hints.get("table") or "",
+        "package": hints.get("package") or "the package",
+        "extra": hints.get("extra") or "...",
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "cache_directory": hints.get("directory") or "DIR",
         "cache_problem": hints.get("problem") or "is not private to you",

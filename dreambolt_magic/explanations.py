@@ -185,11 +185,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "UnsupportedFormat": (
         "{message}",
-        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather, orc).",
+        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip).",
     ),
     "UnknownFormat": (
         "The format of {key!r} could not be told from its name or its first bytes.",
-        "Name it with --format (parquet, csv, tsv, json, jsonl, feather, orc).",
+        "Name it with --format (parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip).",
     ),
     "FormatMismatch": (
         "{message}",
@@ -216,6 +216,21 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "BadEncoding": (
         "{message}",
         "Pass the file's encoding, e.g. dreambolt_magic.load(uri, encoding='latin-1').",
+    ),
+    "MissingSheet": (
+        "{message}",
+        "Name a sheet the workbook has, or its index from 0: --sheet NAME_OR_INDEX (sheet= in Python). Its "
+        "sheets: {available}.",
+    ),
+    "MissingPackage": (
+        "{message}",
+        "Install it where the kernel runs: pip install 'dreambolt_magic[{extra}]' (or pip install {package}), "
+        "then restart the kernel.",
+    ),
+    "ArchiveMembers": (
+        "{message}",
+        "A ZIP archive is read when it holds exactly one data file: give each file an archive of its own, or "
+        "upload the files themselves and load them together by their prefix (s3://{bucket}/{parent}).",
     ),
     "TooLarge": (
         "Loading {where} needs about {need_text} of memory ({need_note}), more than the {available_text} "

@@ -273,6 +273,8 @@ class Peek:
             return self._feather(head or self.start())
         if compression is None and fmt == "orc":
             return self._orc()
+        if fmt in ("xlsx", "zip"):
+            return []  # a sheet's first row, or an archive's member, is read from the whole file: not cheap
         return self._text(fmt, compression, head or self.start())
 
     def _parquet(self) -> list[str]:

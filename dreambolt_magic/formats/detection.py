@@ -52,8 +52,11 @@ EXTENSIONS: dict[str, str] = {
     **dict.fromkeys((".jsonl", ".ndjson"), "jsonl"),
     **dict.fromkeys((".feather", ".arrow", ".ipc"), "feather"),
     ".orc": "orc",
+    **dict.fromkeys((".xlsx", ".xlsm"), "xlsx"),
+    ".zip": "zip",
 }
-ALIASES: dict[str, str] = {"ndjson": "jsonl", "arrow": "feather", "ipc": "feather", "pq": "parquet"}
+ALIASES: dict[str, str] = {"ndjson": "jsonl", "arrow": "feather", "ipc": "feather", "pq": "parquet",
+                           "excel": "xlsx"}
 COMPRESSIONS: tuple[str, ...] = ("gzip", "bz2", "xz", "zstd")
 _COMPRESSION_EXTENSIONS = {
     **dict.fromkeys((".gz", ".gzip"), "gzip"),
@@ -62,7 +65,7 @@ _COMPRESSION_EXTENSIONS = {
     **dict.fromkeys((".zst", ".zstd"), "zstd"),
 }
 # "BZh" alone could open a line of CSV, so bz2 also needs the block (or end-of-stream) magic after it.
-FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json", "jsonl", "feather", "orc")
+FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json", "jsonl", "feather", "orc", "xlsx", "zip")
 
 _COMPRESSION_MAGIC = {
     "gzip": re.compile(rb"\x1f\x8b"),
@@ -72,6 +75,8 @@ _COMPRESSION_MAGIC = {
 }
 # Bytes that text (even in a legacy encoding) does not hold, but a binary header soon does.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A ZIP local file header (30 bytes, then the name) of a workbook's member.
+_WORKBOOK_MEMBER = re.compile(rb"PK\x03\x04.{26}(?:\[Content_Types\]\.xml|xl/)", re.DOTALL)
 # Errors the stdlib and pyarrow decompressors raise for corrupt or truncated input.
 _DECOMPRESS_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
 
@@ -81,11 +86,12 @@ KINDS = {
     "parquet": "Parquet",
     "feather": "Arrow IPC (Feather)",
     "orc": "ORC",
+    "xlsx": "an Excel workbook (xlsx)",
     "csv": "CSV text",
     "tsv": "tab-separated text",
     "json": "JSON",
     "jsonl": "JSON Lines",
-    "zip": "a ZIP archive (an Excel workbook?)",
+    "zip": "a ZIP archive",
     "html": "HTML (an error page?)",
     "s3error": "an S3 error document (XML)",
     "xml": "XML",
@@ -124,7 +130,11 @@ def sniff(head: bytes) -> str:
         (head.startswith((b"ARROW1", b"\xff\xff\xff\xff")), "feather"),
         # A CSV whose first column is ORCID starts with ORC too; an ORC file's protobuf is not text.
         (head.startswith(b"ORC") and _CONTROL.search(head, 3, 4096) is not None, "orc"),
-        (head.startswith(b"PK\x03\x04"), "zip"),
+        # An xlsx is a ZIP whose members are [Content_Types].xml and xl/...: seen here if their local
+        # headers are in the head (the ZIP reader looks at the whole list of members anyway).
+        (head.startswith(b"PK\x03\x04") and _WORKBOOK_MEMBER.search(head) is not None, "xlsx"),
+        # A ZIP starts with a member's local header, or is empty: only the end of its central directory.
+        (head.startswith((b"PK\x03\x04", b"PK\x05\x06")), "zip"),
         (b"\x00" in head[:4096], "binary"),
         (not text, "empty"),
         (lowered.startswith((b"<!doctype html", b"<html")), "html"),
@@ -262,6 +272,8 @@ def check_bytes(fmt: str, data: memoryview, key: str, trust_text: bool) -> None:
         raise _mismatch(key, "does not start with the Parquet magic bytes PAR1", head)
     if fmt == "feather" and kind != "feather":
         raise _mismatch(key, "does not start with the Arrow IPC magic bytes (ARROW1)", head)
+    if fmt in ("xlsx", "zip") and kind not in ("xlsx", "zip"):
+        raise _mismatch(key, f"does not start with the ZIP magic bytes PK that {KINDS[fmt]} has", head)
     if fmt == "orc" and kind != "orc":
         raise _mismatch(key, "does not start with the ORC magic bytes ORC", head)
     if fmt == "orc" and not _orc_ends(data):

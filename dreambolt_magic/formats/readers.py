@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.formats import orc
+from dreambolt_magic.formats import archives, orc, spreadsheets
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -159,6 +159,8 @@ READERS: dict[str, Reader] = {
     "jsonl": _read_json_lines,
     "feather": _read_feather,
     "orc": orc.read_orc,
+    "xlsx": spreadsheets.read_xlsx,
+    "zip": lambda request: archives.read_zip(request, read),  # the member is read as an object of its own
 }
 assert tuple(READERS) == FORMATS
 
@@ -189,7 +191,8 @@ def read(
     The format and compression are found as :func:`detect` does. ``columns`` selects and orders columns
     and ``nrows`` keeps the first rows, for every format, reading no more than needed where the format
     allows. ``read_options`` go to :func:`pandas.read_csv` / :func:`pandas.read_json` for the text
-    formats and to :meth:`pyarrow.Table.to_pandas` for Parquet, Feather and ORC.
+    formats, to :func:`pandas.read_excel` for xlsx (``sheet=`` picks the sheet), to the member's parser for a
+    ZIP archive holding one data file, and to :meth:`pyarrow.Table.to_pandas` for Parquet, Feather and ORC.
 
     Every failure is an :class:`S3FormatError` with ``key`` and one of the codes ``UnsupportedFormat``,
     ``UnknownFormat``, ``FormatMismatch``, ``BadCompression``, ``EmptyObject``, ``MissingColumns``,

@@ -116,7 +116,8 @@ class S3IngestMagics(Magics):
         URIs: s3://bucket/key, s3a://, https://bucket.s3.REGION.amazonaws.com/key, path-style https URLs,
         and ?versionId=... for a version. In the cell body, {name} is replaced by the value of the
         variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
-        feather/arrow and orc, compressed with .gz, .bz2, .xz or .zst.
+        feather/arrow, orc and xlsx (pip install 'dreambolt_magic[excel]'), compressed with .gz, .bz2, .xz or
+        .zst, or in a .zip holding one data file.
 
         Several objects load into one DataFrame: put one URI per line in the cell, or use a glob
         (s3://bucket/logs/2024-*/*.csv.gz; ** crosses folders) or a prefix ending in / (every object

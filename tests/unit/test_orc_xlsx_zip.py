@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,8 @@ import pyarrow.orc
 import pytest
 
 from dreambolt_magic import explanations
-from dreambolt_magic.formats import readers
+from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.formats import archives, readers
 from dreambolt_magic.notebook.arguments import ARGUMENTS
 
 
@@ -94,3 +96,112 @@ def test_the_format_remedies_name_every_format(code: str) -> None:
 def test_the_format_option_help_names_every_format() -> None:
     (help_text,) = [a.kwds["help"] for a in ARGUMENTS if "--format" in a.args]
     assert all(fmt in help_text for fmt in readers.FORMATS), help_text
+
+
+# --- xlsx --------------------------------------------------------------------------------------------------
+
+
+def workbook(**sheets: pd.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    with pd.ExcelWriter(sink, engine="openpyxl") as writer:
+        for name, sheet in sheets.items():
+            sheet.to_excel(writer, sheet_name=name, index=False)
+    return sink.getvalue()
+
+
+BOOK = workbook(First=frame(5), Second=frame(3).assign(extra=1), Third=frame(2))
+
+
+@pytest.mark.parametrize(("sheet", "rows"), [(0, 5), ("Second", 3), (-1, 2), ("2", 2), (" 1 ", 3)])
+def test_the_sheet_is_a_name_or_an_index(sheet: str | int, rows: int) -> None:
+    assert len(readers.read(BOOK, key="b.xlsx", sheet=sheet)) == rows
+
+
+def test_a_sheet_named_with_digits_is_that_sheet_before_an_index() -> None:
+    data = workbook(Summary=frame(1), **{"2024": frame(4)})
+    assert len(readers.read(data, key="b.xlsx", sheet="2024")) == 4
+
+
+@pytest.mark.parametrize("sheet", [None, [0, 1], True, 1.0])
+def test_a_load_reads_one_sheet(sheet: Any) -> None:
+    with pytest.raises(TypeError, match="one sheet's name or index"):
+        readers.read(BOOK, key="b.xlsx", sheet=sheet)
+
+
+def test_sheet_and_sheet_name_are_one_option() -> None:
+    with pytest.raises(TypeError, match="give one"):
+        readers.read(BOOK, key="b.xlsx", sheet=0, sheet_name=1)
+
+
+@pytest.mark.parametrize("sheet", ["Fourth", 3, -4])
+def test_an_absent_sheet_names_the_sheets_there(sheet: str | int) -> None:
+    with pytest.raises(S3FormatError) as info:
+        readers.read(BOOK, key="b.xlsx", sheet=sheet)
+    assert info.value.code == "MissingSheet"
+    assert info.value.hints["available"] == ["First", "Second", "Third"]
+    assert "'First', 'Second', 'Third'" in str(info.value) and "0 to 2" in str(info.value)
+
+
+def test_read_excel_options_reach_pandas() -> None:
+    got = readers.read(BOOK, key="b.xlsx", sheet="Second", header=None, skiprows=1, nrows=2)
+    assert list(got.columns) == [0, 1, 2, 3] and got[0].tolist() == [0, 1]
+
+
+def test_a_workbook_is_a_workbook_whatever_its_name_says_of_zip() -> None:
+    pd.testing.assert_frame_equal(readers.read(BOOK, key="book.zip", sheet=1), pd.read_excel(io.BytesIO(BOOK), 1))
+    assert readers.detect("blob", BOOK[: readers.HEAD_BYTES]) == ("xlsx", None)
+
+
+# --- zip -----------------------------------------------------------------------------------------------------
+
+
+def archive(members: dict[str, bytes]) -> bytes:
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, body in members.items():
+            zipped.writestr(name, body)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("names", "data"),
+    [
+        (["a/", "a/x.csv", "__MACOSX/a/._x.csv", "a/.DS_Store", "README"], ["a/x.csv"]),
+        (["data"], ["data"]),
+        (["data", ".hidden"], ["data"]),
+        (["data", "more"], []),
+        (["x.csv", "y.parquet.gz", "notes.txt"], ["x.csv", "y.parquet.gz"]),
+        (["folder/"], []),
+    ],
+)
+def test_data_members(names: list[str], data: list[str]) -> None:
+    assert archives.data_members(names) == data
+
+
+@pytest.mark.parametrize("cut", [30, 0.5, -10])
+def test_a_truncated_or_corrupt_zip_is_a_parse_error(cut: float) -> None:
+    data = archive({"a.csv": frame().to_csv(index=False).encode()})
+    end = int(len(data) * cut) if isinstance(cut, float) else cut
+    with pytest.raises(S3FormatError) as info:
+        readers.read(data[:end], key="d.zip")
+    assert info.value.code == "ParseError"
+    assert "ZIP archive" in str(info.value)
+
+
+def test_a_member_that_does_not_parse_says_which_member() -> None:
+    with pytest.raises(S3FormatError) as info:
+        readers.read(archive({"in/data.parquet": b"a,b\n1,2\n"}), key="d.zip")
+    assert info.value.code == "FormatMismatch"
+    assert info.value.key == "d.zip" and info.value.hints["member"] == "in/data.parquet"
+
+
+def test_an_empty_member_is_refused() -> None:
+    with pytest.raises(S3FormatError) as info:
+        readers.read(archive({"a.csv": b""}), key="d.zip")
+    assert info.value.code == "ArchiveMembers" and "'a.csv'" in str(info.value)
+
+
+def test_read_options_reach_the_member_parser() -> None:
+    data = archive({"semi.csv": "a;b\n1;é\n".encode("latin-1")})
+    got = readers.read(data, key="d.zip", sep=";", encoding="latin-1")
+    assert got.to_dict("list") == {"a": [1], "b": ["é"]}

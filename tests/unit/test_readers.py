@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import lzma
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,11 +32,17 @@ FORMAT_EXTENSIONS = {
     "jsonl": ".jsonl",
     "feather": ".feather",
     "orc": ".orc",
+    "xlsx": ".xlsx",
+    "zip": ".zip",
 }
 COMPRESSION_EXTENSIONS = {None: "", "gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
 # Text carries no types, so CSV is told which column holds dates; JSON's dates stay text (pandas 3.1
 # deprecated read_json's convert_dates) and are compared after pd.to_datetime.
-READ_OPTIONS: dict[str, dict[str, Any]] = {"csv": {"parse_dates": ["when"]}, "tsv": {"parse_dates": ["when"]}}
+READ_OPTIONS: dict[str, dict[str, Any]] = {
+    "csv": {"parse_dates": ["when"]},
+    "tsv": {"parse_dates": ["when"]},
+    "zip": {"parse_dates": ["when"]},  # a CSV in it
+}
 
 
 def source_frame() -> pd.DataFrame:
@@ -62,6 +69,15 @@ def encode(frame: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "orc":
         sink = io.BytesIO()
         pyarrow.orc.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+        return sink.getvalue()
+    if fmt == "xlsx":
+        sink = io.BytesIO()
+        frame.to_excel(sink, index=False)
+        return sink.getvalue()
+    if fmt == "zip":
+        sink = io.BytesIO()
+        with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("export/data.csv", encode(frame, "csv"))
         return sink.getvalue()
     if fmt in ("csv", "tsv"):
         return frame.to_csv(index=False, sep="," if fmt == "csv" else "\t").encode()
@@ -265,6 +281,9 @@ def test_columns_must_not_be_a_bare_string() -> None:
         ("d.arrow", ("feather", None)),
         ("d.ipc", ("feather", None)),
         ("d.ORC", ("orc", None)),
+        ("d.xlsx", ("xlsx", None)),
+        ("d.xlsm", ("xlsx", None)),
+        ("d.csv.zip", ("zip", None)),
         ("d.orc.gz", ("orc", "gzip")),
         ("2024.01.02.csv", ("csv", None)),
     ],
@@ -282,6 +301,8 @@ FORMAT_NAMES = pytest.mark.parametrize(
         ("ndjson", "jsonl"),
         ("arrow", "feather"),
         ("ipc", "feather"),
+        ("Excel", "xlsx"),
+        ("ZIP", "zip"),
         (" .tsv", "tsv"),
     ],
 )
@@ -301,7 +322,7 @@ def test_explicit_format_on_a_nameless_key_still_sniffs_the_compression() -> Non
     assert readers.detect("blob", gzip.compress(b"a,b\n"), format="csv") == ("csv", "gzip")
 
 
-@pytest.mark.parametrize("bad", ["txt", "xlsx", ""])
+@pytest.mark.parametrize("bad", ["txt", "xls", ""])
 @pytest.mark.parametrize("via", ["detect", "normalize_format"])
 def test_unknown_explicit_format_lists_the_supported_ones(bad: str, via: str) -> None:
     with pytest.raises(S3FormatError) as info:
@@ -342,6 +363,10 @@ def test_sniffing_an_object_without_extension(fmt: str, compression: str | None)
         # A first column called ORCID is text, not ORC's magic bytes.
         (b"ORCID,name\n0000-0002-1825-0097,Josiah\n", "csv"),
         (b"ORC\tname\n1\tx\n", "tsv"),
+        (b"PK\x03\x04rest-of-zip", "zip"),
+        (b"PK\x05\x06" + bytes(18), "zip"),  # an empty archive
+        (b"PK\x03\x04" + bytes(26) + b"[Content_Types].xml", "xlsx"),
+        (b"PK\x03\x04" + bytes(26) + b"docProps/app.xml..." + b"PK\x03\x04" + bytes(26) + b"xl/theme/", "xlsx"),
     ],
 )
 def test_sniffed_format(head: bytes, expected: str) -> None:
@@ -355,7 +380,7 @@ def test_sniffed_format(head: bytes, expected: str) -> None:
         (b"<!DOCTYPE html><html><body>Oops</body></html>", "HTML"),
         (b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', "S3 error document"),
         (b"\x00\x01\x02binary", "binary data"),
-        (b"PK\x03\x04rest-of-zip", "ZIP archive"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "binary data"),  # an old .xls
         (b"", "nothing"),
     ],
 )
@@ -402,6 +427,10 @@ def test_detect_returns_a_known_pair_or_raises_our_error(head: bytes) -> None:
         ("data.orc", b"a,b\n1,2\n", "CSV text"),
         ("data.orc", b"PAR1xxxxPAR1", "Parquet"),
         ("data.csv", encode(source_frame(), "orc"), "ORC"),
+        ("data.xlsx", b"a,b\n1,2\n", "CSV text"),
+        ("data.zip", b"PAR1xxxxPAR1", "Parquet"),
+        ("data.csv", encode(source_frame(), "xlsx"), "Excel workbook"),
+        ("data.csv", encode(source_frame(), "zip"), "ZIP archive"),
         ("data.csv.gz", gzip.compress(b"<!doctype html><p>nope"), "HTML"),
     ],
 )
@@ -535,7 +564,7 @@ def test_wrong_explicit_encoding_says_so() -> None:
 
 
 def test_unsupported_format_from_read() -> None:
-    assert error_of(b"a,b\n", "d.csv", format="excel").code == "UnsupportedFormat"
+    assert error_of(b"a,b\n", "d.csv", format="avro").code == "UnsupportedFormat"
 
 
 def test_json_named_file_holding_json_lines_is_read() -> None:

@@ -237,6 +237,19 @@ def test_peek_of_a_header_longer_than_the_peek_limit_is_unknown_not_wrong(s3: S3
     assert browse.peek_columns(f"s3://{BUCKET}/wider.csv", endpoint_url=s3.endpoint_url) == []
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "zip"])
+def test_peek_of_a_workbook_or_an_archive(s3: S3Helper, proxy: FaultProxy, fmt: str) -> None:
+    # A small one is read whole and parsed; in a big one the first row is deep inside: unknown, not wrong.
+    s3.make_bucket(BUCKET)
+    small, big = to_bytes(make_frame(10), fmt), to_bytes(make_frame(20_000), fmt)
+    assert len(small) < browse.PEEK_BYTES < len(big)
+    s3.put(BUCKET, f"small.{fmt}", small)
+    s3.put(BUCKET, f"big.{fmt}", big)
+    assert browse.peek_columns(f"s3://{BUCKET}/small.{fmt}", endpoint_url=proxy.endpoint_url) == list(make_frame(1))
+    assert browse.peek_columns(f"s3://{BUCKET}/big.{fmt}", endpoint_url=proxy.endpoint_url) == []
+    assert all(last < browse.PEEK_BYTES for _, last in ranges(proxy))
+
+
 def test_peek_follows_the_footer_of_a_real_parquet_writer(s3: S3Helper, proxy: FaultProxy) -> None:
     # Several row groups and column statistics: a footer as pyarrow writes for real data.
     table = pa.table({"k": list(range(100_000)), "v": [str(i) for i in range(100_000)]})
