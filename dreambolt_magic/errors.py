@@ -271,6 +271,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "MissingColumns": S3FormatError,
     "BadEncoding": S3FormatError,
     "MissingSheet": S3FormatError,
+    "UnknownOption": S3FormatError,
     "MissingPackage": S3FormatError,
     "ArchiveMembers": S3FormatError,
     "SchemaMismatch": S3FormatError,

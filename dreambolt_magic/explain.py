@@ -61,6 +61,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "code_note": f" ({err.code})" if err.code else "",
         "table": hints.get("table") or "",
         "package": hints.get("package") or "the package",
+        "parser": hints.get("parser") or "the parser",
         "extra": hints.get("extra") or "...",
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "cache_directory": hints.get("directory") or "DIR",

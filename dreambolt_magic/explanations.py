@@ -217,6 +217,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{message}",
         "Pass the file's encoding, e.g. dreambolt_magic.load(uri, encoding='latin-1').",
     ),
+    "UnknownOption": (
+        "{message}",
+        "Pass only options {parser} takes (see its documentation), e.g. sep=';' or encoding='latin-1' for CSV; "
+        "in %%s3ingest, --option KEY=VALUE (or --sep, --encoding, --header, --sheet).",
+    ),
     "MissingSheet": (
         "{message}",
         "Name a sheet the workbook has, or its index from 0: --sheet NAME_OR_INDEX (sheet= in Python). Its "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import EllipsisType
 from typing import Any
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.formats import archives, orc, spreadsheets
+from dreambolt_magic.formats import archives, orc, readoptions, spreadsheets
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -56,6 +56,7 @@ __all__ = [
     "FORMATS",
     "HEAD_BYTES",
     "READERS",
+    "check_readable",
     "column_list",
     "decode",
     "detect",
@@ -135,7 +136,7 @@ def _delimited(sep: str) -> Reader:
 
 def _read_json(request: Request) -> pd.DataFrame:
     # A .json holding one object per line is common enough to read as what it is rather than fail.
-    if is_json_lines(text_start(bytes(request.data[:HEAD_BYTES]))):
+    if "lines" not in request.options and is_json_lines(text_start(bytes(request.data[:HEAD_BYTES]))):
         return _read_json_lines(request)
     frame = pd.read_json(request.source(), **request.options)
     request.require(frame.columns)
@@ -167,6 +168,7 @@ assert tuple(READERS) == FORMATS
 
 def _parse(fmt: str, request: Request) -> pd.DataFrame | Decoded:
     """Run the reader, turning the parsers' own exceptions into ours."""
+    readoptions.check(fmt, request.options, request.key)
     with parse_errors(fmt, request.key, request.options):
         result = READERS[fmt](request)
     return result if isinstance(result, Decoded) else selected(result, request.columns, request.allow_missing)
@@ -271,6 +273,17 @@ def _request(
     wanted = None if columns is None else list(columns)
     path = path if fmt in ("csv", "tsv") and not compression else None
     return fmt, Request(view, key, wanted, nrows, read_options, row_groups, path)
+
+
+def check_readable(key: str, format: str | None, options: Mapping[str, Any]) -> None:
+    """Where the name (or ``format=``) tells the format, refuse before any byte is fetched what :func:`read`
+    would refuse once they are: read options the parser does not take, a workbook without openpyxl."""
+    fmt = named(key, format)[0]
+    if fmt is None:
+        return
+    readoptions.check(fmt, options, key)
+    if fmt == "xlsx" and options.get("engine", "openpyxl") == "openpyxl":
+        spreadsheets.require_openpyxl(key)
 
 
 def schema_columns(

@@ -22,6 +22,7 @@ from dreambolt_magic.errors import S3FormatError
 
 if TYPE_CHECKING:
     from conftest import S3Helper
+    from faults.proxy import FaultProxy
 
 BUCKET = "real-data"
 ROWS = 300
@@ -159,19 +160,23 @@ def test_an_unknown_sheet_is_refused_naming_the_sheets(s3: S3Helper, book: bytes
     assert "--sheet" in err.remedy
 
 
+@pytest.mark.parametrize("key", ["q1.xlsx", "no-extension"])
 def test_without_openpyxl_a_workbook_says_what_to_install(
-    s3: S3Helper, book: bytes, monkeypatch: pytest.MonkeyPatch
+    s3: S3Helper, proxy: FaultProxy, book: bytes, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:
     s3.make_bucket(BUCKET)
-    uri = s3.put(BUCKET, "q1.xlsx", book)
+    uri = s3.put(BUCKET, key, book)
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl now raises ImportError
 
     with pytest.raises(S3FormatError) as info:
-        _load(s3, uri)
+        dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=False)
 
     assert info.value.code == "MissingPackage"
+    assert info.value.uri == uri
     assert "pip install 'dreambolt_magic[excel]'" in str(info.value)
     assert "pip install 'dreambolt_magic[excel]'" in info.value.remedy
+    # A name that says xlsx is refused before the download; one that says nothing, once the bytes tell.
+    assert proxy.count("GET", f"/{BUCKET}/{key}") == (0 if key.endswith(".xlsx") else 1)
 
 
 # --- ZIP archives --------------------------------------------------------------------------------------------
@@ -252,3 +257,36 @@ def test_a_prefix_of_workbooks_and_archives_loads_as_one_frame(s3: S3Helper, sou
     assert df["id"].tolist() == source["id"].tolist()
     assert df["value"].tolist() == source["value"].tolist()
     assert df.attrs["s3"]["object_count"] == 3
+
+
+# --- read options --------------------------------------------------------------------------------------------
+
+
+def test_an_option_the_parser_does_not_take_is_refused_before_any_download(
+    s3: S3Helper, proxy: FaultProxy, source: pd.DataFrame
+) -> None:
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "data.csv", to_bytes(source, "csv"))
+
+    with pytest.raises(S3FormatError) as info:
+        dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=False, bogus=1)
+
+    err = info.value
+    assert (err.code, err.uri, err.hints["unknown"]) == ("UnknownOption", uri, ["bogus"])
+    assert "pandas.read_csv" in str(err) and "sep" in err.hints["accepted"]
+    assert proxy.count("GET", f"/{BUCKET}/data.csv") == 0
+
+
+def test_an_option_is_checked_against_the_sniffed_format_of_each_object_of_a_set(
+    s3: S3Helper, source: pd.DataFrame
+) -> None:
+    s3.make_bucket(BUCKET)
+    s3.put(BUCKET, "set/a", to_bytes(source, "csv"))
+    s3.put(BUCKET, "set/b", orc_bytes(source))
+
+    # sep= is CSV's; the ORC object, told by its bytes, takes no such option.
+    with pytest.raises(S3FormatError) as info:
+        _load(s3, f"s3://{BUCKET}/set/", sep=",")
+
+    assert info.value.code == "UnknownOption" and info.value.key == "set/b"
+    assert "pyarrow.Table.to_pandas" in str(info.value)

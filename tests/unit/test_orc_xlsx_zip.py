@@ -1,7 +1,9 @@
-"""ORC, xlsx and zip on bytes made here: what each reader decodes, and what it refuses and how."""
+"""ORC, xlsx and zip on bytes made here: what each reader decodes, and what it refuses and how; and the read
+options each format's parser takes."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import zipfile
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 
 from dreambolt_magic import explanations
 from dreambolt_magic.errors import S3FormatError
-from dreambolt_magic.formats import archives, readers
+from dreambolt_magic.formats import archives, readers, readoptions
 from dreambolt_magic.notebook.arguments import ARGUMENTS
 
 
@@ -205,3 +207,58 @@ def test_read_options_reach_the_member_parser() -> None:
     data = archive({"semi.csv": "a;b\n1;é\n".encode("latin-1")})
     got = readers.read(data, key="d.zip", sep=";", encoding="latin-1")
     assert got.to_dict("list") == {"a": [1], "b": ["é"]}
+
+
+# --- read options ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "parser", "own"),
+    [("csv", pd.read_csv, {"filepath_or_buffer", "usecols", "nrows", "iterator", "chunksize"}),
+     ("json", pd.read_json, {"path_or_buf", "nrows", "chunksize"}),
+     ("xlsx", pd.read_excel, {"io", "usecols", "nrows"}),
+     ("orc", pa.Table.to_pandas, {"self"})],
+)
+def test_the_options_a_format_takes_are_its_parsers(fmt: str, parser: Any, own: set[str]) -> None:
+    assert readoptions.accepted(fmt) >= set(inspect.signature(parser).parameters) - own
+    assert not readoptions.accepted(fmt) & own
+
+
+def test_json_lines_set_lines_themselves_and_workbooks_take_sheet() -> None:
+    assert "lines" in readoptions.accepted("json") and "lines" not in readoptions.accepted("jsonl")
+    assert {"sheet", "sheet_name"} <= readoptions.accepted("xlsx")
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "options", "said"),
+    [
+        ("d.csv", b"a\n1\n", {"bogus": 1}, "pandas.read_csv, which takes no option 'bogus'"),
+        ("d.tsv", b"a\n1\n", {"sepp": ";"}, "sepp: did you mean 'sep'?"),
+        ("d.csv", b"a\n1\n", {"usecols": ["a"]}, "usecols: use columns= (--columns)"),
+        ("d.jsonl", b'{"a": 1}\n', {"lines": False}, "lines: JSON Lines are read one object per line already"),
+        ("d.orc", orc_bytes(frame(3)), {"encoding": "latin-1"}, "pyarrow.Table.to_pandas, which takes no option"),
+        ("d.xlsx", BOOK, {"sheets": 1}, "sheets: did you mean 'sheet'?"),
+        ("d.zip", archive({"a.csv": b"a\n1\n"}), {"bogus": 1, "sep": ";"}, "CSV text by pandas.read_csv"),
+    ],
+)
+def test_an_option_the_parser_does_not_take_is_refused_by_name(
+    key: str, data: bytes, options: dict[str, Any], said: str
+) -> None:
+    with pytest.raises(S3FormatError) as info:
+        readers.read(data, key=key, **options)
+
+    err = info.value
+    assert err.code == "UnknownOption" and err.key == key
+    assert said in str(err)
+    assert err.hints["unknown"] == [name for name in options if name not in ("sep",)]
+    assert "It takes: " in str(err) and err.hints["parser"] in err.remedy
+
+
+def test_options_are_checked_before_download_where_the_name_tells_the_format() -> None:
+    with pytest.raises(S3FormatError) as info:
+        readers.check_readable("a/b.csv.gz", None, {"encodng": "latin-1"})
+    assert info.value.code == "UnknownOption" and "did you mean 'encoding'?" in str(info.value)
+    readers.check_readable("a/b.csv.gz", None, {"encoding": "latin-1"})
+    readers.check_readable("no-extension", None, {"anything": 1})  # told by the bytes, later
+    with pytest.raises(S3FormatError):
+        readers.check_readable("no-extension", "parquet", {"sep": ";"})
