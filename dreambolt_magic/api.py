@@ -69,7 +69,8 @@ def load(
         URIs, a glob (``s3://b/logs/2024-*/*.csv.gz``, ``**`` across folders) or a prefix ending in ``/``
         (see :func:`dreambolt_magic.datasets.loader.load_many`, which takes the same options and a few more).
     format:
-        ``parquet``, ``csv``, ``tsv``, ``json``, ``jsonl`` or ``feather``; by default taken from the key's
+        ``parquet``, ``csv``, ``tsv``, ``json``, ``jsonl``, ``feather``, ``orc``, ``xlsx`` or ``zip`` (an
+        archive holding one data file, read as that file); by default taken from the key's
         extension (compression ``.gz``, ``.bz2``, ``.xz``, ``.zst`` too), else sniffed from the bytes.
     columns, nrows:
         Read only these columns (a list, or ``"a,b"``) and only the first ``nrows`` rows.
@@ -126,7 +127,8 @@ def load(
         others need ``pip install 'dreambolt_magic[dask]'`` (or ``[polars]``); see
         :mod:`dreambolt_magic.engines`. An unknown name is a ValueError.
     read_options:
-        Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV).
+        Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV; ``sheet="Sales"`` or
+        ``sheet=1`` for an Excel workbook, which needs ``pip install 'dreambolt_magic[excel]'``).
 
     Raises
     ------

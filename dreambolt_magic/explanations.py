@@ -190,11 +190,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "UnsupportedFormat": (
         "{message}",
-        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather).",
+        "Use one of the supported formats with --format (parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip).",
     ),
     "UnknownFormat": (
         "The format of {key!r} could not be told from its name or its first bytes.",
-        "Name it with --format (parquet, csv, tsv, json, jsonl, feather).",
+        "Name it with --format (parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip).",
     ),
     "FormatMismatch": (
         "{message}",
@@ -221,6 +221,26 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "BadEncoding": (
         "{message}",
         "Pass the file's encoding, e.g. dreambolt_magic.load(uri, encoding='latin-1').",
+    ),
+    "UnknownOption": (
+        "{message}",
+        "Pass only options {parser} takes (see its documentation), e.g. sep=';' or encoding='latin-1' for CSV; "
+        "in %%s3ingest, --option KEY=VALUE (or --sep, --encoding, --header, --sheet).",
+    ),
+    "MissingSheet": (
+        "{message}",
+        "Name a sheet the workbook has, or its index from 0: --sheet NAME_OR_INDEX (sheet= in Python). Its "
+        "sheets: {available}.",
+    ),
+    "MissingPackage": (
+        "{message}",
+        "Install it where the kernel runs: pip install 'dreambolt_magic[{extra}]' (or pip install {package}), "
+        "then restart the kernel.",
+    ),
+    "ArchiveMembers": (
+        "{message}",
+        "A ZIP archive is read when it holds exactly one data file: give each file an archive of its own, or "
+        "upload the files themselves and load them together by their prefix (s3://{bucket}/{parent}).",
     ),
     "TooLarge": (
         "Loading {where} needs about {need_text} of memory ({need_note}), more than the {available_text} "

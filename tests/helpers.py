@@ -11,10 +11,12 @@ import bz2
 import gzip
 import io
 import lzma
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.orc
 
 #: Formats :func:`to_bytes` writes, and the file extension of each.
 FORMATS: dict[str, str] = {
@@ -24,6 +26,9 @@ FORMATS: dict[str, str] = {
     "json": ".json",
     "jsonl": ".jsonl",
     "feather": ".feather",
+    "orc": ".orc",
+    "xlsx": ".xlsx",
+    "zip": ".zip",
 }
 #: Whole-object compressions :func:`compress` applies, and the extension each adds.
 COMPRESSIONS: dict[str, str] = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
@@ -57,6 +62,13 @@ def to_bytes(df: pd.DataFrame, format: str, compression: str | None = None) -> b
         df.to_parquet(buf, index=False)
     elif format == "feather":
         df.reset_index(drop=True).to_feather(buf)
+    elif format == "orc":
+        pyarrow.orc.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+    elif format == "xlsx":
+        df.to_excel(buf, index=False)
+    elif format == "zip":
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("data.csv", to_bytes(df, "csv"))
     elif format in ("csv", "tsv"):
         buf.write(df.to_csv(index=False, sep="\t" if format == "tsv" else ",", lineterminator="\n").encode())
     elif format == "json":

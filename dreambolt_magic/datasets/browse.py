@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.ipc
+import pyarrow.orc
 import pyarrow.parquet as pq
 
 from dreambolt_magic.client.calls import bucket_region, call
@@ -270,6 +271,10 @@ class Peek:
             return self._parquet()
         if compression is None and fmt == "feather":
             return self._feather(head or self.start())
+        if compression is None and fmt == "orc":
+            return self._orc()
+        if fmt in ("xlsx", "zip"):
+            return []  # a sheet's first row, or an archive's member, is read from the whole file: not cheap
         return self._text(fmt, compression, head or self.start())
 
     def _parquet(self) -> list[str]:
@@ -308,6 +313,19 @@ class Peek:
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise _parse_error(key, "feather", "has a schema that does not parse", detail=str(exc)) from exc
         return _names(schema.names)
+
+    def _orc(self) -> list[str]:
+        detail = None
+        for tail_size in (PEEK_BYTES, MAX_PEEK_BYTES):
+            # The schema is in the footer, at the end: the tail behind the magic bytes reads as the file.
+            tail = self.read(max(0, self.size - tail_size), self.size - 1)
+            try:
+                return _names(pyarrow.orc.ORCFile(pa.BufferReader(b"ORC" + tail)).schema.names)
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                detail = str(exc)
+            if len(tail) == self.size:
+                break
+        raise _parse_error(self.target.key, "orc", "has a footer that does not parse", detail=detail)
 
     def _text(self, fmt: str, compression: str | None, head: bytes) -> list[str]:
         key = self.target.key

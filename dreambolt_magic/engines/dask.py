@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["load_dask"]
 
 #: Formats whose files carry their schema: their meta is read with nrows=0 (for Parquet, the footer alone).
-_SCHEMA_FORMATS = ("parquet", "feather")
+_SCHEMA_FORMATS = ("parquet", "feather", "orc")
 
 
 def load_dask(

@@ -51,8 +51,12 @@ EXTENSIONS: dict[str, str] = {
     ".json": "json",
     **dict.fromkeys((".jsonl", ".ndjson"), "jsonl"),
     **dict.fromkeys((".feather", ".arrow", ".ipc"), "feather"),
+    ".orc": "orc",
+    **dict.fromkeys((".xlsx", ".xlsm"), "xlsx"),
+    ".zip": "zip",
 }
-ALIASES: dict[str, str] = {"ndjson": "jsonl", "arrow": "feather", "ipc": "feather", "pq": "parquet"}
+ALIASES: dict[str, str] = {"ndjson": "jsonl", "arrow": "feather", "ipc": "feather", "pq": "parquet",
+                           "excel": "xlsx"}
 COMPRESSIONS: tuple[str, ...] = ("gzip", "bz2", "xz", "zstd")
 _COMPRESSION_EXTENSIONS = {
     **dict.fromkeys((".gz", ".gzip"), "gzip"),
@@ -61,7 +65,7 @@ _COMPRESSION_EXTENSIONS = {
     **dict.fromkeys((".zst", ".zstd"), "zstd"),
 }
 # "BZh" alone could open a line of CSV, so bz2 also needs the block (or end-of-stream) magic after it.
-FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json", "jsonl", "feather")
+FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json", "jsonl", "feather", "orc", "xlsx", "zip")
 
 _COMPRESSION_MAGIC = {
     "gzip": re.compile(rb"\x1f\x8b"),
@@ -69,6 +73,10 @@ _COMPRESSION_MAGIC = {
     "xz": re.compile(rb"\xfd7zXZ\x00"),
     "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
 }
+# Bytes that text (even in a legacy encoding) does not hold, but a binary header soon does.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A ZIP local file header (30 bytes, then the name) of a workbook's member.
+_WORKBOOK_MEMBER = re.compile(rb"PK\x03\x04.{26}(?:\[Content_Types\]\.xml|xl/)", re.DOTALL)
 # Errors the stdlib and pyarrow decompressors raise for corrupt or truncated input.
 _DECOMPRESS_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
 
@@ -77,11 +85,13 @@ KINDS = {
     **{name: f"{name}-compressed data" for name in COMPRESSIONS},
     "parquet": "Parquet",
     "feather": "Arrow IPC (Feather)",
+    "orc": "ORC",
+    "xlsx": "an Excel workbook (xlsx)",
     "csv": "CSV text",
     "tsv": "tab-separated text",
     "json": "JSON",
     "jsonl": "JSON Lines",
-    "zip": "a ZIP archive (an Excel workbook?)",
+    "zip": "a ZIP archive",
     "html": "HTML (an error page?)",
     "s3error": "an S3 error document (XML)",
     "xml": "XML",
@@ -118,7 +128,13 @@ def sniff(head: bytes) -> str:
         (head.startswith(b"PAR1"), "parquet"),
         # An Arrow IPC file opens with ARROW1, a stream with the 0xFFFFFFFF continuation marker.
         (head.startswith((b"ARROW1", b"\xff\xff\xff\xff")), "feather"),
-        (head.startswith(b"PK\x03\x04"), "zip"),
+        # A CSV whose first column is ORCID starts with ORC too; an ORC file's protobuf is not text.
+        (head.startswith(b"ORC") and _CONTROL.search(head, 3, 4096) is not None, "orc"),
+        # An xlsx is a ZIP whose members are [Content_Types].xml and xl/...: seen here if their local
+        # headers are in the head (the ZIP reader looks at the whole list of members anyway).
+        (head.startswith(b"PK\x03\x04") and _WORKBOOK_MEMBER.search(head) is not None, "xlsx"),
+        # A ZIP starts with a member's local header, or is empty: only the end of its central directory.
+        (head.startswith((b"PK\x03\x04", b"PK\x05\x06")), "zip"),
         (b"\x00" in head[:4096], "binary"),
         (not text, "empty"),
         (lowered.startswith((b"<!doctype html", b"<html")), "html"),
@@ -256,10 +272,23 @@ def check_bytes(fmt: str, data: memoryview, key: str, trust_text: bool) -> None:
         raise _mismatch(key, "does not start with the Parquet magic bytes PAR1", head)
     if fmt == "feather" and kind != "feather":
         raise _mismatch(key, "does not start with the Arrow IPC magic bytes (ARROW1)", head)
+    if fmt in ("xlsx", "zip") and kind not in ("xlsx", "zip"):
+        raise _mismatch(key, f"does not start with the ZIP magic bytes PK that {KINDS[fmt]} has", head)
+    if fmt == "orc" and kind != "orc":
+        raise _mismatch(key, "does not start with the ORC magic bytes ORC", head)
+    if fmt == "orc" and not _orc_ends(data):
+        message = "starts like ORC but does not end with its postscript, so it is truncated (a partial upload?)"
+        raise format_error(key, "ParseError", message)
     # Text in an explicit encoding (UTF-16, say) can look binary here; pandas will tell if it is not.
     allowed = ("json", "jsonl") if fmt in ("json", "jsonl") else TEXT_KINDS
     if fmt in TEXT_KINDS and kind not in allowed and not trust_text:
         raise _mismatch(key, f"does not look like {KINDS[fmt]}", head)
+
+
+def _orc_ends(data: memoryview) -> bool:
+    # An ORC file ends with its postscript, whose length is the last byte and which holds the magic ORC.
+    length = data[-1]
+    return 0 < length < len(data) - 3 and b"ORC" in bytes(data[-1 - length : -1])
 
 
 def looks_like(fmt: str, head: bytes, *, key: str, trust_text: bool = False) -> bool:

@@ -4,16 +4,16 @@ convert) tells the format (:mod:`dreambolt_magic.formats.detection`), checks and
 and parses them. No I/O happens here: the loader hands over bytes.
 
 The detection names (:func:`detect`, :func:`named`, :data:`HEAD_BYTES`, ...) are re-exported: callers that
-read bytes need both.
+read bytes need both. What a reader is asked for and gives back (:class:`Request`, :class:`Decoded`) is
+:mod:`dreambolt_magic.formats.request`'s, so that readers in modules of their own need not import this one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from types import EllipsisType
 from typing import Any
 
@@ -22,8 +22,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.errors import S3TooLarge
-from dreambolt_magic.formats import frames
+from dreambolt_magic.formats import archives, orc, readoptions, spreadsheets
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -31,7 +30,6 @@ from dreambolt_magic.formats.detection import (
     EXTENSIONS,
     FORMATS,
     HEAD_BYTES,
-    KINDS,
     check_bytes,
     compression_of,
     decompress,
@@ -46,6 +44,7 @@ from dreambolt_magic.formats.detection import (
     text_start,
 )
 from dreambolt_magic.formats.parquet import cut_range_index
+from dreambolt_magic.formats.request import Decoded, Reader, Request, parse_errors, selected
 from dreambolt_magic.options import column_list
 
 __all__ = [
@@ -57,6 +56,7 @@ __all__ = [
     "FORMATS",
     "HEAD_BYTES",
     "READERS",
+    "check_readable",
     "column_list",
     "decode",
     "detect",
@@ -66,101 +66,6 @@ __all__ = [
     "read",
     "schema_columns",
 ]
-
-@dataclass(frozen=True)
-class Request:
-    """What a reader is asked for: the decompressed bytes, the key (for errors), the columns and the row
-    count (None: all of them) and the caller's read options."""
-
-    data: memoryview
-    key: str
-    columns: list[Any] | None = None
-    nrows: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    #: Parquet only: the row groups the bytes hold (a sparse read); None: all of them.
-    row_groups: list[int] | None = None
-    #: CSV and TSV only: a file that holds the same bytes, which pandas parses on several threads.
-    path: str | None = None
-    #: Parquet only: hand the decoded table back not yet converted into pandas (:class:`Decoded`), where it may.
-    defer: bool = False
-    #: Columns asked for that the object lacks are left out rather than refused (as long as one is there):
-    #: a set's objects need not all have every column, the set has nulls there.
-    allow_missing: bool = False
-
-    def source(self) -> pa.BufferReader:
-        # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
-        return pa.BufferReader(pa.py_buffer(self.data))
-
-    def frame(self, table: pa.Table) -> pd.DataFrame:
-        """A decoded table as the DataFrame asked for: with the read options, its columns writable, and none
-        of them viewing the bytes read (see :mod:`dreambolt_magic.formats.frames`)."""
-        return frames.to_pandas(table, source=self.data, **self.options)
-
-    def result(self, table: pa.Table) -> pd.DataFrame | Decoded:
-        """:meth:`frame`, or with ``defer`` the table as :class:`Decoded`, unless a column of it views the bytes
-        read (which the loader frees once this returns)."""
-        if self.defer and not frames.views(table, self.data):
-            return Decoded(table, self.key, self.columns, self.options)
-        return self.frame(table)
-
-    def require(self, available: Iterable[Any]) -> Request:
-        """This request, for the columns of ``available`` it asks for: MissingColumns if it asks for one that is
-        not there (with :attr:`allow_missing`, only if none of them is)."""
-        available = list(available)
-        missing = [c for c in self.columns or () if c not in available]
-        if not missing:
-            return self
-        assert self.columns is not None
-        present = [c for c in self.columns if c in available]
-        if self.allow_missing and present:
-            return replace(self, columns=present)
-        names = f"{', '.join(map(repr, missing))}; its columns are {', '.join(map(repr, available))}"
-        hints = {"missing": missing, "available": available}
-        raise format_error(self.key, "MissingColumns", f"has no column {names}", hints=hints)
-
-    def first(self, batches: Iterable[pa.RecordBatch]) -> list[pa.RecordBatch]:
-        """The batches holding the first nrows: a preview of a big file decodes only its start."""
-        taken, count = [], 0
-        for batch in batches if self.nrows != 0 else ():
-            taken.append(batch)
-            count += batch.num_rows
-            if self.nrows is not None and count >= self.nrows:
-                break
-        return taken
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """A Parquet file decoded into Arrow and not yet into pandas: :meth:`frame` does that, as :func:`read` would
-    have. A set of files converts its files' tables at once (:meth:`concat`): one conversion instead of one per
-    file, where each costs about 2 ms of Python under the GIL whatever the file's size."""
-
-    table: pa.Table
-    key: str
-    columns: list[Any] | None
-    options: dict[str, Any]
-
-    def frame(self) -> pd.DataFrame:
-        """The DataFrame :func:`read` returns for these columns and read options."""
-        with _parse_errors("parquet", self.key, self.options):
-            frame = frames.to_pandas(self.table, **self.options)
-        return _selected(frame, self.columns)
-
-    @classmethod
-    def concat(cls, items: Sequence[Decoded]) -> Decoded | None:
-        """All of ``items`` as one, whose :meth:`frame` equals :func:`pandas.concat` of theirs (index aside);
-        None where it might not: other columns or options, or tables that :func:`frames.can_concat` refuses."""
-        first = items[0]
-        if any(i.columns != first.columns or i.options != first.options for i in items[1:]):
-            return None
-        tables = [i.table for i in items]
-        if not frames.can_concat(tables):
-            return None
-        return cls(pa.concat_tables(tables), first.key, first.columns, first.options)
-
-
-#: A reader parses the bytes of one format into a DataFrame, with the columns (maybe more) and rows asked.
-Reader = Callable[[Request], "pd.DataFrame | Decoded"]
 
 
 def _read_parquet(request: Request) -> pd.DataFrame | Decoded:
@@ -219,7 +124,7 @@ def _delimited(sep: str) -> Reader:
 
 def _read_json(request: Request) -> pd.DataFrame:
     # A .json holding one object per line is common enough to read as what it is rather than fail.
-    if is_json_lines(text_start(bytes(request.data[:HEAD_BYTES]))):
+    if "lines" not in request.options and is_json_lines(text_start(bytes(request.data[:HEAD_BYTES]))):
         return _read_json_lines(request)
     frame = pd.read_json(request.source(), **request.options)
     request.require(frame.columns)
@@ -242,46 +147,19 @@ READERS: dict[str, Reader] = {
     "json": _read_json,
     "jsonl": _read_json_lines,
     "feather": _read_feather,
+    "orc": orc.read_orc,
+    "xlsx": spreadsheets.read_xlsx,
+    "zip": lambda request: archives.read_zip(request, read),  # the member is read as an object of its own
 }
 assert tuple(READERS) == FORMATS
 
 
-@contextlib.contextmanager
-def _parse_errors(fmt: str, key: str, options: dict[str, Any]) -> Iterator[None]:
-    """Turn the parsers' own exceptions into ours."""
-    try:
-        yield
-    except UnicodeDecodeError as exc:
-        encoding = options.get("encoding")
-        advice = f"it is not {encoding}; pass its encoding= read option" if encoding else None
-        advice = advice or 'it is not UTF-8; pass its encoding as a read option, e.g. encoding="latin-1"'
-        raise format_error(key, "BadEncoding", f"cannot be decoded as text: {advice}", detail=str(exc)) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise format_error(key, "EmptyObject", "holds no data", detail=str(exc)) from exc
-    except MemoryError as exc:  # pyarrow's ArrowMemoryError too: not a corrupt file, a frame too large
-        raise S3TooLarge(f"{key} ran out of memory while it was parsed as {KINDS[fmt]}", key=key,
-                         code="OutOfMemory", detail=str(exc) or type(exc).__name__) from exc
-    except (ValueError, OSError, EOFError, pa.ArrowException) as exc:
-        message = f"could not be parsed as {KINDS[fmt]}: it is malformed, corrupt or truncated"
-        raise format_error(key, "ParseError", f"{message}, or needs read options", detail=str(exc)) from exc
-
-
 def _parse(fmt: str, request: Request) -> pd.DataFrame | Decoded:
     """Run the reader, turning the parsers' own exceptions into ours."""
-    with _parse_errors(fmt, request.key, request.options):
+    readoptions.check(fmt, request.options, request.key)
+    with parse_errors(fmt, request.key, request.options):
         result = READERS[fmt](request)
-    return result if isinstance(result, Decoded) else _selected(result, request.columns, request.allow_missing)
-
-
-def _selected(frame: pd.DataFrame, columns: list[Any] | None, allow_missing: bool = False) -> pd.DataFrame:
-    """``frame``'s ``columns``, in that order (with ``allow_missing``, those of them it has)."""
-    if columns is None or list(frame.columns) == columns:
-        return frame
-    if allow_missing:
-        columns = [c for c in columns if c in frame.columns or c in frame.index.names]
-    # pandas metadata may have made an asked-for Parquet column the index: give it back as a column.
-    in_index = [c for c in columns if c not in frame.columns and c in frame.index.names]
-    return (frame.reset_index(level=in_index) if in_index else frame)[columns]
+    return result if isinstance(result, Decoded) else selected(result, request.columns, request.allow_missing)
 
 
 def read(
@@ -303,7 +181,8 @@ def read(
     The format and compression are found as :func:`detect` does. ``columns`` selects and orders columns
     and ``nrows`` keeps the first rows, for every format, reading no more than needed where the format
     allows. ``read_options`` go to :func:`pandas.read_csv` / :func:`pandas.read_json` for the text
-    formats and to :meth:`pyarrow.Table.to_pandas` for Parquet and Feather.
+    formats, to :func:`pandas.read_excel` for xlsx (``sheet=`` picks the sheet), to the member's parser for a
+    ZIP archive holding one data file, and to :meth:`pyarrow.Table.to_pandas` for Parquet, Feather and ORC.
 
     Every failure is an :class:`S3FormatError` with ``key`` and one of the codes ``UnsupportedFormat``,
     ``UnknownFormat``, ``FormatMismatch``, ``BadCompression``, ``EmptyObject``, ``MissingColumns``,
@@ -382,6 +261,17 @@ def _request(
     wanted = None if columns is None else list(columns)
     path = path if fmt in ("csv", "tsv") and not compression else None
     return fmt, Request(view, key, wanted, nrows, read_options, row_groups, path)
+
+
+def check_readable(key: str, format: str | None, options: Mapping[str, Any]) -> None:
+    """Where the name (or ``format=``) tells the format, refuse before any byte is fetched what :func:`read`
+    would refuse once they are: read options the parser does not take, a workbook without openpyxl."""
+    fmt = named(key, format)[0]
+    if fmt is None:
+        return
+    readoptions.check(fmt, options, key)
+    if fmt == "xlsx" and options.get("engine", "openpyxl") == "openpyxl":
+        spreadsheets.require_openpyxl(key)
 
 
 def schema_columns(

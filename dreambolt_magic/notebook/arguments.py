@@ -1,16 +1,24 @@
 """The ``%%s3ingest`` magic's arguments, in one place: :func:`load_arguments` puts them on the magic, whose
-docstring (and so ``%s3ingest?``) lists them."""
+docstring (and so ``%s3ingest?``) lists them, and :func:`parser_options` reads the ones that go to the parser
+(``--sep``, ``--encoding``, ``--header``, ``--sheet``, ``--option KEY=VALUE``) into the read options
+:func:`dreambolt_magic.load` takes."""
 
 from __future__ import annotations
 
+import ast
+import codecs
+import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument
 
-from dreambolt_magic import engines
+from dreambolt_magic import api, engines
+from dreambolt_magic.formats.detection import FORMATS
 
-__all__ = ["load_arguments"]
+__all__ = ["ARGUMENTS", "load_arguments", "literal", "parser_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,7 +31,7 @@ ARGUMENTS = [
         "On a line (%%s3ingest): the URI; the DataFrame is returned.",
     ),
     argument("--format", "-f", default=None,
-             help="parquet, csv, tsv, json, jsonl or feather. Default: from the extension, else sniffed."),
+             help=f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}. Default: from the extension, else sniffed."),
     argument("--columns", "-c", default=None, help="Comma-separated columns to read, e.g. a,b."),
     argument("--nrows", "-n", type=int, default=None, help="Read only the first N rows."),
     argument("--sample", type=int, default=None, metavar="N",
@@ -54,6 +62,18 @@ ARGUMENTS = [
              "instead of the current one."),
     argument("--engine", "-e", default=None, choices=engines.ENGINES,
              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars."),
+    # What goes to the parser, as dreambolt_magic.load's read options do (sep=";", encoding="latin-1").
+    argument("--sep", default=None, help="CSV/TSV: the field separator, e.g. --sep ';' or --sep '\\t'."),
+    argument("--encoding", default=None, help="CSV/TSV/JSON: the text's encoding, e.g. --encoding latin-1."),
+    argument("--header", default=None, metavar="ROW",
+             help="CSV/TSV/xlsx: the row that holds the column names, from 0 (the default), or none: no header "
+             "row, the columns are numbered."),
+    argument("--sheet", default=None, metavar="NAME_OR_INDEX",
+             help="xlsx: the sheet to read, by name or by index from 0 (default: the first)."),
+    argument("--option", action="append", default=None, metavar="KEY=VALUE",
+             help="Any other parser option (repeat it for more), e.g. --option skiprows=2 --option "
+             "\"na_values=['-', 'n/a']\". VALUE is read as a Python literal, else kept as text. An option the "
+             "parser does not take is refused, with the ones it does."),
 ]
 
 
@@ -62,3 +82,89 @@ def load_arguments(magic: F) -> F:
     for decorate in reversed(ARGUMENTS):
         magic = decorate(magic)
     return magic
+
+
+#: Read options that are another's name for one these arguments set (pandas takes either, not both).
+_SAME = {"delimiter": "sep", "sheet_name": "sheet"}
+
+
+def parser_options(args: Any) -> dict[str, Any]:
+    """The read options the line gives: each ``--option KEY=VALUE`` and ``--sep``, ``--encoding``,
+    ``--header``, ``--sheet``. UsageError for a malformed one, one given twice, or a setting of the load."""
+    options: dict[str, Any] = {}
+    for text in args.option or ():
+        key, value = _option(text)
+        _add(options, key, value, f"--option {key}=")
+    flags = {"sep": _separator, "encoding": _encoding, "header": _header, "sheet": _unquoted}
+    for name, read in flags.items():
+        if (text := getattr(args, name)) is not None:
+            _add(options, name, read(text), f"--{name}")
+    own = [name for name in options if name in _load_settings()]
+    if own:
+        name = own[0]
+        flag = "--" + name.replace("_", "-")
+        instead = f"use {flag}" if any(flag in a.args for a in ARGUMENTS) else f"use dreambolt_magic.load({name}=...)"
+        raise UsageError(f"--option {name}= is a setting of the load, not a parser option: {instead}")
+    return options
+
+
+def literal(text: str) -> Any:
+    """``text`` as the Python literal it spells (``2``, ``None``, ``['-', 'n/a']``, ``'x'``), else as it is."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an invalid escape ('\s+', a regex) is still the text meant
+            return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def _add(options: dict[str, Any], key: str, value: Any, given_as: str) -> None:
+    same = _SAME.get(key, key)
+    clash = next((name for name in options if _SAME.get(name, name) == same), None)
+    if clash is not None:
+        raise UsageError(f"{given_as} sets {clash} again: give it once")
+    options[key] = value
+
+
+def _load_settings() -> set[str]:
+    # load()'s own keywords: a read option of one of these names would be taken for the setting.
+    parameters = inspect.signature(api.load).parameters.values()
+    return {p.name for p in parameters if p.kind is not p.VAR_KEYWORD}
+
+
+def _unquoted(text: str) -> str:
+    # IPython splits a magic's line without removing quotes: --sep ';' arrives as "';'".
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
+
+
+def _option(text: str) -> tuple[str, Any]:
+    key, equals, value = _unquoted(text).partition("=")
+    key = key.strip()
+    if not equals or not key.isidentifier():
+        raise UsageError(f"--option takes KEY=VALUE, e.g. --option skiprows=2, not {text!r}")
+    return key, literal(value.strip())
+
+
+def _separator(text: str) -> str:
+    value = _unquoted(text)
+    # \t arrives as a backslash and a t, which pandas would take for a regex: the tab is meant.
+    return "\t" if value == "\\t" else value
+
+
+def _encoding(text: str) -> str:
+    name = _unquoted(text).strip()
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise UsageError(f"--encoding {name!r} is no encoding Python knows; e.g. utf-8, latin-1, cp1252") from None
+    return name
+
+
+def _header(text: str) -> int | list[int] | None:
+    value = _unquoted(text).strip()
+    if value.lower() == "none":
+        return None
+    rows = value.split(",")
+    if not all(row.strip().isdigit() for row in rows):
+        raise UsageError(f"--header takes a row number from 0, rows like 0,1, or none, not {text!r}")
+    return int(rows[0]) if len(rows) == 1 else [int(row) for row in rows]

@@ -19,19 +19,13 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
-from dreambolt_magic.notebook.arguments import load_arguments
+from dreambolt_magic.notebook.arguments import load_arguments, parser_options
 from dreambolt_magic.notebook.body import uris_from_body
+from dreambolt_magic.notebook.outputs import LoadInterrupted
 from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
 from dreambolt_magic.units import human_bytes
 
 __all__ = ["S3IngestMagics"]
-
-
-class LoadInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a load: a KeyboardInterrupt (Run All stops) that IPython shows as one line."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [str(self)]
 
 
 @magics_class
@@ -124,7 +118,13 @@ class S3IngestMagics(Magics):
         URIs: s3://bucket/key, s3a://, https://bucket.s3.REGION.amazonaws.com/key, path-style https URLs,
         and ?versionId=... for a version. In the cell body, {name} is replaced by the value of the
         variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
-        feather/arrow, compressed with .gz, .bz2, .xz or .zst.
+        feather/arrow, orc and xlsx (pip install 'dreambolt_magic[excel]'), compressed with .gz, .bz2, .xz or
+        .zst, or in a .zip holding one data file.
+
+        Parser options go to the parser as dreambolt_magic.load(uri, sep=';') passes them: --sep ';',
+        --encoding latin-1, --header none (no header row; or the row number of the names, from 0), --sheet
+        NAME_OR_INDEX (xlsx), and any other with --option KEY=VALUE, repeatable, VALUE read as a Python literal
+        (--option skiprows=2 --option "na_values=['-']"). One the parser does not take is refused.
 
         Several objects load into one DataFrame: put one URI per line in the cell, or use a glob
         (s3://bucket/logs/2024-*/*.csv.gz; ** crosses folders) or a prefix ending in / (every object
@@ -190,6 +190,7 @@ class S3IngestMagics(Magics):
                 Filter(args.filter)
             except FilterSyntaxError as exc:
                 raise UsageError(f"--filter: {exc}") from None
+        read_options = parser_options(args)
         engine = args.engine or self.engine
         if engine == "dask" and args.sample is not None:
             raise UsageError("--sample loads rows into memory; with --engine dask use --nrows N, which gives the "
@@ -222,6 +223,7 @@ class S3IngestMagics(Magics):
                 cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
                 # polars is converted here, once the summary has read the pandas frame's provenance.
                 engine="pandas" if engine == "polars" else engine,
+                **read_options,
             )
         except S3Error as exc:
             # The rich explanation once; the error still fails the cell (Run All stops here), showing nothing more.

@@ -16,7 +16,14 @@ import ipywidgets as widgets
 
 from dreambolt_magic.errors import S3Error
 
-__all__ = ["Outputs"]
+__all__ = ["LoadInterrupted", "Outputs"]
+
+
+class LoadInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a magic's load: a KeyboardInterrupt (Run All stops) that IPython shows as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
 
 
 class Outputs:

@@ -138,6 +138,7 @@ class _ObjectLoad:
         """A connection (the set's, if it is for this endpoint; else a kept one), the region and the cache."""
         if self.read.format is not None:  # a format that is none is refused before any request
             self.read = replace(self.read, format=readers.normalize_format(self.read.format, key=self.target.key))
+        readers.check_readable(self.target.key, self.read.format, self.read.parser)
         self.bar.start(None, self.target.name)
         endpoint = self.connect_options.endpoint_url
         self.conn = shared if shared is not None and shared.endpoint_url == endpoint else Connection.lease(

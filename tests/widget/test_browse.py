@@ -140,6 +140,7 @@ def wide_frame(rows: int = 20_000) -> pd.DataFrame:
         ("big.jsonl", lambda df: to_bytes(df, "jsonl")),
         ("big.json", lambda df: to_bytes(df, "json")),
         ("big.feather", lambda df: to_bytes(df, "feather")),
+        ("big.orc", lambda df: to_bytes(df, "orc")),
         ("no-extension", lambda df: to_bytes(df, "parquet")),
         ("small.parquet", lambda df: to_bytes(df.head(5), "parquet")),
         ("small.json", lambda df: to_bytes(df.head(5), "json")),
@@ -164,7 +165,7 @@ def test_peek_reads_the_columns_from_a_few_explicit_ranges(
         assert total <= 2 * browse.PEEK_BYTES
     if len(data) > 4 * browse.PEEK_BYTES:
         assert total < len(data) / 2, (total, len(data))
-    if key == "big.parquet":
+    if key in ("big.parquet", "big.orc"):
         # Only the footer: nothing from the start of the file.
         assert len(read) == 1 and read[0][1] == len(data) - 1 and read[0][0] > 0
 
@@ -234,6 +235,19 @@ def test_peek_of_a_header_longer_than_the_peek_limit_is_unknown_not_wrong(s3: S3
     s3.put(BUCKET, "wider.csv", header + b"\n")
     assert len(header) > browse.MAX_PEEK_BYTES
     assert browse.peek_columns(f"s3://{BUCKET}/wider.csv", endpoint_url=s3.endpoint_url) == []
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "zip"])
+def test_peek_of_a_workbook_or_an_archive(s3: S3Helper, proxy: FaultProxy, fmt: str) -> None:
+    # A small one is read whole and parsed; in a big one the first row is deep inside: unknown, not wrong.
+    s3.make_bucket(BUCKET)
+    small, big = to_bytes(make_frame(10), fmt), to_bytes(make_frame(20_000), fmt)
+    assert len(small) < browse.PEEK_BYTES < len(big)
+    s3.put(BUCKET, f"small.{fmt}", small)
+    s3.put(BUCKET, f"big.{fmt}", big)
+    assert browse.peek_columns(f"s3://{BUCKET}/small.{fmt}", endpoint_url=proxy.endpoint_url) == list(make_frame(1))
+    assert browse.peek_columns(f"s3://{BUCKET}/big.{fmt}", endpoint_url=proxy.endpoint_url) == []
+    assert all(last < browse.PEEK_BYTES for _, last in ranges(proxy))
 
 
 def test_peek_follows_the_footer_of_a_real_parquet_writer(s3: S3Helper, proxy: FaultProxy) -> None:
