@@ -42,6 +42,7 @@ def load(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
@@ -82,6 +83,10 @@ def load(
     profile, endpoint_url, anon:
         A named AWS profile; an S3-compatible endpoint (``AWS_ENDPOINT_URL_S3`` and ``AWS_ENDPOINT_URL``
         are honoured too); unsigned requests, for public buckets.
+    requester_pays:
+        For a Requester Pays bucket: every request of the load (the region lookup, listings, HEADs, GETs)
+        says that you pay for it (``x-amz-request-payer: requester``); without it S3 refuses them with
+        AccessDenied. Your account is charged for the requests and the bytes downloaded.
     max_attempts:
         Attempts per request, with exponential backoff and full jitter between them.
     progress:
@@ -134,9 +139,9 @@ def load(
     sets = {name: read_options.pop(name) for name in _SET_SETTINGS if name in read_options}
     options = LoadOptions.of(
         format=format, columns=columns, nrows=nrows, region=region, profile=profile, endpoint_url=endpoint_url,
-        anon=anon, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-        read_timeout=read_timeout, max_concurrency=max_concurrency, part_size=part_size, force=force,
-        memory_limit=memory_limit, cache=cache, read_options=read_options,
+        anon=anon, requester_pays=requester_pays, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+        connect_timeout=connect_timeout, read_timeout=read_timeout, max_concurrency=max_concurrency,
+        part_size=part_size, force=force, memory_limit=memory_limit, cache=cache, read_options=read_options,
     )
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
                            "sample": sample, **sets}

@@ -73,11 +73,24 @@ def _values(err: S3Error) -> dict[str, Any]:
         "available_note": "the load may use (memory_limit)" if hints.get("limit_given") else "available now",
         "dask_reader": _dask_reader(key),
         "uri_text": err.uri or f"s3://{err.bucket or 'bucket'}/{key}",
+        **_requester_pays(hints),
         "unsigned_note": (
             "An unsigned request was tried in case the object is public, and S3 refused it."
             if hints.get("unsigned_tried")
             else ""
         ),
+    }
+
+
+def _requester_pays(hints: dict[str, Any]) -> dict[str, str]:
+    """What a refusal says of Requester Pays: a possible cause and its fix, unless the load already paid."""
+    if hints.get("requester_pays"):
+        return {"requester_pays_note": "", "requester_pays_fix": ""}
+    return {
+        "requester_pays_note": " Or the bucket is a Requester Pays bucket, which refuses every request that "
+        "does not say the requester pays.",
+        "requester_pays_fix": " For a Requester Pays bucket add --requester-pays (requester_pays=True); your "
+        "account is then charged for the requests and the bytes downloaded.",
     }
 
 

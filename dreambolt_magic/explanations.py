@@ -27,10 +27,10 @@ _PROFILE_LOGIN = "aws sso login{profile_flag}"
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     "AccessDenied": (
         "S3 accepted the credentials{who} but they are not allowed to read {where}: the IAM policy, "
-        "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).",
+        "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).{requester_pays_note}",
         "Ask for s3:GetObject on arn:aws:s3:::{bucket}/{key} (and kms:Decrypt if the object is "
         "SSE-KMS encrypted), or use a profile that has it: --profile NAME. If the bucket is public, "
-        "load it without credentials: --anon.",
+        "load it without credentials: --anon.{requester_pays_fix}",
     ),
     "AllAccessDisabled": (
         "All access to bucket {bucket} has been disabled by AWS.",
@@ -296,9 +296,9 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
     S3UriError: ("{message}", "Write the location as s3://bucket/path/to/file.parquet."),
     S3AuthError: (
         "S3 refused the request for {where} (HTTP {status}){who}: the credentials are missing, invalid "
-        "or not allowed to read it.",
+        "or not allowed to read it.{requester_pays_note}",
         "Check which identity is used with `aws sts get-caller-identity{profile_flag}` and that it may "
-        "s3:GetObject on arn:aws:s3:::{bucket}/{key}; for a public bucket use --anon.",
+        "s3:GetObject on arn:aws:s3:::{bucket}/{key}; for a public bucket use --anon.{requester_pays_fix}",
     ),
     S3NotFound: (
         "{where} does not exist (HTTP 404).",

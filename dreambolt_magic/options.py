@@ -59,6 +59,9 @@ class ConnectOptions:
     read_timeout: float = 15.0
     #: Attempts per request, with exponential backoff and full jitter between them.
     max_attempts: int = 5
+    #: Every request says the requester pays for it (``x-amz-request-payer: requester``), as a Requester Pays
+    #: bucket demands of anyone but its owner.
+    requester_pays: bool = False
 
     def __post_init__(self) -> None:
         _whole("max_attempts", self.max_attempts, 1)
@@ -82,7 +85,7 @@ class ConnectOptions:
         """What makes two connections interchangeable: every setting but the attempts, which are the
         retry policy's."""
         return (self.profile, self.endpoint_url, self.anon, self.unsigned_fallback, self.connect_timeout,
-                self.read_timeout)
+                self.read_timeout, self.requester_pays)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 :class:`Connection` reads the credentials through the standard chain (or a named profile), decides whether
 requests are signed (``anon``, or the unsigned fallback when no credentials exist at all) and makes the
 clients with our settings: botocore's own retries off (ours wrap every call) and its region redirector off
-(we follow a redirect ourselves, so the region reported is the region used).
+(we follow a redirect ourselves, so the region reported is the region used). With ``requester_pays`` every
+request its clients send carries ``x-amz-request-payer: requester``, added here once for all operations: the
+HEADs, GETs and listings take botocore's ``RequestPayer`` parameter, but HeadBucket (the region lookup) and
+ListBuckets have none, and a Requester Pays bucket refuses any of them without the header.
 
 :meth:`Connection.lease` lends a load a connection kept from an earlier load with the same settings, as long
 as nothing the credentials are read from has changed since: the ``AWS_*`` environment variables and the config
@@ -52,6 +55,8 @@ class Connection:
     config: Config
     profile: str | None
     unsigned_fallback: bool
+    #: Every request says that the requester pays (see the module docstring).
+    requester_pays: bool = False
     clients: dict[str, Any] = field(default_factory=dict)
     #: Clients are thread-safe, but making two from one botocore session at once is not.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -134,7 +139,8 @@ class Connection:
             # One connection per part in flight, and one for the main stream.
             max_pool_connections=pool,
         )
-        return cls(session, endpoint_url, signed, reason, config, profile, options.unsigned_fallback)
+        return cls(session, endpoint_url, signed, reason, config, profile, options.unsigned_fallback,
+                   options.requester_pays)
 
     def client(self, region: str) -> Any:
         with self.lock:
@@ -147,6 +153,8 @@ class Connection:
                 # botocore follows a region redirect silently and never says where it went; we follow it
                 # ourselves, so the region we report is the region we used.
                 client.meta.events.register("before-call.s3", _no_botocore_redirect)
+                if self.requester_pays:
+                    client.meta.events.register("before-call.s3", _requester_pays)
                 self.clients[region] = client
             return client
 
@@ -241,6 +249,11 @@ def _no_botocore_redirect(context: dict[str, Any], **_: Any) -> None:
     # Both flags botocore's redirectors read: "already redirected, do not redirect again".
     context["s3_redirected"] = True
     context.setdefault("s3_redirect", {})["redirected"] = True
+
+
+def _requester_pays(params: dict[str, Any], **_: Any) -> None:
+    # The serialized request, before it is signed (so the header is signed too): every operation alike.
+    params["headers"]["x-amz-request-payer"] = "requester"
 
 
 def endpoint_from_env() -> str | None:

@@ -79,6 +79,8 @@ def translate(
             hints["bucket_region"] = named
         if conn is not None and not conn.signed:
             hints["unsigned"] = True
+        if conn is not None and conn.requester_pays:
+            hints["requester_pays"] = True  # an AccessDenied then has other causes than Requester Pays
         return class_for(code, status)(
             code=code,
             status=status,

@@ -91,7 +91,8 @@ def list_buckets(
 
     Many identities may read objects without being allowed ``s3:ListAllMyBuckets``: that, and unsigned
     requests, end in :class:`~dreambolt_magic.errors.S3AuthError` (the caller then asks for a bucket
-    name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``.
+    name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``,
+    ``requester_pays`` (every request says the requester pays, as a Requester Pays bucket demands).
     """
     session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     chosen = region or session.conn.default_region
@@ -183,8 +184,9 @@ class Session:
     @classmethod
     def of(cls, *, endpoint_url: str | None, profile: str | None, anon: bool, **options: Any) -> Session:
         """:meth:`open` from the browsing functions' keywords (``unsigned_fallback``, ``max_attempts``,
-        ``connect_timeout``, ``read_timeout``; any other is a TypeError)."""
-        unknown = set(options) - {"unsigned_fallback", "max_attempts", "connect_timeout", "read_timeout"}
+        ``connect_timeout``, ``read_timeout``, ``requester_pays``; any other is a TypeError)."""
+        unknown = set(options) - {"unsigned_fallback", "max_attempts", "connect_timeout", "read_timeout",
+                                  "requester_pays"}
         if unknown:
             raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
         return cls.open(ConnectOptions.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options))

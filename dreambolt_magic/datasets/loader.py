@@ -84,6 +84,7 @@ def load_many(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
@@ -125,9 +126,9 @@ def load_many(
     if format is not None:
         format = readers.normalize_format(format)  # before any request
     loading = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
-                             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
-                             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-                             read_timeout=read_timeout, **options)
+                             endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
+                             max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+                             connect_timeout=connect_timeout, read_timeout=read_timeout, **options)
     return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
                     partitions=partitions, max_workers=max_workers, sample=sample)
 

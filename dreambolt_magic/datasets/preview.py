@@ -124,6 +124,7 @@ def info(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     unsigned_fallback: bool = True,
     connect_timeout: float | None = None,
@@ -133,9 +134,9 @@ def info(
     """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only."""
     from dreambolt_magic.datasets import browse
 
-    connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
-                                unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-                                read_timeout=read_timeout)
+    connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
+                                max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+                                connect_timeout=connect_timeout, read_timeout=read_timeout)
     if format is not None:
         format = readers.normalize_format(format)
     refs = expand(uris, connect, region=region)
@@ -170,7 +171,7 @@ def info(
         first = refs[0]
         try:
             names = browse.peek_columns(first.uri, format=format, endpoint_url=session.conn.endpoint_url,
-                                        region=region, profile=profile, anon=anon,
+                                        region=region, profile=profile, anon=anon, requester_pays=requester_pays,
                                         unsigned_fallback=unsigned_fallback, max_attempts=max_attempts)
         except S3FormatError:
             names = []

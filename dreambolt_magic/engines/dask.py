@@ -8,9 +8,9 @@ when dask computes it, by :func:`dreambolt_magic.api.load` on the worker, with t
 detection, endpoint, memory guard, parsers and error translation as a pandas load.
 
 Only settings cross to the workers (format, columns, region and the bucket regions learnt while listing,
-profile name, endpoint, ``anon``, attempts, timeouts, the filter's text, partition and source-column
-handling, ``read_options``), never credentials: each worker finds its own through the standard AWS chain,
-so a remote cluster's workers need credentials of their own (an instance role, their environment).
+profile name, endpoint, ``anon``, ``requester_pays``, attempts, timeouts, the filter's text, partition and
+source-column handling, ``read_options``), never credentials: each worker finds its own through the standard
+AWS chain, so a remote cluster's workers need credentials of their own (an instance role, their environment).
 
 Schemas: the columns and types are the first object's (or ``columns=``), plus the Hive partition columns and
 the source column. A partition whose object lacks a column has nulls there; a column the first object lacks
@@ -77,6 +77,7 @@ def load_dask(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
@@ -109,10 +110,11 @@ def load_dask(
     if format is not None:
         format = readers.normalize_format(format)  # before any request
     options = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
-                             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
-                             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-                             read_timeout=read_timeout, max_concurrency=max_concurrency, part_size=part_size,
-                             force=force, memory_limit=memory_limit, cache=cache, **read_options)
+                             endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
+                             max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+                             connect_timeout=connect_timeout, read_timeout=read_timeout,
+                             max_concurrency=max_concurrency, part_size=part_size, force=force,
+                             memory_limit=memory_limit, cache=cache, **read_options)
     return lazy_frame(uri, options, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
                       partitions=partitions)
 

@@ -33,6 +33,9 @@ ARGUMENTS = [
     argument("--profile", default=None, help="AWS profile to take credentials from."),
     argument("--endpoint-url", default=None, help="S3-compatible endpoint URL."),
     argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets."),
+    argument("--requester-pays", action="store_true", default=None,
+             help="For a Requester Pays bucket: every request says you pay for it (your account is charged for "
+             "the requests and the bytes)."),
     argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5)."),
     argument("--no-progress", action="store_true", help="No progress bar."),
     argument("--force", action="store_true",

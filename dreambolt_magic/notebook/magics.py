@@ -43,6 +43,10 @@ class S3IngestMagics(Magics):
         help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3).",
     ).tag(config=True)
     anon = Bool(False, help="Send unsigned requests (public buckets).").tag(config=True)
+    requester_pays = Bool(
+        False, help="Say on every request that you pay for it, as Requester Pays buckets demand (your account is "
+        "charged for the requests and the bytes). --requester-pays decides for one load.",
+    ).tag(config=True)
     max_attempts = Int(5, help="Attempts per request before giving up (backoff with jitter between).").tag(
         config=True
     )
@@ -133,6 +137,7 @@ class S3IngestMagics(Magics):
 
         Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
         never pass secrets as arguments. With none configured, a public object still loads unsigned.
+        A Requester Pays bucket needs --requester-pays: your account then pays for the requests and bytes.
         Defaults for every option: %config S3IngestMagics.
 
         On failure an explanation with the cause and the fix is shown, and VAR keeps its previous value.
@@ -199,6 +204,7 @@ class S3IngestMagics(Magics):
                 profile=args.profile or self.profile,
                 endpoint_url=args.endpoint_url or self.endpoint_url,
                 anon=bool(args.anon) or self.anon,
+                requester_pays=bool(args.requester_pays) or self.requester_pays,
                 max_attempts=args.max_attempts or self.max_attempts,
                 progress=self.progress and not args.no_progress,
                 unsigned_fallback=self.unsigned_fallback,
@@ -252,6 +258,7 @@ class S3IngestMagics(Magics):
                 profile=args.profile or self.profile,
                 endpoint_url=args.endpoint_url or self.endpoint_url,
                 anon=bool(args.anon) or self.anon,
+                requester_pays=bool(args.requester_pays) or self.requester_pays,
                 max_attempts=args.max_attempts or self.max_attempts,
                 unsigned_fallback=self.unsigned_fallback,
                 connect_timeout=self.connect_timeout,
@@ -341,7 +348,7 @@ class S3IngestMagics(Magics):
         a progress bar and a Cancel button. The frame is bound to the variable you name; the panel then
         shows its summary, its first rows and the equivalent %%s3ingest cell, to copy into the notebook.
 
-        Its connection settings (endpoint, region, profile, anonymous access) start from
+        Its connection settings (endpoint, region, profile, anonymous access, requester pays) start from
         %config S3IngestMagics, as do max_attempts, unsigned_fallback and the timeouts. It never asks
         for credentials: they come from the standard AWS chain, as for %%s3ingest.
         """
@@ -351,7 +358,8 @@ class S3IngestMagics(Magics):
         from dreambolt_magic.notebook.panel import panel
 
         settings: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region": self.region,
-                                    "profile": self.profile, "anon": self.anon}
+                                    "profile": self.profile, "anon": self.anon,
+                                    "requester_pays": self.requester_pays}
         display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
                       max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))

@@ -174,6 +174,7 @@ class Seen:
 
     ``region`` is the region of the signature's credential scope (``None`` if unsigned); ``status`` is the
     status sent (``None`` if the connection was reset first); ``fault`` names the action applied.
+    ``request_payer`` is the ``x-amz-request-payer`` header.
     """
 
     method: str
@@ -183,6 +184,7 @@ class Seen:
     region: str | None
     status: int | None
     fault: str | None
+    request_payer: str | None = None
 
 
 # --- the proxy -----------------------------------------------------------------------------------------
@@ -295,6 +297,7 @@ class FaultProxy:
             region=scope.group(1) if scope else None,
             status=None,
             fault=type(action).__name__ if action is not None else None,
+            request_payer=h.headers.get("x-amz-request-payer"),
         )
         with self._lock:
             self._seen.append(seen)

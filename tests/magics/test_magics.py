@@ -32,7 +32,7 @@ SENTINEL = object()
 CSV = "s3://bkt/data.csv"
 PARQUET = "s3://bkt/data.parquet"
 #: Every option of %s3ingest, as its help must name it.
-OPTIONS = ("--format", "--columns", "--nrows", "--region", "--profile", "--endpoint-url", "--anon",
+OPTIONS = ("--format", "--columns", "--nrows", "--region", "--profile", "--endpoint-url", "--anon", "--requester-pays",
            "--max-attempts", "--no-progress", "--quiet", "--engine")
 #: Every configurable setting of S3IngestMagics, with its default.
 TRAIT_DEFAULTS: dict[str, Any] = {
@@ -40,6 +40,7 @@ TRAIT_DEFAULTS: dict[str, Any] = {
     "profile": None,
     "endpoint_url": None,
     "anon": False,
+    "requester_pays": False,
     "max_attempts": 5,
     "progress": True,
     "quiet": False,
