@@ -55,6 +55,7 @@ def load(
     memory_limit: int | None = None,
     source_column: str | None = None,
     filter: str | None = None,
+    skip_archived: bool = False,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     engine: str = "pandas",
     **read_options: Any,
@@ -113,6 +114,12 @@ def load(
     source_column, filter:
         For a set of objects (see below): a column naming each row's object, and a restricted expression
         (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
+    skip_archived:
+        For a set: objects its listing says are archived (Glacier Flexible Retrieval, Deep Archive, not
+        restored) are left out, and ``df.attrs["s3"]["skipped_archived"]`` counts them. Without it such a set
+        is refused before any download with :class:`~dreambolt_magic.errors.S3ArchivedError` (code
+        ``ArchivedObjects``), which names them and gives the restore command. A single archived object is
+        an S3ArchivedError (code ``InvalidObjectState``) either way.
     cache:
         Keep the object's bytes on disk (:mod:`dreambolt_magic.objects.cache`): ``True`` in the default directory
         (``$XDG_CACHE_HOME/dreambolt_magic`` or ``~/.cache/dreambolt_magic``), a path for that directory,
@@ -144,7 +151,7 @@ def load(
         part_size=part_size, force=force, memory_limit=memory_limit, cache=cache, read_options=read_options,
     )
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
-                           "sample": sample, **sets}
+                           "sample": sample, "skip_archived": skip_archived, **sets}
     if engine != "pandas":
         from dreambolt_magic import engines
 
@@ -176,6 +183,9 @@ def summarize(frame: pd.DataFrame) -> str:
         parts.append(f"unsigned ({info.get('unsigned_reason')})")
     if (info.get("attempts") or 1) > 1:
         parts.append(f"{info['attempts']} attempts")
+    if info.get("skipped_archived"):
+        skipped = info["skipped_archived"]
+        parts.append(f"{skipped:,} archived object{'s' if skipped != 1 else ''} skipped")
     count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
     if info.get("sample"):
         objects = info.get("object_count") or 1

@@ -77,6 +77,8 @@ def translate(
         named = bucket_region_from(response)
         if named:
             hints["bucket_region"] = named
+        if error.get("StorageClass"):
+            hints["storage_class"] = error["StorageClass"]  # an archived object's (InvalidObjectState)
         if conn is not None and not conn.signed:
             hints["unsigned"] = True
         if conn is not None and conn.requester_pays:

@@ -9,6 +9,9 @@ A ``filter`` (see :mod:`dreambolt_magic.datasets.filters`) is first decided on t
 partitions that cannot match are never fetched, then on each Parquet object's row-group statistics (from its
 footer, :mod:`dreambolt_magic.formats.rowgroups`), so row groups that cannot match are never fetched either, and
 finally applied to the rows.
+
+Objects the listing says are archived (Glacier, Deep Archive) refuse the whole set before any download, or,
+with ``skip_archived``, are left out and counted (:mod:`dreambolt_magic.datasets.archived`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 
 from dreambolt_magic.client import redaction
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
-from dreambolt_magic.datasets import sampling
+from dreambolt_magic.datasets import archived, sampling
 from dreambolt_magic.datasets.fetcher import Fetcher, set_progress
 from dreambolt_magic.datasets.filters import Filter
 from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs, set_label
@@ -61,13 +64,15 @@ def load(
     sample: int | None = None,
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
+    skip_archived: bool = False,
 ) -> pd.DataFrame:
     """A pandas frame of one object or of a set, with its provenance in ``attrs["s3"]``: :func:`load_set` for a
     list, a glob, a prefix, or with ``source_column``, ``filter`` or ``sample``; else the object loader."""
     if (not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
             or sample is not None):
         return load_set(uri, options, progress=progress, cancel=cancel, source_column=source_column,
-                        filter=filter, sample=sample, partitions=partitions, max_workers=max_workers)
+                        filter=filter, sample=sample, partitions=partitions, max_workers=max_workers,
+                        skip_archived=skip_archived)
     frame, info = load_object(uri, options, progress=progress, cancel=cancel)
     assert not isinstance(frame, Decoded)  # only load_object(defer=True) gives one
     frame.attrs["s3"] = info
@@ -96,6 +101,7 @@ def load_many(
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
+    skip_archived: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
     """Load many S3 objects into one pandas DataFrame (see the module docstring for what is accepted).
@@ -117,6 +123,11 @@ def load_many(
         wave at a time (the first alone), listings a page at a time, Parquet files' first row groups
         (see :mod:`dreambolt_magic.datasets.sampling`). Not random. Not with ``nrows``. ``df.attrs["s3"]["sample"]``
         is ``sample``.
+    skip_archived:
+        Leave out the objects the listing says are archived (Glacier Flexible Retrieval, Deep Archive, with
+        no restored copy) and load the rest; ``df.attrs["s3"]["skipped_archived"]`` counts them. Without it a
+        set that holds any is refused before anything is downloaded (:class:`~dreambolt_magic.errors.
+        S3ArchivedError`, code ``ArchivedObjects``, naming them). See :mod:`dreambolt_magic.datasets.archived`.
 
     ``columns`` may name partition columns; ``nrows`` keeps the first rows of the set and fetches objects
     (in order, ``max_workers`` at a time) only until it has them. ``df.attrs["s3"]`` describes the set, and
@@ -130,7 +141,7 @@ def load_many(
                              max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
                              connect_timeout=connect_timeout, read_timeout=read_timeout, **options)
     return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
-                    partitions=partitions, max_workers=max_workers, sample=sample)
+                    partitions=partitions, max_workers=max_workers, sample=sample, skip_archived=skip_archived)
 
 
 def load_set(
@@ -144,6 +155,7 @@ def load_set(
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
+    skip_archived: bool = False,
 ) -> pd.DataFrame:
     """:func:`load_many` with its options as one object (checked already)."""
     started = time.monotonic()
@@ -158,6 +170,8 @@ def load_set(
     wanted = options.read.column_list
     label = set_label(uris)
     bar = set_progress(progress)
+    endpoint = options.connect.endpoint_url or endpoint_from_env()
+    skipped = archived.Skipped()
     ok = False
     shared = None
     try:
@@ -171,6 +185,7 @@ def load_set(
             if expression is not None:
                 refs = [r for r in refs if expression.decide(typed(r.partitions, kinds)) is not False]
             _check_found(refs, label, expression, listed)
+            refs, skipped.count = archived.refuse_or_skip(refs, label, skip=skip_archived, endpoint=endpoint)
             read_columns = columns_to_read(wanted, expression, kinds)
             rows = None if expression and expression.names - set(kinds) else nrows
             # With nrows, objects are taken in order a pool-full at a time, until the rows are there.
@@ -181,7 +196,8 @@ def load_set(
             kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
             bar.start(_total(refs), f"{len(refs)} files")
         else:
-            source = iter_refs(uris, options.connect, region=options.region, cancel=cancel)
+            source = archived.skipping(iter_refs(uris, options.connect, region=options.region, cancel=cancel),
+                                       label, skip=skip_archived, skipped=skipped, endpoint=endpoint)
             sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
                               expression=expression, workers=max_workers, columns=wanted)
             waves, stop, total = sampler.waves(), sampler.stop, None
@@ -220,6 +236,8 @@ def load_set(
             frame = frame.reset_index(drop=True)
         if sample is not None:
             provenance["sample"] = sample
+        if skip_archived:
+            provenance["skipped_archived"] = skipped.count
         provenance["elapsed"] = round(time.monotonic() - started, 6)
         frame.attrs["s3"] = provenance
         ok = True

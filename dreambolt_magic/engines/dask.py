@@ -36,6 +36,7 @@ import pandas as pd
 
 from dreambolt_magic.client.connection import endpoint_from_env
 from dreambolt_magic.client.regions import region_cache
+from dreambolt_magic.datasets.archived import refuse_or_skip
 from dreambolt_magic.datasets.filters import Filter
 from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, set_label
 from dreambolt_magic.datasets.partitions import (
@@ -93,11 +94,12 @@ def load_dask(
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     partitions: bool = True,
     max_workers: int | None = None,
+    skip_archived: bool = False,
     **read_options: Any,
 ) -> dd.DataFrame:
     """A lazy dask DataFrame over the objects ``uri`` names, one partition per object.
 
-    The options are :func:`dreambolt_magic.api.load`'s (and ``partitions`` of
+    The options are :func:`dreambolt_magic.api.load`'s (and ``partitions`` and ``skip_archived`` of
     :func:`dreambolt_magic.datasets.loader.load_many`). ``progress`` and ``cancel`` apply to the listing and the
     read of ``meta`` on the client; on the workers there is no bar (dask's dashboard shows the progress).
     ``nrows`` gives a lazy frame of the set's first rows (``DataFrame.head(nrows, npartitions=-1,
@@ -116,7 +118,7 @@ def load_dask(
                              max_concurrency=max_concurrency, part_size=part_size, force=force,
                              memory_limit=memory_limit, cache=cache, **read_options)
     return lazy_frame(uri, options, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
-                      partitions=partitions)
+                      partitions=partitions, skip_archived=skip_archived)
 
 
 def lazy_frame(
@@ -128,6 +130,7 @@ def lazy_frame(
     source_column: str | None = None,
     filter: str | Filter | None = None,
     partitions: bool = True,
+    skip_archived: bool = False,
 ) -> dd.DataFrame:
     """:func:`load_dask` with its options as one object (checked already)."""
     require("dask")
@@ -159,6 +162,8 @@ def lazy_frame(
             uri=label, code="NoMatchingObjects",
             hints={"filter": expression.text if expression else None, "listed": listed},
         )
+    # Archived objects would fail their partitions when computed: refused (or left out) now instead.
+    refs, _ = refuse_or_skip(refs, label, skip=skip_archived, endpoint=endpoint_url or endpoint_from_env())
     read_columns = columns_to_read(wanted, expression, kinds)
     per_object_rows = None if expression is not None and expression.names - set(kinds) else nrows
     sample = _sample(refs[0], options, read_columns, per_object_rows, progress, cancel)

@@ -52,6 +52,9 @@ ARGUMENTS = [
     argument("--filter", default=None, metavar="EXPR",
              help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
              "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded."),
+    argument("--skip-archived", action="store_true",
+             help="For several objects: leave out those archived in Glacier or Deep Archive (not restored) and "
+             "load the rest; without it such a set is refused before any download, naming them."),
     argument("--engine", "-e", default=None, choices=engines.ENGINES,
              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars."),
 ]

@@ -128,6 +128,8 @@ class S3IngestMagics(Magics):
         columns. --filter EXPR keeps matching rows and skips partitions (and Parquet row groups, by their
         statistics) that cannot match; EXPR allows only comparisons, in, and, or, not, column names and
         literals. --sample N takes a first look: the first N rows of the first objects, fetching no more.
+        Objects archived in Glacier or Deep Archive refuse the load before any download (--info flags
+        them); --skip-archived loads the rest.
 
         --engine dask binds a lazy dask DataFrame instead, one partition per object: only the listing
         and the first object's schema are read now; each object is read when dask computes it, on your
@@ -213,6 +215,7 @@ class S3IngestMagics(Magics):
                 force=args.force,
                 source_column=args.source_column,
                 filter=args.filter,
+                skip_archived=args.skip_archived,
                 cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
                 # polars is converted here, once the summary has read the pandas frame's provenance.
                 engine="pandas" if engine == "polars" else engine,

@@ -95,6 +95,8 @@ def load_object(
     except S3Error as exc:
         load.failed()
         _fill(exc, load.context)
+        if target.version_id:
+            exc.hints.setdefault("version_id", target.version_id)  # for a restore command, say
         if isinstance(exc, S3AuthError):
             # Credentials whose sources the kept connections do not watch (an SSO login, say) may have
             # changed by the next load: it reads them afresh.

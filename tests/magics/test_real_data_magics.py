@@ -1,9 +1,11 @@
 """The magic's flags for real-world buckets, in a real InteractiveShell, against moto over HTTP through a
-recording proxy: ``--requester-pays`` (and its ``%config``).
+recording proxy: ``--requester-pays`` (and its ``%config``), ``--skip-archived`` and ``--info`` on archived
+objects.
 """
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -11,6 +13,8 @@ from faults.proxy import FaultProxy
 from helpers import make_frame, to_bytes
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+
+from dreambolt_magic import S3ArchivedError
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -63,3 +67,40 @@ def test_requester_pays_config_pays_for_loads_and_info(
     assert len(found.objects) == 2
     assert any(r.range for r in via.requests)  # the footer's ranged GET is among them
     assert unpaid(via) == []
+
+
+@pytest.fixture
+def archive(objects: S3Helper) -> S3Helper:
+    objects.put(BUCKET, "set/c-frozen.csv", to_bytes(make_frame(40), "csv"), StorageClass="GLACIER")
+    return objects
+
+
+def test_an_archived_object_in_a_set_refuses_the_cell_with_its_restore_command(
+    ip: InteractiveShell, archive: S3Helper, via: FaultProxy
+) -> None:
+    with capture_output() as cap, pytest.raises(S3ArchivedError) as info:
+        ip.run_cell_magic("s3ingest", "df", f"s3://{BUCKET}/set/")
+    assert "df" not in ip.user_ns
+    shown = "".join(str(o.data.get("text/html", "")) for o in cap.outputs)
+    assert "set/c-frozen.csv" in shown and html.escape(info.value.remedy) in shown
+    assert "aws s3api restore-object" in info.value.remedy and "--skip-archived" in info.value.remedy
+    assert not [r for r in via.requests if r.method == "GET" and r.path.endswith((".csv", ".parquet"))]
+
+
+def test_skip_archived_binds_the_rest_and_the_summary_says_how_many_were_skipped(
+    ip: InteractiveShell, archive: S3Helper, via: FaultProxy
+) -> None:
+    with capture_output() as cap:
+        ip.run_cell_magic("s3ingest", "df --skip-archived", f"s3://{BUCKET}/set/")
+    assert len(ip.user_ns["df"]) == 50
+    assert ip.user_ns["df"].attrs["s3"]["skipped_archived"] == 1
+    assert "1 archived object skipped" in cap.stdout
+
+
+def test_info_flags_the_archived_objects(ip: InteractiveShell, archive: S3Helper, via: FaultProxy) -> None:
+    with capture_output() as cap:
+        ip.run_cell_magic("s3ingest", "df --info", f"s3://{BUCKET}/set/")
+    shown = "".join(str(o.data.get("text/plain", "")) for o in cap.outputs)
+    assert "Archived: 1 object (GLACIER) must be restored before loading" in shown
+    assert "c-frozen.csv" in shown and "archived (GLACIER)" in shown
+    assert "df" not in ip.user_ns
