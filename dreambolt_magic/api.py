@@ -57,6 +57,7 @@ def load(
     filter: str | None = None,
     skip_archived: bool = False,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
+    sse_customer_key: bytes | None = None,
     engine: str = "pandas",
     **read_options: Any,
 ) -> pd.DataFrame:
@@ -127,6 +128,11 @@ def load(
         (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
         fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
         ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
+    sse_customer_key:
+        For objects encrypted with a key of yours (SSE-C): the 32 bytes of the AES-256 key, sent on every
+        HEAD and GET of them (over HTTPS, as S3 requires). It is never stored, logged or shown (not in
+        ``df.attrs``, errors or any repr); such a load is not cached (the cache would keep the decrypted
+        bytes), and is not for ``engine="dask"`` (the key would travel in the task graph).
     engine:
         ``"pandas"`` (the default); ``"dask"`` for a lazy dask DataFrame with one partition per object, read
         on the workers by this function with these settings; ``"polars"`` for a polars DataFrame. The
@@ -149,6 +155,7 @@ def load(
         anon=anon, requester_pays=requester_pays, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
         connect_timeout=connect_timeout, read_timeout=read_timeout, max_concurrency=max_concurrency,
         part_size=part_size, force=force, memory_limit=memory_limit, cache=cache, read_options=read_options,
+        sse_customer_key=sse_customer_key,
     )
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
                            "sample": sample, "skip_archived": skip_archived, **sets}

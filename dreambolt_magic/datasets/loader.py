@@ -102,11 +102,13 @@ def load_many(
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
     skip_archived: bool = False,
+    sse_customer_key: bytes | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Load many S3 objects into one pandas DataFrame (see the module docstring for what is accepted).
 
-    The options are :func:`dreambolt_magic.api.load`'s, applied to every object, and:
+    The options are :func:`dreambolt_magic.api.load`'s, applied to every object (``sse_customer_key`` too: the
+    objects share one SSE-C key), and:
 
     source_column:
         Add a column of this name holding each row's object URI (``s3://bucket/key``), as a categorical.
@@ -139,7 +141,8 @@ def load_many(
     loading = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
                              endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
                              max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
-                             connect_timeout=connect_timeout, read_timeout=read_timeout, **options)
+                             connect_timeout=connect_timeout, read_timeout=read_timeout,
+                             sse_customer_key=sse_customer_key, **options)
     return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
                     partitions=partitions, max_workers=max_workers, sample=sample, skip_archived=skip_archived)
 

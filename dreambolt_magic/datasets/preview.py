@@ -33,7 +33,7 @@ from dreambolt_magic.datasets.loader import MAX_WORKERS
 from dreambolt_magic.datasets.partitions import partition_types
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.formats import estimates, readers
-from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.options import ConnectOptions, CustomerKey
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["ObjectSummary", "SetInfo", "info"]
@@ -151,8 +151,10 @@ def info(
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
     max_workers: int = MAX_WORKERS,
+    sse_customer_key: bytes | None = None,
 ) -> SetInfo:
-    """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only."""
+    """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only
+    (with ``sse_customer_key``, the SSE-C key of objects encrypted with one)."""
     from dreambolt_magic.datasets import browse
 
     connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
@@ -160,6 +162,7 @@ def info(
                                 connect_timeout=connect_timeout, read_timeout=read_timeout)
     if format is not None:
         format = readers.normalize_format(format)
+    customer_key = CustomerKey.of(sse_customer_key)
     refs = expand(uris, connect, region=region)
     session = browse.Session.open(connect.at(endpoint_url or refs[0].uri.endpoint))
 
@@ -173,7 +176,7 @@ def info(
         if ref.archived:  # S3 refuses any read of it: its footer too
             return ObjectSummary(str(ref.uri), ref.size, fmt, storage_class=ref.storage_class, archived=True)
         if fmt == "parquet" and compression is None:
-            found = _parquet(session, ref, region)
+            found = _parquet(session, ref, region, customer_key)
             # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
             extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
             return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra,
@@ -197,7 +200,8 @@ def info(
         try:
             names = browse.peek_columns(first.uri, format=format, endpoint_url=session.conn.endpoint_url,
                                         region=region, profile=profile, anon=anon, requester_pays=requester_pays,
-                                        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts)
+                                        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts,
+                                        sse_customer_key=customer_key)
         except S3FormatError:
             names = []
         schema = dict.fromkeys(names, "?")
@@ -205,10 +209,10 @@ def info(
     return SetInfo(set_label(uris), objects, schema, partitions)
 
 
-def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:
+def _parquet(session: Any, ref: ObjectRef, region: str | None, customer_key: CustomerKey | None) -> ObjectSummary:
     from dreambolt_magic.datasets.browse import PEEK_BYTES, Peek
 
-    peek = Peek(session, ref.uri, region or ref.uri.region)
+    peek = Peek(session, ref.uri, region or ref.uri.region, customer_key)
     if ref.size is None:
         peek.head()
     else:

@@ -139,6 +139,9 @@ def lazy_frame(
     from dreambolt_magic.client import redaction
 
     redaction.install()
+    if options.sse_customer_key is not None:
+        raise ValueError("an SSE-C key is not sent to dask's workers (it would travel in the task graph): load "
+                         "SSE-C encrypted objects with engine='pandas' or 'polars'")
     nrows = options.read.nrows
     if source_column is not None and (not isinstance(source_column, str) or not source_column):
         raise ValueError(f"source_column must be a column name, not {source_column!r}")

@@ -3,14 +3,18 @@ docstring (and so ``%s3ingest?``) lists them."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument
 
 from dreambolt_magic import engines
 
-__all__ = ["load_arguments"]
+__all__ = ["customer_key_from_env", "load_arguments"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +56,10 @@ ARGUMENTS = [
     argument("--filter", default=None, metavar="EXPR",
              help="Keep rows matching EXPR, e.g. \"year == 2024 and month in (5, 6)\"; objects in Hive "
              "partitions (year=2024/) and Parquet row groups that cannot match are not downloaded."),
+    argument("--sse-c-key-env", default=None, metavar="NAME",
+             help="For objects encrypted with a key of yours (SSE-C): the environment variable NAME holds the "
+             "AES-256 key (base64, or its 32 bytes as text); it is sent on every HEAD and GET and never shown "
+             "or kept. Such loads are not cached."),
     argument("--skip-archived", action="store_true",
              help="For several objects: leave out those archived in Glacier or Deep Archive (not restored) and "
              "load the rest; without it such a set is refused before any download, naming them."),
@@ -65,3 +73,27 @@ def load_arguments(magic: F) -> F:
     for decorate in reversed(ARGUMENTS):
         magic = decorate(magic)
     return magic
+
+
+def customer_key_from_env(name: str | None) -> bytes | None:
+    """The SSE-C key the environment variable ``name`` holds (``None``: no ``--sse-c-key-env``): the base64 of
+    32 bytes, as ``openssl rand -base64 32`` prints it, or 32 characters taken as they are. A UsageError
+    (which never shows the value) if it is unset or neither."""
+    if name is None:
+        return None
+    value = os.environ.get(name.strip())
+    if not value:
+        raise UsageError(f"--sse-c-key-env {name}: the environment variable {name} is not set (or empty); set it "
+                         "to the base64 of your 32-byte key, e.g. in the shell that starts Jupyter")
+    text = value.strip()
+    try:
+        decoded = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) == 32:
+        return decoded
+    raw = text.encode("utf-8")
+    if len(raw) == 32:
+        return raw
+    raise UsageError(f"--sse-c-key-env {name}: the variable holds neither the base64 of a 32-byte key nor 32 "
+                     f"characters (it holds {len(text)} characters); SSE-C keys are 256-bit AES keys")

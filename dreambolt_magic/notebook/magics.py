@@ -19,7 +19,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
-from dreambolt_magic.notebook.arguments import load_arguments
+from dreambolt_magic.notebook.arguments import customer_key_from_env, load_arguments
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
 from dreambolt_magic.units import human_bytes
@@ -140,6 +140,8 @@ class S3IngestMagics(Magics):
         Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
         never pass secrets as arguments. With none configured, a public object still loads unsigned.
         A Requester Pays bucket needs --requester-pays: your account then pays for the requests and bytes.
+        Objects encrypted with a key of yours (SSE-C): --sse-c-key-env NAME names the environment variable
+        that holds the key, so that it is in no cell and no history.
         Defaults for every option: %config S3IngestMagics.
 
         On failure an explanation with the cause and the fix is shown, and VAR keeps its previous value.
@@ -194,6 +196,10 @@ class S3IngestMagics(Magics):
             engines.require(engine)  # before any request: a missing package is not worth a download
         except ImportError as exc:
             raise UsageError(str(exc)) from None
+        key = customer_key_from_env(args.sse_c_key_env)
+        if key is not None and (engine == "dask" or args.cache):
+            raise UsageError("--sse-c-key-env does not go with --engine dask (the key would travel to the workers) "
+                             "nor with --cache (the cache would keep the decrypted bytes)")
         quiet = args.quiet or self.quiet
         try:
             frame = api.load(
@@ -216,7 +222,9 @@ class S3IngestMagics(Magics):
                 source_column=args.source_column,
                 filter=args.filter,
                 skip_archived=args.skip_archived,
-                cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
+                # An SSE-C object is never cached, whatever %config says: the cache would keep it decrypted.
+                cache=self._cache() if (args.cache or self.cache) and not args.no_cache and key is None else None,
+                sse_customer_key=key,
                 # polars is converted here, once the summary has read the pandas frame's provenance.
                 engine="pandas" if engine == "polars" else engine,
             )
@@ -266,6 +274,7 @@ class S3IngestMagics(Magics):
                 unsigned_fallback=self.unsigned_fallback,
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
+                sse_customer_key=customer_key_from_env(args.sse_c_key_env),
             )
         except S3Error as exc:
             display(exc)

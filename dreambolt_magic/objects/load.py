@@ -169,7 +169,8 @@ class _ObjectLoad:
             data = store.get(*where, etag=etag)
         elif etag is None and store.has(*where):
             # The object's current ETag decides whether the entry is still the object.
-            head, region, attempts = head_object(conn, target, self.region, self.policy, self.bar)
+            head, region, attempts = head_object(conn, target, self.region, self.policy, self.bar,
+                                                 self.options.sse_customer_key)
             self._answered(region)
             data = store.get(*where, etag=head.get("ETag"))
         else:
@@ -228,6 +229,7 @@ class _ObjectLoad:
             first_range=None if plan is None else plan.first_range,
             force=guard.force,
             memory_limit=guard.memory_limit,
+            customer_key=self.options.sse_customer_key,
         )
         if plan is None and overlap.can_overlap(target.key, read.format, columns=self.columns, nrows=read.nrows,
                                                 options=read.parser):

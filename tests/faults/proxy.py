@@ -47,6 +47,7 @@ _HOP_BY_HOP = frozenset(
 )
 _SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
 REQUEST_ID = "FAULTPROXY0000001"
+_SSE_C = "x-amz-server-side-encryption-customer"
 
 
 # --- what a fault does ---------------------------------------------------------------------------------
@@ -174,7 +175,9 @@ class Seen:
 
     ``region`` is the region of the signature's credential scope (``None`` if unsigned); ``status`` is the
     status sent (``None`` if the connection was reset first); ``fault`` names the action applied.
-    ``request_payer`` is the ``x-amz-request-payer`` header.
+    ``request_payer`` is the ``x-amz-request-payer`` header. ``customer_key`` is what the request said of an
+    SSE-C key: its algorithm and the key's MD5 (both S3 sends back too), only if the key itself was sent;
+    the key never reaches the record.
     """
 
     method: str
@@ -185,6 +188,7 @@ class Seen:
     status: int | None
     fault: str | None
     request_payer: str | None = None
+    customer_key: tuple[str | None, str | None] | None = None
 
 
 # --- the proxy -----------------------------------------------------------------------------------------
@@ -298,6 +302,8 @@ class FaultProxy:
             status=None,
             fault=type(action).__name__ if action is not None else None,
             request_payer=h.headers.get("x-amz-request-payer"),
+            customer_key=(h.headers.get(_SSE_C + "-algorithm"), h.headers.get(_SSE_C + "-key-MD5"))
+            if h.headers.get(_SSE_C + "-key") else None,
         )
         with self._lock:
             self._seen.append(seen)

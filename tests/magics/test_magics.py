@@ -33,7 +33,7 @@ CSV = "s3://bkt/data.csv"
 PARQUET = "s3://bkt/data.parquet"
 #: Every option of %s3ingest, as its help must name it.
 OPTIONS = ("--format", "--columns", "--nrows", "--region", "--profile", "--endpoint-url", "--anon", "--requester-pays",
-           "--max-attempts", "--no-progress", "--quiet", "--skip-archived", "--engine")
+           "--max-attempts", "--no-progress", "--quiet", "--skip-archived", "--sse-c-key-env", "--engine")
 #: Every configurable setting of S3IngestMagics, with its default.
 TRAIT_DEFAULTS: dict[str, Any] = {
     "region": None,
