@@ -11,6 +11,7 @@ The loader is usable without IPython: ``dreambolt_magic.load("s3://bucket/key")`
 from dreambolt_magic.api import load, parse_uri, summarize
 from dreambolt_magic.client.connection import forget as forget_connections
 from dreambolt_magic.errors import (
+    S3ArchivedError,
     S3AuthError,
     S3CacheError,
     S3Error,
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Cancelled",
     "Progress",
+    "S3ArchivedError",
     "S3AuthError",
     "S3CacheError",
     "S3Error",

@@ -43,6 +43,7 @@ def load(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
@@ -55,7 +56,9 @@ def load(
     memory_limit: int | None = None,
     source_column: str | None = None,
     filter: str | None = None,
+    skip_archived: bool = False,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
+    sse_customer_key: bytes | None = None,
     engine: str = "pandas",
     **read_options: Any,
 ) -> pd.DataFrame:
@@ -88,6 +91,10 @@ def load(
     profile, endpoint_url, anon:
         A named AWS profile; an S3-compatible endpoint (``AWS_ENDPOINT_URL_S3`` and ``AWS_ENDPOINT_URL``
         are honoured too); unsigned requests, for public buckets.
+    requester_pays:
+        For a Requester Pays bucket: every request of the load (the region lookup, listings, HEADs, GETs)
+        says that you pay for it (``x-amz-request-payer: requester``); without it S3 refuses them with
+        AccessDenied. Your account is charged for the requests and the bytes downloaded.
     max_attempts:
         Attempts per request, with exponential backoff and full jitter between them.
     progress:
@@ -114,6 +121,12 @@ def load(
     source_column, filter:
         For a set of objects (see below): a column naming each row's object, and a restricted expression
         (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
+    skip_archived:
+        For a set: objects its listing says are archived (Glacier Flexible Retrieval, Deep Archive, not
+        restored) are left out, and ``df.attrs["s3"]["skipped_archived"]`` counts them. Without it such a set
+        is refused before any download with :class:`~dreambolt_magic.errors.S3ArchivedError` (code
+        ``ArchivedObjects``), which names them and gives the restore command. A single archived object is
+        an S3ArchivedError (code ``InvalidObjectState``) either way.
     cache:
         Keep the object's bytes on disk (:mod:`dreambolt_magic.objects.cache`): ``True`` in the default directory
         (``$XDG_CACHE_HOME/dreambolt_magic`` or ``~/.cache/dreambolt_magic``), a path for that directory,
@@ -121,6 +134,11 @@ def load(
         (its current ETag) and no GET; a changed one is fetched again. With a cache the whole object is
         fetched, even for a Parquet read of some columns, so that the next load of any columns is a hit.
         ``df.attrs["s3"]["cached"]`` tells whether the bytes came from the cache.
+    sse_customer_key:
+        For objects encrypted with a key of yours (SSE-C): the 32 bytes of the AES-256 key, sent on every
+        HEAD and GET of them (over HTTPS, as S3 requires). It is never stored, logged or shown (not in
+        ``df.attrs``, errors or any repr); such a load is not cached (the cache would keep the decrypted
+        bytes), and is not for ``engine="dask"`` (the key would travel in the task graph).
     engine:
         ``"pandas"`` (the default); ``"dask"`` for a lazy dask DataFrame with one partition per object, read
         on the workers by this function with these settings; ``"polars"`` for a polars DataFrame. The
@@ -141,12 +159,13 @@ def load(
     sets = {name: read_options.pop(name) for name in _SET_SETTINGS if name in read_options}
     options = LoadOptions.of(
         format=format, columns=columns, nrows=nrows, region=region, profile=profile, endpoint_url=endpoint_url,
-        anon=anon, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-        read_timeout=read_timeout, max_concurrency=max_concurrency, part_size=part_size, force=force,
-        memory_limit=memory_limit, cache=cache, read_options=read_options,
+        anon=anon, requester_pays=requester_pays, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+        connect_timeout=connect_timeout, read_timeout=read_timeout, max_concurrency=max_concurrency,
+        part_size=part_size, force=force, memory_limit=memory_limit, cache=cache, read_options=read_options,
+        sse_customer_key=sse_customer_key,
     )
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
-                           "sample": sample, **sets}
+                           "sample": sample, "skip_archived": skip_archived, **sets}
     if table_version is not None:
         run["table_version"] = table_version
     if engine != "pandas":
@@ -183,6 +202,9 @@ def summarize(frame: pd.DataFrame) -> str:
         parts.append(f"unsigned ({info.get('unsigned_reason')})")
     if (info.get("attempts") or 1) > 1:
         parts.append(f"{info['attempts']} attempts")
+    if info.get("skipped_archived"):
+        skipped = info["skipped_archived"]
+        parts.append(f"{skipped:,} archived object{'s' if skipped != 1 else ''} skipped")
     count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
     if info.get("sample"):
         objects = info.get("object_count") or 1

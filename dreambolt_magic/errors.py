@@ -12,6 +12,7 @@ Every error the loader lets out is an :class:`S3Error`. The tree::
     ├── S3FormatError            bytes that do not parse as the format; unsupported format
     ├── S3TooLarge               the load would not fit in the memory available (also a MemoryError)
     ├── S3CacheError             a local cache directory that other users could write into
+    ├── S3ArchivedError          objects archived in Glacier or Deep Archive, to restore before reading
     └── S3GenericError           any other S3 error
 
 Classes are chosen from the S3 error code (:data:`CODE_CLASSES`) and, failing that, from the HTTP
@@ -26,6 +27,7 @@ from typing import Any
 __all__ = [
     "CODE_CLASSES",
     "STATUS_CLASSES",
+    "S3ArchivedError",
     "S3AuthError",
     "S3CacheError",
     "S3Error",
@@ -207,6 +209,11 @@ class S3CacheError(S3Error):
     title = "Cache directory not private"
 
 
+class S3ArchivedError(S3Error):
+    fmt = "{where} is archived and must be restored before it can be read"
+    title = "Archived: restore it first"
+
+
 class S3GenericError(S3Error):
     fmt = "S3 answered with an error for {where}"
     title = "S3 error"
@@ -288,6 +295,9 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "OutOfMemory": S3TooLarge,
     # The local cache (the loader's code).
     "CacheNotPrivate": S3CacheError,
+    # Archived objects: a GET S3 refuses, and the loader's code for a set's archived objects.
+    "InvalidObjectState": S3ArchivedError,
+    "ArchivedObjects": S3ArchivedError,
     # URI.
     "InvalidUri": S3UriError,
     "InvalidBucketName": S3UriError,
@@ -295,7 +305,6 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ArnWithEndpoint": S3UriError,
     # Everything else that we still explain specifically.
     "InternalError": S3GenericError,
-    "InvalidObjectState": S3GenericError,
     "PreconditionFailed": S3GenericError,
     "ObjectChanged": S3GenericError,
     "InvalidRange": S3GenericError,

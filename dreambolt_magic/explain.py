@@ -9,6 +9,7 @@ error carries, and those never hold one.
 from __future__ import annotations
 
 import html
+import shlex
 import string
 from typing import Any
 
@@ -81,6 +82,8 @@ def _values(err: S3Error) -> dict[str, Any]:
         "available_note": "the load may use (memory_limit)" if hints.get("limit_given") else "available now",
         "dask_reader": _dask_reader(key),
         "uri_text": err.uri or f"s3://{err.bucket or 'bucket'}/{key}",
+        **_requester_pays(hints),
+        **_archived(err),
         "unsigned_note": (
             "An unsigned request was tried in case the object is public, and S3 refused it."
             if hints.get("unsigned_tried")
@@ -95,6 +98,49 @@ def _object_arn(bucket: str | None, key: str) -> str:
     if point is not None:
         return f"{point.arn}/object/{key}"
     return f"arn:aws:s3:::{'?' if bucket is None else bucket}/{key}"
+
+
+def _requester_pays(hints: dict[str, Any]) -> dict[str, str]:
+    """What a refusal says of Requester Pays: a possible cause and its fix, unless the load already paid."""
+    if hints.get("requester_pays"):
+        return {"requester_pays_note": "", "requester_pays_fix": ""}
+    return {
+        "requester_pays_note": " Or the bucket is a Requester Pays bucket, which refuses every request that "
+        "does not say the requester pays.",
+        "requester_pays_fix": " For a Requester Pays bucket add --requester-pays (requester_pays=True); your "
+        "account is then charged for the requests and the bytes downloaded.",
+    }
+
+
+#: The most archived keys an explanation lists.
+ARCHIVED_LISTED = 5
+
+
+def _archived(err: S3Error) -> dict[str, Any]:
+    """The fields of an archived object's explanation: its storage class, the restore command's arguments and,
+    for a set (code ArchivedObjects), which of its objects are archived."""
+    hints = err.hints
+    classes = hints.get("storage_classes") or ([hints["storage_class"]] if hints.get("storage_class") else [])
+    keys = list(hints.get("archived") or [])
+    count = hints.get("archived_count") or len(keys)
+    listed = ", ".join(keys[:ARCHIVED_LISTED]) + (f" and {count - ARCHIVED_LISTED:,} more"
+                                                  if count > ARCHIVED_LISTED else "")
+    every = hints.get("skipping") and count == hints.get("listed")
+    return {
+        "storage_class_note": f" ({', '.join(classes)} storage class)" if classes else "",
+        "key_arg": shlex.quote(err.key or "KEY"),
+        "version_flag": f" --version-id {shlex.quote(hints['version_id'])}" if hints.get("version_id") else "",
+        # An Intelligent-Tiering archive tier is restored without a number of days.
+        "restore_request": "'{}'" if "INTELLIGENT_TIERING" in classes else "Days=1",
+        "archived_summary": ((f"All {count:,} objects" if count > 1 else "The one object") if every
+                             else f"{count:,} object{'s' if count != 1 else ''}"),
+        "archived_are": "is" if count == 1 else "are",
+        "archived_list": listed or "?",
+        "archived_outcome": ("With --skip-archived that leaves nothing to load." if hints.get("skipping")
+                             else "Nothing was downloaded."),
+        "archived_alternative": ("First " if hints.get("skipping")
+                                 else "Load the other objects with --skip-archived (skip_archived=True), or "),
+    }
 
 
 def _human_bytes(n: Any) -> str:

@@ -6,6 +6,7 @@ error's fields and hints by :mod:`dreambolt_magic.explain`; none of them ever na
 from __future__ import annotations
 
 from dreambolt_magic.errors import (
+    S3ArchivedError,
     S3AuthError,
     S3CacheError,
     S3Error,
@@ -22,15 +23,17 @@ from dreambolt_magic.errors import (
 __all__ = ["EXPLANATIONS", "FALLBACK"]
 
 _PROFILE_LOGIN = "aws sso login{profile_flag}"
+_RESTORE = ("`aws s3api restore-object --bucket {bucket} --key {key_arg}{version_flag} --restore-request "
+            "{restore_request}{endpoint_flag}`")
 
 #: code → (what happened, what to do). Templates see the error's fields and hints (see ``_values``).
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     "AccessDenied": (
         "S3 accepted the credentials{who} but they are not allowed to read {where}: the IAM policy, "
-        "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).",
+        "the bucket policy or an SCP denies s3:GetObject (or KMS decryption of the object).{requester_pays_note}",
         "Ask for s3:GetObject on {object_arn} (and kms:Decrypt if the object is "
         "SSE-KMS encrypted), or use a profile that has it: --profile NAME. If the bucket is public, "
-        "load it without credentials: --anon.",
+        "load it without credentials: --anon.{requester_pays_fix}",
     ),
     "AllAccessDisabled": (
         "All access to bucket {bucket} has been disabled by AWS.",
@@ -167,9 +170,17 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Wait a little and run the cell again; if it persists, check the AWS Health Dashboard.",
     ),
     "InvalidObjectState": (
-        "{where} is archived (Glacier or Deep Archive storage class) and cannot be read until restored.",
-        "Restore it first: `aws s3api restore-object --bucket {bucket} --key {key} "
-        "--restore-request Days=1`, then wait for the restore to finish.",
+        "{where} is archived{storage_class_note}: S3 serves an archived object only once a copy of it has been "
+        "restored, and this one has none (or its restore has not finished).",
+        "Restore a copy first: " + _RESTORE + ", then load it again once the restore has finished (minutes to "
+        "hours from Glacier Flexible Retrieval, up to 48 hours from Deep Archive).",
+    ),
+    "ArchivedObjects": (
+        "{archived_summary} of {where} {archived_are} archived{storage_class_note}, and S3 serves an archived "
+        "object only once a copy of it has been restored: {archived_list}. {archived_outcome}",
+        "{archived_alternative}restore them, e.g. " + _RESTORE + " for each (for many, an S3 Batch Operations "
+        "restore job), then load again once the restores have finished (minutes to hours; up to 48 hours from "
+        "Deep Archive).",
     ),
     "PreconditionFailed": (
         "The object changed while it was being read.",
@@ -355,9 +366,9 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
     S3UriError: ("{message}", "Write the location as s3://bucket/path/to/file.parquet."),
     S3AuthError: (
         "S3 refused the request for {where} (HTTP {status}){who}: the credentials are missing, invalid "
-        "or not allowed to read it.",
+        "or not allowed to read it.{requester_pays_note}",
         "Check which identity is used with `aws sts get-caller-identity{profile_flag}` and that it may "
-        "s3:GetObject on {object_arn}; for a public bucket use --anon.",
+        "s3:GetObject on {object_arn}; for a public bucket use --anon.{requester_pays_fix}",
     ),
     S3NotFound: (
         "{where} does not exist (HTTP 404).",
@@ -379,6 +390,7 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
         "with --force (force=True) if you know it fits.",
     ),
     S3CacheError: EXPLANATIONS["CacheNotPrivate"],
+    S3ArchivedError: EXPLANATIONS["InvalidObjectState"],
     S3GenericError: (
         "S3 answered with an error{code_note}: {message}",
         "Run the cell again; if it persists, look up the S3 error code in the AWS documentation.",

@@ -5,7 +5,8 @@
   (:meth:`~dreambolt_magic.client.connection.Connection.lease`).
 - :class:`ReadOptions`: what to read of an object and how to parse it.
 - :class:`TransferOptions`: how one object's bytes are fetched, and the memory guard's settings.
-- :class:`LoadOptions`: the three, with the region to sign for and the cache: what a load is asked to do.
+- :class:`LoadOptions`: the three, with the region to sign for, the cache and the SSE-C key (a
+  :class:`CustomerKey`, which no repr shows): what a load is asked to do.
 
 Public functions keep their typed keywords, whose defaults are these; they build one ``LoadOptions`` with
 :meth:`LoadOptions.of`, which checks every value once, and code below them passes that object. No I/O, and
@@ -14,6 +15,8 @@ nothing read from the environment here: the front ends pass settings in.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -23,6 +26,7 @@ __all__ = [
     "READ",
     "TRANSFER",
     "ConnectOptions",
+    "CustomerKey",
     "LoadOptions",
     "ReadOptions",
     "TransferOptions",
@@ -59,6 +63,9 @@ class ConnectOptions:
     read_timeout: float = 15.0
     #: Attempts per request, with exponential backoff and full jitter between them.
     max_attempts: int = 5
+    #: Every request says the requester pays for it (``x-amz-request-payer: requester``), as a Requester Pays
+    #: bucket demands of anyone but its owner.
+    requester_pays: bool = False
 
     def __post_init__(self) -> None:
         _whole("max_attempts", self.max_attempts, 1)
@@ -82,7 +89,7 @@ class ConnectOptions:
         """What makes two connections interchangeable: every setting but the attempts, which are the
         retry policy's."""
         return (self.profile, self.endpoint_url, self.anon, self.unsigned_fallback, self.connect_timeout,
-                self.read_timeout)
+                self.read_timeout, self.requester_pays)
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,51 @@ class TransferOptions:
             _whole("part_size", self.part_size, 1, unit=" of bytes")
 
 
+class CustomerKey:
+    """A customer-provided key (SSE-C) for objects encrypted with one: 256 bits for AES-256, sent on each HEAD
+    and GET of them and never shown. Its repr hides it, it is kept out of the connection key (so a kept
+    connection never holds it) and it refuses to be pickled (so it never travels in a dask graph or a file)."""
+
+    __slots__ = ("_key",)
+    ALGORITHM = "AES256"
+
+    def __init__(self, key: bytes) -> None:
+        if not isinstance(key, (bytes, bytearray)):
+            raise TypeError(f"sse_customer_key must be bytes (the 32 bytes of an AES-256 key), not "
+                            f"{type(key).__name__}")
+        if len(key) != 32:
+            raise ValueError(f"sse_customer_key must be the 32 bytes of an AES-256 key, not {len(key)} bytes")
+        self._key = bytes(key)
+
+    @classmethod
+    def of(cls, key: bytes | CustomerKey | None) -> CustomerKey | None:
+        """``key`` as a CustomerKey (``None``: no key)."""
+        return key if key is None or isinstance(key, CustomerKey) else cls(key)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The request parameters that send it (botocore adds its MD5 and base64-encodes both)."""
+        return {"SSECustomerAlgorithm": self.ALGORITHM, "SSECustomerKey": self._key}
+
+    def __repr__(self) -> str:
+        return "CustomerKey(<hidden>)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CustomerKey) and hmac.compare_digest(self._key, other._key)
+
+    def __hash__(self) -> int:
+        return hash(hashlib.sha256(self._key).digest())
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an SSE-C key is not pickled: pass it to each load instead")
+
+    def __copy__(self) -> CustomerKey:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> CustomerKey:
+        return self
+
+
 #: The defaults.
 CONNECT = ConnectOptions()
 READ = ReadOptions()
@@ -146,20 +198,28 @@ class LoadOptions:
     region: str | None = None
     #: The cache: ``None``/``False`` off, ``True`` the default directory, a path, or a ``Cache``.
     cache: Any = None
+    #: The SSE-C key of the objects (``None``: they are not encrypted with a key of yours). Never in a repr.
+    sse_customer_key: CustomerKey | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.sse_customer_key is not None and self.cache not in (None, False):
+            # The cache would keep the decrypted bytes on disk, and serve them to a later load without the key.
+            raise ValueError("an SSE-C encrypted object is not cached: load it with cache=None")
 
     @classmethod
     def of(cls, **values: Any) -> LoadOptions:
         """The options of :func:`dreambolt_magic.load`'s keywords (``None``: the default), each checked once:
         a bad value is a ValueError before any request. Keywords that are no setting go to the parser."""
         known = {f.name for group in (ConnectOptions, ReadOptions, TransferOptions) for f in fields(group)}
-        known |= {"region", "cache", "read_options"}
+        known |= {"region", "cache", "read_options", "sse_customer_key"}
         parser = dict(values.pop("read_options", None) or {})
         parser.update({k: v for k, v in values.items() if k not in known})
         columns = column_list(values.get("columns"))
         read = ReadOptions(format=values.get("format"), columns=None if columns is None else tuple(columns),
                            nrows=values.get("nrows"), parser=parser)
         return cls(connect=ConnectOptions.of(**values), read=read, transfer=_of(TransferOptions, TRANSFER, values),
-                   region=values.get("region"), cache=values.get("cache"))
+                   region=values.get("region"), cache=values.get("cache"),
+                   sse_customer_key=CustomerKey.of(values.get("sse_customer_key")))
 
     def reading(self, **changes: Any) -> LoadOptions:
         """The same load of other columns or rows (``columns=``, ``nrows=``, ...)."""

@@ -6,7 +6,11 @@ clients with our settings: botocore's own retries off (ours wrap every call) and
 (we follow a redirect ourselves, so the region reported is the region used). Path-style addressing is forced
 only with an ``endpoint_url``: on AWS, botocore chooses the addressing itself, as access point ARNs and
 directory buckets (whose sessions botocore creates with CreateSession) need. The clients refuse requests for
-access point ARNs they cannot or must not send (:mod:`~dreambolt_magic.client.access_points`).
+access point ARNs they cannot or must not send (:mod:`~dreambolt_magic.client.access_points`). With
+``requester_pays`` every request its clients send carries ``x-amz-request-payer: requester``, added here once
+for all operations: the
+HEADs, GETs and listings take botocore's ``RequestPayer`` parameter, but HeadBucket (the region lookup) and
+ListBuckets have none, and a Requester Pays bucket refuses any of them without the header.
 
 :meth:`Connection.lease` lends a load a connection kept from an earlier load with the same settings, as long
 as nothing the credentials are read from has changed since: the ``AWS_*`` environment variables and the config
@@ -56,6 +60,8 @@ class Connection:
     config: Config
     profile: str | None
     unsigned_fallback: bool
+    #: Every request says that the requester pays (see the module docstring).
+    requester_pays: bool = False
     clients: dict[str, Any] = field(default_factory=dict)
     #: Clients are thread-safe, but making two from one botocore session at once is not.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -138,7 +144,8 @@ class Connection:
             # One connection per part in flight, and one for the main stream.
             max_pool_connections=pool,
         )
-        return cls(session, endpoint_url, signed, reason, config, profile, options.unsigned_fallback)
+        return cls(session, endpoint_url, signed, reason, config, profile, options.unsigned_fallback,
+                   options.requester_pays)
 
     def client(self, region: str) -> Any:
         with self.lock:
@@ -154,6 +161,8 @@ class Connection:
                 # Before the endpoint is resolved, so that nothing is sent and botocore's own errors are not met.
                 client.meta.events.register("before-parameter-build.s3",
                                             partial(refuse_unsendable, self.endpoint_url, self.signed))
+                if self.requester_pays:
+                    client.meta.events.register("before-call.s3", _requester_pays)
                 self.clients[region] = client
             return client
 
@@ -248,6 +257,11 @@ def _no_botocore_redirect(context: dict[str, Any], **_: Any) -> None:
     # Both flags botocore's redirectors read: "already redirected, do not redirect again".
     context["s3_redirected"] = True
     context.setdefault("s3_redirect", {})["redirected"] = True
+
+
+def _requester_pays(params: dict[str, Any], **_: Any) -> None:
+    # The serialized request, before it is signed (so the header is signed too): every operation alike.
+    params["headers"]["x-amz-request-payer"] = "requester"
 
 
 def endpoint_from_env() -> str | None:

@@ -1,7 +1,8 @@
 """Keep credentials out of botocore's and urllib3's debug logs.
 
 At DEBUG level botocore logs each signed request (its Authorization header names the access key id,
-and a session token travels in X-Amz-Security-Token), the canonical request and the signature. A user
+a session token travels in X-Amz-Security-Token, an SSE-C key and its MD5 in the
+x-amz-server-side-encryption-customer-key headers), the canonical request and the signature. A user
 who turns logging up to debug a load should see everything but those. :func:`install` adds a filter to
 the loggers that print them; it rewrites a record's text and never drops a record.
 """
@@ -37,6 +38,10 @@ _PATTERNS = (
     re.compile(r"(?i)((?:X-Amz-Credential|X-Amz-Signature|X-Amz-Security-Token)=)[^&\s'\"]+"),
     # The signature on a line of its own ("Signature:\n<64 hex digits>").
     re.compile(r"(Signature:\s*)[0-9a-f]{64}"),
+    # An SSE-C key and its MD5, as headers (a dict's repr, a canonical request) or as parameters: a quoted
+    # value whole (a key's bytes may hold a quote, escaped), else up to the next blank, quote, comma or brace.
+    re.compile(r"(?i)((?:x-amz-server-side-encryption-customer-key(?:-md5)?|sse_?customer_?key(?:_?md5)?)['\"]?"
+               r"\s*[:=]\s*)(?:b?(['\"])(?:\\.|(?!\2).)*\2|[^\s'\",}]+)"),
 )
 
 

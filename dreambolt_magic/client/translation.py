@@ -77,8 +77,12 @@ def translate(
         named = bucket_region_from(response)
         if named:
             hints["bucket_region"] = named
+        if error.get("StorageClass"):
+            hints["storage_class"] = error["StorageClass"]  # an archived object's (InvalidObjectState)
         if conn is not None and not conn.signed:
             hints["unsigned"] = True
+        if conn is not None and conn.requester_pays:
+            hints["requester_pays"] = True  # an AccessDenied then has other causes than Requester Pays
         return class_for(code, status)(
             code=code,
             status=status,

@@ -37,10 +37,11 @@ import pyarrow.parquet as pq
 
 from dreambolt_magic.client.calls import bucket_region, call
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
+from dreambolt_magic.client.params import object_params
 from dreambolt_magic.client.retry import RetryPolicy
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.formats import readers
-from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.options import ConnectOptions, CustomerKey
 from dreambolt_magic.uri import S3Uri, parse
 
 __all__ = ["Listing", "ObjectInfo", "list_buckets", "list_prefix", "peek_columns"]
@@ -92,7 +93,8 @@ def list_buckets(
 
     Many identities may read objects without being allowed ``s3:ListAllMyBuckets``: that, and unsigned
     requests, end in :class:`~dreambolt_magic.errors.S3AuthError` (the caller then asks for a bucket
-    name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``.
+    name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``,
+    ``requester_pays`` (every request says the requester pays, as a Requester Pays bucket demands).
     """
     session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     chosen = region or session.conn.default_region
@@ -144,18 +146,20 @@ def peek_columns(
     region: str | None = None,
     profile: str | None = None,
     anon: bool = False,
+    sse_customer_key: bytes | CustomerKey | None = None,
     **options: Any,
 ) -> list[str]:
     """The column names of an object, from its schema or header, reading only a few KiB of it.
 
-    ``format`` overrides the extension, as in :func:`~dreambolt_magic.api.load`. Returns ``[]`` when the
+    ``format`` overrides the extension, as in :func:`~dreambolt_magic.api.load`; ``sse_customer_key`` is the
+    object's SSE-C key, if it is encrypted with one (sent on the HEAD and GETs). Returns ``[]`` when the
     columns cannot be told cheaply (a JSON document too large to see whole, a first line over 1 MiB).
     Raises the loader's errors: :class:`~dreambolt_magic.errors.S3NotFound` for a missing key,
     :class:`~dreambolt_magic.errors.S3FormatError` for bytes that are not the format, and so on.
     """
     target = uri if isinstance(uri, S3Uri) else parse(uri)
     session = Session.of(endpoint_url=endpoint_url or target.endpoint, profile=profile, anon=anon, **options)
-    peek = Peek(session, target, region or target.region)
+    peek = Peek(session, target, region or target.region, CustomerKey.of(sse_customer_key))
     try:
         return peek.columns(format)
     except S3Error as exc:
@@ -184,8 +188,9 @@ class Session:
     @classmethod
     def of(cls, *, endpoint_url: str | None, profile: str | None, anon: bool, **options: Any) -> Session:
         """:meth:`open` from the browsing functions' keywords (``unsigned_fallback``, ``max_attempts``,
-        ``connect_timeout``, ``read_timeout``; any other is a TypeError)."""
-        unknown = set(options) - {"unsigned_fallback", "max_attempts", "connect_timeout", "read_timeout"}
+        ``connect_timeout``, ``read_timeout``, ``requester_pays``; any other is a TypeError)."""
+        unknown = set(options) - {"unsigned_fallback", "max_attempts", "connect_timeout", "read_timeout",
+                                  "requester_pays"}
         if unknown:
             raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
         return cls.open(ConnectOptions.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options))
@@ -201,10 +206,12 @@ class Session:
 class Peek:
     """The few ranged reads that tell one object's columns."""
 
-    def __init__(self, session: Session, target: S3Uri, region: str | None) -> None:
+    def __init__(self, session: Session, target: S3Uri, region: str | None,
+                 customer_key: CustomerKey | None = None) -> None:
         self.session = session
         self.target = target
         self.region = region
+        self.customer_key = customer_key
         self.etag: str | None = None
         self.size = 0
 
@@ -213,10 +220,7 @@ class Peek:
         return self.session.call(operation, region=region, read=read, **params)
 
     def _params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
-        if self.target.version_id:
-            params["VersionId"] = self.target.version_id
-        return params
+        return object_params(self.target, self.customer_key)
 
     def head(self) -> None:
         try:

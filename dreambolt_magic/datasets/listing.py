@@ -18,7 +18,9 @@ Listings are paged (:data:`LIST_PAGE_SIZE` keys a request) from the literal part
 wildcard (in a directory bucket, which lists only prefixes ending in ``/``, from its folder). A listing that
 matches nothing is :class:`~dreambolt_magic.errors.S3NotFound` (code ``NoMatchingObjects``), never an empty
 frame. Each key's ``name=value`` folders are read here, as text; :mod:`dreambolt_magic.datasets.partitions`
-gives them their types.
+gives them their types. Each object keeps its storage class and, from
+the listing's ``RestoreStatus``, whether an archived one has a restored copy to read
+(:mod:`dreambolt_magic.datasets.archived` decides what a set does with the others).
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ from dreambolt_magic.options import CONNECT, ConnectOptions
 from dreambolt_magic.transfer.progress import CancelFlag, cancellable_sleep, check_cancel
 from dreambolt_magic.uri import S3Uri, is_directory_bucket, parse
 
-__all__ = ["LIST_PAGE_SIZE", "MAX_EMPTY_PAGES", "ObjectRef", "PageGuard", "expand", "is_many", "iter_refs", "set_label"]
+__all__ = ["ARCHIVED_CLASSES", "LIST_PAGE_SIZE", "MAX_EMPTY_PAGES", "ObjectRef", "PageGuard", "expand", "is_many",
+           "iter_refs", "set_label"]
 
 #: Keys asked for per ListObjectsV2 request (S3's maximum).
 LIST_PAGE_SIZE = 1000
+#: Storage classes whose objects S3 serves only once a copy is restored (Glacier Instant Retrieval serves at once).
+ARCHIVED_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 _GLOB = "*"
 _PARTITION = re.compile(r"([^=/]+)=([^/]*)")
 # A table's root is the folder that holds its log (Delta) or its metadata files (Iceberg).
@@ -58,10 +63,19 @@ class ObjectRef:
     size: int | None = None
     etag: str | None = None
     partitions: dict[str, str] = field(default_factory=dict)
+    #: The listing's storage class (``None``: not listed, or a store that names none).
+    storage_class: str | None = None
+    #: The listing said a restored copy of the archived object is there to read.
+    restored: bool = False
 
     @property
     def text(self) -> str:
         return str(self.uri)
+
+    @property
+    def archived(self) -> bool:
+        """Whether the listing says a GET of it would be refused until it is restored (InvalidObjectState)."""
+        return self.storage_class in ARCHIVED_CLASSES and not self.restored
 
 
 def is_many(uri: Any) -> bool:
@@ -235,15 +249,20 @@ class _Lister:
             name = entry["Key"]
             if name.endswith("/") or not keep(name):
                 continue
+            restore = entry.get("RestoreStatus") or {}
             yield ObjectRef(S3Uri(target.bucket, name, region=target.region, endpoint=target.endpoint),
-                            size=int(entry.get("Size") or 0), etag=entry.get("ETag"), partitions=_partitions_of(name))
+                            size=int(entry.get("Size") or 0), etag=entry.get("ETag"), partitions=_partitions_of(name),
+                            storage_class=entry.get("StorageClass"),
+                            restored=bool(restore.get("RestoreExpiryDate")) and not restore.get("IsRestoreInProgress"))
 
     def _list(self, bucket: str, prefix: str, region: str, target: S3Uri) -> Iterable[dict[str, Any]]:
         token = None
         pages = PageGuard(f"s3://{bucket}/{prefix}")
         while True:
             check_cancel(self.cancel)
-            params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE}
+            # RestoreStatus tells an archived object that has a restored copy (readable) from one without.
+            params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": LIST_PAGE_SIZE,
+                                      "OptionalObjectAttributes": ["RestoreStatus"]}
             if token:
                 params["ContinuationToken"] = token
             answer, region = self._page(region, bucket, params)

@@ -9,6 +9,9 @@ A ``filter`` (see :mod:`dreambolt_magic.datasets.filters`) is first decided on t
 partitions that cannot match are never fetched, then on each Parquet object's row-group statistics (from its
 footer, :mod:`dreambolt_magic.formats.rowgroups`), so row groups that cannot match are never fetched either, and
 finally applied to the rows.
+
+Objects the listing says are archived (Glacier, Deep Archive) refuse the whole set before any download, or,
+with ``skip_archived``, are left out and counted (:mod:`dreambolt_magic.datasets.archived`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 
 from dreambolt_magic.client import redaction
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
-from dreambolt_magic.datasets import sampling, tables
+from dreambolt_magic.datasets import archived, sampling, tables
 from dreambolt_magic.datasets.fetcher import Fetcher, set_progress
 from dreambolt_magic.datasets.filters import Filter
 from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs, set_label
@@ -62,6 +65,7 @@ def load(
     partitions: bool = True,
     max_workers: int = MAX_WORKERS,
     table_version: int | None = None,
+    skip_archived: bool = False,
 ) -> pd.DataFrame:
     """A pandas frame of one object or of a set, with its provenance in ``attrs["s3"]``: :func:`load_set` for a
     list, a glob, a prefix (a table's root among them), or with ``source_column``, ``filter``, ``sample`` or
@@ -70,7 +74,7 @@ def load(
             or sample is not None or table_version is not None):
         return load_set(uri, options, progress=progress, cancel=cancel, source_column=source_column,
                         filter=filter, sample=sample, partitions=partitions, max_workers=max_workers,
-                        table_version=table_version)
+                        table_version=table_version, skip_archived=skip_archived)
     frame, info = load_object(uri, options, progress=progress, cancel=cancel)
     assert not isinstance(frame, Decoded)  # only load_object(defer=True) gives one
     frame.attrs["s3"] = info
@@ -87,6 +91,7 @@ def load_many(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
@@ -99,11 +104,14 @@ def load_many(
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
     table_version: int | None = None,
+    skip_archived: bool = False,
+    sse_customer_key: bytes | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Load many S3 objects into one pandas DataFrame (see the module docstring for what is accepted).
 
-    The options are :func:`dreambolt_magic.api.load`'s, applied to every object, and:
+    The options are :func:`dreambolt_magic.api.load`'s, applied to every object (``sse_customer_key`` too: the
+    objects share one SSE-C key), and:
 
     source_column:
         Add a column of this name holding each row's object URI (``s3://bucket/key``), as a categorical.
@@ -120,6 +128,11 @@ def load_many(
         wave at a time (the first alone), listings a page at a time, Parquet files' first row groups
         (see :mod:`dreambolt_magic.datasets.sampling`). Not random. Not with ``nrows``. ``df.attrs["s3"]["sample"]``
         is ``sample``.
+    skip_archived:
+        Leave out the objects the listing says are archived (Glacier Flexible Retrieval, Deep Archive, with
+        no restored copy) and load the rest; ``df.attrs["s3"]["skipped_archived"]`` counts them. Without it a
+        set that holds any is refused before anything is downloaded (:class:`~dreambolt_magic.errors.
+        S3ArchivedError`, code ``ArchivedObjects``, naming them). See :mod:`dreambolt_magic.datasets.archived`.
 
     ``columns`` may name partition columns; ``nrows`` keeps the first rows of the set and fetches objects
     (in order, ``max_workers`` at a time) only until it has them. ``df.attrs["s3"]`` describes the set, and
@@ -129,11 +142,13 @@ def load_many(
     if format is not None:
         format = readers.normalize_format(format)  # before any request
     loading = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
-                             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
-                             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-                             read_timeout=read_timeout, **options)
+                             endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
+                             max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+                             connect_timeout=connect_timeout, read_timeout=read_timeout,
+                             sse_customer_key=sse_customer_key, **options)
     return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
-                    partitions=partitions, max_workers=max_workers, sample=sample, table_version=table_version)
+                    partitions=partitions, max_workers=max_workers, sample=sample, table_version=table_version,
+                    skip_archived=skip_archived)
 
 
 def load_set(
@@ -148,6 +163,7 @@ def load_set(
     max_workers: int = MAX_WORKERS,
     sample: int | None = None,
     table_version: int | None = None,
+    skip_archived: bool = False,
 ) -> pd.DataFrame:
     """:func:`load_many` with its options as one object (checked already).
 
@@ -155,7 +171,8 @@ def load_set(
     version (or ``table_version``), as its log or metadata names them (:mod:`dreambolt_magic.datasets.tables`).
     """
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
-           "partitions": partitions, "max_workers": max_workers, "sample": sample}
+           "partitions": partitions, "max_workers": max_workers, "sample": sample,
+                           "skip_archived": skip_archived}
     if table_version is not None and (isinstance(table_version, bool) or not isinstance(table_version, int)):
         raise ValueError(f"table_version must be a whole number (a Delta version, an Iceberg snapshot id), "
                          f"not {table_version!r}")
@@ -186,6 +203,7 @@ def _load_set(
     partitions: bool,
     max_workers: int,
     sample: int | None,
+    skip_archived: bool,
 ) -> pd.DataFrame:
     started = time.monotonic()
     redaction.install()
@@ -199,6 +217,8 @@ def _load_set(
     wanted = options.read.column_list
     label = set_label(uris)
     bar = set_progress(progress)
+    endpoint = options.connect.endpoint_url or endpoint_from_env()
+    skipped = archived.Skipped()
     ok = False
     shared = None
     try:
@@ -213,6 +233,7 @@ def _load_set(
             if expression is not None:
                 refs = [r for r in refs if expression.decide(typed(r.partitions, kinds)) is not False]
             _check_found(refs, label, expression, listed)
+            refs, skipped.count = archived.refuse_or_skip(refs, label, skip=skip_archived, endpoint=endpoint)
             read_columns = columns_to_read(wanted, expression, kinds)
             rows = None if expression and expression.names - set(kinds) else nrows
             # With nrows, objects are taken in order a pool-full at a time, until the rows are there.
@@ -223,8 +244,9 @@ def _load_set(
             kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
             bar.start(_total(refs), f"{len(refs)} files")
         else:
-            source = iter(table.refs) if table is not None else iter_refs(uris, options.connect,
-                                                                           region=options.region, cancel=cancel)
+            listing = iter(table.refs) if table is not None else iter_refs(uris, options.connect,
+                                                                            region=options.region, cancel=cancel)
+            source = archived.skipping(listing, label, skip=skip_archived, skipped=skipped, endpoint=endpoint)
             sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
                               expression=expression, workers=max_workers, columns=wanted)
             waves, stop, total = sampler.waves(), sampler.stop, None
@@ -269,6 +291,8 @@ def _load_set(
             provenance["sample"] = sample
         if table is not None:
             provenance["table"] = table.describe()
+        if skip_archived:
+            provenance["skipped_archived"] = skipped.count
         provenance["elapsed"] = round(time.monotonic() - started, 6)
         frame.attrs["s3"] = provenance
         ok = True

@@ -12,7 +12,9 @@ It also estimates the memory the DataFrame would take (:mod:`dreambolt_magic.tra
 footers (rows, types, null counts, string lengths), usually within a few percent; for the other formats from
 the objects' sizes by a factor per format, a rough guess (shown with ``~``) that can be off by half or double.
 
-Every GET carries an explicit ``Range``: no object body is downloaded whole.
+Every GET carries an explicit ``Range``: no object body is downloaded whole. Objects the listing says are archived
+(Glacier, Deep Archive, not restored) are flagged and not read at all (S3 would refuse): their rows and memory
+are not counted.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dreambolt_magic.datasets.loader import MAX_WORKERS
 from dreambolt_magic.datasets.partitions import partition_types
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.formats import estimates, readers
-from dreambolt_magic.options import ConnectOptions, LoadOptions
+from dreambolt_magic.options import ConnectOptions, CustomerKey, LoadOptions
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["ObjectSummary", "SetInfo", "info"]
@@ -50,6 +52,9 @@ class ObjectSummary:
     #: Bytes the object's DataFrame would take, estimated; ``rough`` when from the size alone.
     memory: int | None = None
     rough: bool = False
+    #: The listing's storage class; ``archived``: it must be restored before it can be read.
+    storage_class: str | None = None
+    archived: bool = False
 
 
 @dataclass
@@ -69,20 +74,31 @@ class SetInfo:
         return sum(o.size or 0 for o in self.objects)
 
     @property
+    def archived(self) -> list[ObjectSummary]:
+        """The objects that must be restored before they can be read."""
+        return [o for o in self.objects if o.archived]
+
+    @property
+    def _readable(self) -> list[ObjectSummary]:
+        return [o for o in self.objects if not o.archived]
+
+    @property
     def rows(self) -> int | None:
-        counts = [o.rows for o in self.objects]
+        """The rows of the objects that can be read (``None`` unless every one's count is known)."""
+        counts = [o.rows for o in self._readable]
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
     @property
     def memory(self) -> int | None:
-        """The estimated memory of the whole frame in bytes (``None`` if some object's format is unknown)."""
-        sizes = [o.memory for o in self.objects]
+        """The estimated memory of the frame of the objects that can be read, in bytes (``None`` if some
+        object's format is unknown)."""
+        sizes = [o.memory for o in self._readable]
         return None if any(m is None for m in sizes) else sum(m for m in sizes if m is not None)
 
     @property
     def rough(self) -> bool:
         """Whether :attr:`memory` is a rough guess from sizes (some object is not Parquet)."""
-        return any(o.rough for o in self.objects)
+        return any(o.rough for o in self._readable)
 
     def lines(self, limit: int = 10) -> list[str]:
         from dreambolt_magic.units import human_bytes
@@ -101,9 +117,14 @@ class SetInfo:
             out.append(f"Memory as a DataFrame: ~{human_bytes(need)} (a rough guess from the objects' sizes)")
         else:
             out.append(f"Memory as a DataFrame: about {human_bytes(need)} (estimated from the Parquet footers)")
+        if cold := self.archived:
+            classes = ", ".join(sorted({o.storage_class or "?" for o in cold}))
+            out.append(f"Archived: {len(cold):,} object{'s' if len(cold) != 1 else ''} ({classes}) must be restored "
+                       "before loading (not counted above); --skip-archived loads the rest")
         for obj in self.objects[:limit]:
             count = f" · {obj.rows:,} rows" if obj.rows is not None else ""
-            out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}")
+            cold_note = f" · archived ({obj.storage_class})" if obj.archived else ""
+            out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}{cold_note}")
         if len(self.objects) > limit:
             out.append(f"  ... and {len(self.objects) - limit:,} more")
         out.append("Columns:" if self.schema else "Columns: unknown")
@@ -131,20 +152,24 @@ def info(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     unsigned_fallback: bool = True,
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
     max_workers: int = MAX_WORKERS,
+    sse_customer_key: bytes | None = None,
 ) -> SetInfo:
-    """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only."""
+    """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only
+    (with ``sse_customer_key``, the SSE-C key of objects encrypted with one)."""
     from dreambolt_magic.datasets import browse
 
-    connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
-                                unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-                                read_timeout=read_timeout)
+    connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
+                                max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+                                connect_timeout=connect_timeout, read_timeout=read_timeout)
     if format is not None:
         format = readers.normalize_format(format)
+    customer_key = CustomerKey.of(sse_customer_key)
     table = None
     try:
         refs = expand(uris, connect, region=region)
@@ -163,14 +188,17 @@ def info(
             fmt, compression = readers.detect(ref.uri.key, b"", format=format)
         except S3FormatError:
             fmt, compression = None, None
+        if ref.archived:  # S3 refuses any read of it: its footer too
+            return ObjectSummary(str(ref.uri), ref.size, fmt, storage_class=ref.storage_class, archived=True)
         if fmt == "parquet" and compression is None:
-            found = _parquet(session, ref, region)
+            found = _parquet(session, ref, region, customer_key)
             # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
             extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
-            return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra)
-        size = ref.size if ref.size is not None else _head_size(session, ref, region)
+            return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra,
+                           storage_class=ref.storage_class)
+        size = ref.size if ref.size is not None else _head_size(session, ref, region, customer_key)
         guess = estimates.text_frame(size, fmt, compression) if fmt is not None else None
-        return ObjectSummary(str(ref.uri), size, fmt, memory=guess, rough=True)
+        return ObjectSummary(str(ref.uri), size, fmt, memory=guess, rough=True, storage_class=ref.storage_class)
 
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs)))) as pool:
         objects = list(pool.map(one, refs))
@@ -182,12 +210,14 @@ def info(
                 schema[name] = f"{schema[name]} | {kind}"
             else:
                 schema.setdefault(name, kind)
-    if not schema:
-        first = refs[0]
+    readable = [r for r in refs if not r.archived]
+    if not schema and readable:
+        first = readable[0]
         try:
             names = browse.peek_columns(first.uri, format=format, endpoint_url=session.conn.endpoint_url,
-                                        region=region, profile=profile, anon=anon,
-                                        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts)
+                                        region=region, profile=profile, anon=anon, requester_pays=requester_pays,
+                                        unsigned_fallback=unsigned_fallback, max_attempts=max_attempts,
+                                        sse_customer_key=customer_key)
         except S3FormatError:
             names = []
         schema = dict.fromkeys(names, "?")
@@ -197,19 +227,19 @@ def info(
     return SetInfo(set_label(uris), objects, schema, partitions, table.describe() if table is not None else None)
 
 
-def _head_size(session: Any, ref: ObjectRef, region: str | None) -> int:
+def _head_size(session: Any, ref: ObjectRef, region: str | None, customer_key: CustomerKey | None) -> int:
     """The size of an object named by its URI (no listing gave it): one HEAD."""
     from dreambolt_magic.datasets.browse import Peek
 
-    peek = Peek(session, ref.uri, region or ref.uri.region)
+    peek = Peek(session, ref.uri, region or ref.uri.region, customer_key)
     peek.head()
     return peek.size
 
 
-def _parquet(session: Any, ref: ObjectRef, region: str | None) -> ObjectSummary:
+def _parquet(session: Any, ref: ObjectRef, region: str | None, customer_key: CustomerKey | None) -> ObjectSummary:
     from dreambolt_magic.datasets.browse import PEEK_BYTES, Peek
 
-    peek = Peek(session, ref.uri, region or ref.uri.region)
+    peek = Peek(session, ref.uri, region or ref.uri.region, customer_key)
     if ref.size is None:
         peek.head()
     else:

@@ -39,11 +39,13 @@ def load(
     partitions: bool = True,
     max_workers: int | None = None,
     table_version: int | None = None,
+    skip_archived: bool = False,
 ) -> Any:
     """:func:`dreambolt_magic.load` with another engine: a dask or polars DataFrame (see the module)."""
     check(engine)
     require(engine)
-    run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter}
+    run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
+                           "skip_archived": skip_archived}
     if engine == "dask":
         if sample is not None:
             raise ValueError("sample is for an in-memory frame; with engine='dask' use nrows=N, which gives the "

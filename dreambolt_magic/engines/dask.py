@@ -8,9 +8,9 @@ when dask computes it, by :func:`dreambolt_magic.api.load` on the worker, with t
 detection, endpoint, memory guard, parsers and error translation as a pandas load.
 
 Only settings cross to the workers (format, columns, region and the bucket regions learnt while listing,
-profile name, endpoint, ``anon``, attempts, timeouts, the filter's text, partition and source-column
-handling, ``read_options``), never credentials: each worker finds its own through the standard AWS chain,
-so a remote cluster's workers need credentials of their own (an instance role, their environment).
+profile name, endpoint, ``anon``, ``requester_pays``, attempts, timeouts, the filter's text, partition and
+source-column handling, ``read_options``), never credentials: each worker finds its own through the standard
+AWS chain, so a remote cluster's workers need credentials of their own (an instance role, their environment).
 
 Schemas: the columns and types are the first object's (or ``columns=``), plus the Hive partition columns and
 the source column. A partition whose object lacks a column has nulls there; a column the first object lacks
@@ -36,6 +36,7 @@ import pandas as pd
 
 from dreambolt_magic.client.connection import endpoint_from_env
 from dreambolt_magic.client.regions import region_cache
+from dreambolt_magic.datasets.archived import refuse_or_skip
 from dreambolt_magic.datasets.filters import Filter
 from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, set_label
 from dreambolt_magic.datasets.partitions import (
@@ -77,6 +78,7 @@ def load_dask(
     profile: str | None = None,
     endpoint_url: str | None = None,
     anon: bool = False,
+    requester_pays: bool = False,
     max_attempts: int = 5,
     progress: bool | Progress = True,
     unsigned_fallback: bool = True,
@@ -92,11 +94,12 @@ def load_dask(
     cache: bool | str | os.PathLike[str] | Cache | None = None,
     partitions: bool = True,
     max_workers: int | None = None,
+    skip_archived: bool = False,
     **read_options: Any,
 ) -> dd.DataFrame:
     """A lazy dask DataFrame over the objects ``uri`` names, one partition per object.
 
-    The options are :func:`dreambolt_magic.api.load`'s (and ``partitions`` of
+    The options are :func:`dreambolt_magic.api.load`'s (and ``partitions`` and ``skip_archived`` of
     :func:`dreambolt_magic.datasets.loader.load_many`). ``progress`` and ``cancel`` apply to the listing and the
     read of ``meta`` on the client; on the workers there is no bar (dask's dashboard shows the progress).
     ``nrows`` gives a lazy frame of the set's first rows (``DataFrame.head(nrows, npartitions=-1,
@@ -109,12 +112,13 @@ def load_dask(
     if format is not None:
         format = readers.normalize_format(format)  # before any request
     options = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
-                             endpoint_url=endpoint_url, anon=anon, max_attempts=max_attempts,
-                             unsigned_fallback=unsigned_fallback, connect_timeout=connect_timeout,
-                             read_timeout=read_timeout, max_concurrency=max_concurrency, part_size=part_size,
-                             force=force, memory_limit=memory_limit, cache=cache, **read_options)
+                             endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
+                             max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
+                             connect_timeout=connect_timeout, read_timeout=read_timeout,
+                             max_concurrency=max_concurrency, part_size=part_size, force=force,
+                             memory_limit=memory_limit, cache=cache, **read_options)
     return lazy_frame(uri, options, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
-                      partitions=partitions)
+                      partitions=partitions, skip_archived=skip_archived)
 
 
 def lazy_frame(
@@ -126,6 +130,7 @@ def lazy_frame(
     source_column: str | None = None,
     filter: str | Filter | None = None,
     partitions: bool = True,
+    skip_archived: bool = False,
 ) -> dd.DataFrame:
     """:func:`load_dask` with its options as one object (checked already)."""
     require("dask")
@@ -134,6 +139,9 @@ def lazy_frame(
     from dreambolt_magic.client import redaction
 
     redaction.install()
+    if options.sse_customer_key is not None:
+        raise ValueError("an SSE-C key is not sent to dask's workers (it would travel in the task graph): load "
+                         "SSE-C encrypted objects with engine='pandas' or 'polars'")
     nrows = options.read.nrows
     if source_column is not None and (not isinstance(source_column, str) or not source_column):
         raise ValueError(f"source_column must be a column name, not {source_column!r}")
@@ -157,6 +165,8 @@ def lazy_frame(
             uri=label, code="NoMatchingObjects",
             hints={"filter": expression.text if expression else None, "listed": listed},
         )
+    # Archived objects would fail their partitions when computed: refused (or left out) now instead.
+    refs, _ = refuse_or_skip(refs, label, skip=skip_archived, endpoint=endpoint_url or endpoint_from_env())
     read_columns = columns_to_read(wanted, expression, kinds)
     per_object_rows = None if expression is not None and expression.names - set(kinds) else nrows
     sample = _sample(refs[0], options, read_columns, per_object_rows, progress, cancel)

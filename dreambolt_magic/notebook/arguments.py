@@ -6,8 +6,11 @@ docstring (and so ``%s3ingest?``) lists them, and :func:`parser_options` reads t
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import codecs
 import inspect
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,7 +21,7 @@ from IPython.core.magic_arguments import argument
 from dreambolt_magic import api, engines
 from dreambolt_magic.formats.detection import FORMATS
 
-__all__ = ["ARGUMENTS", "load_arguments", "literal", "parser_options"]
+__all__ = ["ARGUMENTS", "check_arguments", "customer_key_from_env", "load_arguments", "literal", "parser_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +44,9 @@ ARGUMENTS = [
     argument("--profile", default=None, help="AWS profile to take credentials from."),
     argument("--endpoint-url", default=None, help="S3-compatible endpoint URL."),
     argument("--anon", action="store_true", default=None, help="Unsigned requests, for public buckets."),
+    argument("--requester-pays", action="store_true", default=None,
+             help="For a Requester Pays bucket: every request says you pay for it (your account is charged for "
+             "the requests and the bytes)."),
     argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5)."),
     argument("--no-progress", action="store_true", help="No progress bar."),
     argument("--force", action="store_true",
@@ -60,6 +66,13 @@ ARGUMENTS = [
     argument("--table-version", type=int, default=None, metavar="N",
              help="For a Delta Lake or Iceberg table's root: an older version (Delta) or a snapshot id (Iceberg) "
              "instead of the current one."),
+    argument("--sse-c-key-env", default=None, metavar="NAME",
+             help="For objects encrypted with a key of yours (SSE-C): the environment variable NAME holds the "
+             "AES-256 key (base64, or its 32 bytes as text); it is sent on every HEAD and GET and never shown "
+             "or kept. Such loads are not cached."),
+    argument("--skip-archived", action="store_true",
+             help="For several objects: leave out those archived in Glacier or Deep Archive (not restored) and "
+             "load the rest; without it such a set is refused before any download, naming them."),
     argument("--engine", "-e", default=None, choices=engines.ENGINES,
              help="pandas (the default), dask (a lazy dask DataFrame, one partition per object) or polars."),
     # What goes to the parser, as dreambolt_magic.load's read options do (sep=";", encoding="latin-1").
@@ -168,3 +181,57 @@ def _header(text: str) -> int | list[int] | None:
     if not all(row.strip().isdigit() for row in rows):
         raise UsageError(f"--header takes a row number from 0, rows like 0,1, or none, not {text!r}")
     return int(rows[0]) if len(rows) == 1 else [int(row) for row in rows]
+
+
+def customer_key_from_env(name: str | None) -> bytes | None:
+    """The SSE-C key the environment variable ``name`` holds (``None``: no ``--sse-c-key-env``): the base64 of
+    32 bytes, as ``openssl rand -base64 32`` prints it, or 32 characters taken as they are. A UsageError
+    (which never shows the value) if it is unset or neither."""
+    if name is None:
+        return None
+    value = os.environ.get(name.strip())
+    if not value:
+        raise UsageError(f"--sse-c-key-env {name}: the environment variable {name} is not set (or empty); set it "
+                         "to the base64 of your 32-byte key, e.g. in the shell that starts Jupyter")
+    text = value.strip()
+    try:
+        decoded = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) == 32:
+        return decoded
+    raw = text.encode("utf-8")
+    if len(raw) == 32:
+        return raw
+    raise UsageError(f"--sse-c-key-env {name}: the variable holds neither the base64 of a 32-byte key nor 32 "
+                     f"characters (it holds {len(text)} characters); SSE-C keys are 256-bit AES keys")
+
+
+def check_arguments(args: Any) -> None:
+    """A UsageError, before any request, for arguments that parse but make no sense (a filter is checked by
+    parsing it, its quotes removed: IPython splits magic lines without removing them)."""
+    if args.nrows is not None and args.nrows < 0:
+        raise UsageError(f"--nrows must be 0 or more, not {args.nrows}")
+    if args.sample is not None and args.sample < 1:
+        raise UsageError(f"--sample must be 1 or more rows, not {args.sample}")
+    if args.sample is not None and args.nrows is not None:
+        raise UsageError("--sample and --nrows both limit the rows: give one (--sample N: the first N rows of "
+                         "the first objects, said to be a sample; --nrows N: the first N rows)")
+    if args.max_attempts is not None and args.max_attempts < 1:
+        raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
+    if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
+        raise UsageError(f"--columns {args.columns!r} has an empty name; write e.g. --columns a,b")
+    if args.source_column is not None and not args.source_column.strip():
+        raise UsageError("--source-column needs a column name, e.g. --source-column source")
+    if args.filter is not None:
+        from dreambolt_magic.datasets.filters import Filter, FilterSyntaxError
+
+        # IPython splits magic lines without removing quotes: --filter "year == 2024" arrives quoted.
+        text = args.filter.strip()
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            args.filter = text[1:-1]
+
+        try:
+            Filter(args.filter)
+        except FilterSyntaxError as exc:
+            raise UsageError(f"--filter: {exc}") from None

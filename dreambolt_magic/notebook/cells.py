@@ -55,8 +55,9 @@ def equivalent_cell(request: PanelRequest, defaults: Mapping[str, Any] | None = 
         value = request.settings.get(setting)
         if value and value != defaults.get(setting):
             args += [flag, value]
-    if request.settings.get("anon") and not defaults.get("anon"):
-        args.append("--anon")
+    for switch in ("anon", "requester_pays"):
+        if request.settings.get(switch) and not defaults.get(switch):
+            args.append("--" + switch.replace("_", "-"))
     # The magic fills {name} from the namespace in the body; a literal brace is written doubled.
     body = request.uri.replace("{", "{{").replace("}", "}}")
     return f"%%s3ingest {' '.join(args)}\n{body}"

@@ -19,7 +19,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
-from dreambolt_magic.notebook.arguments import load_arguments, parser_options
+from dreambolt_magic.notebook.arguments import check_arguments, customer_key_from_env, load_arguments, parser_options
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.outputs import LoadInterrupted
 from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
@@ -44,6 +44,10 @@ class S3IngestMagics(Magics):
         help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3).",
     ).tag(config=True)
     anon = Bool(False, help="Send unsigned requests (public buckets).").tag(config=True)
+    requester_pays = Bool(
+        False, help="Say on every request that you pay for it, as Requester Pays buckets demand (your account is "
+        "charged for the requests and the bytes). --requester-pays decides for one load.",
+    ).tag(config=True)
     max_attempts = Int(5, help="Attempts per request before giving up (backoff with jitter between).").tag(
         config=True
     )
@@ -132,6 +136,8 @@ class S3IngestMagics(Magics):
         columns. --filter EXPR keeps matching rows and skips partitions (and Parquet row groups, by their
         statistics) that cannot match; EXPR allows only comparisons, in, and, or, not, column names and
         literals. --sample N takes a first look: the first N rows of the first objects, fetching no more.
+        Objects archived in Glacier or Deep Archive refuse the load before any download (--info flags
+        them); --skip-archived loads the rest.
 
         --engine dask binds a lazy dask DataFrame instead, one partition per object: only the listing
         and the first object's schema are read now; each object is read when dask computes it, on your
@@ -141,6 +147,9 @@ class S3IngestMagics(Magics):
 
         Credentials come from the standard AWS chain (environment, AWS_PROFILE, ~/.aws files, SSO);
         never pass secrets as arguments. With none configured, a public object still loads unsigned.
+        A Requester Pays bucket needs --requester-pays: your account then pays for the requests and bytes.
+        Objects encrypted with a key of yours (SSE-C): --sse-c-key-env NAME names the environment variable
+        that holds the key, so that it is in no cell and no history.
         Defaults for every option: %config S3IngestMagics.
 
         On failure an explanation with the cause and the fix is shown, and VAR keeps its previous value.
@@ -165,31 +174,7 @@ class S3IngestMagics(Magics):
         return None
 
     def _load(self, uri: str | list[str], args: Any) -> Any:
-        if args.nrows is not None and args.nrows < 0:
-            raise UsageError(f"--nrows must be 0 or more, not {args.nrows}")
-        if args.sample is not None and args.sample < 1:
-            raise UsageError(f"--sample must be 1 or more rows, not {args.sample}")
-        if args.sample is not None and args.nrows is not None:
-            raise UsageError("--sample and --nrows both limit the rows: give one (--sample N: the first N rows of "
-                             "the first objects, said to be a sample; --nrows N: the first N rows)")
-        if args.max_attempts is not None and args.max_attempts < 1:
-            raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
-        if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
-            raise UsageError(f"--columns {args.columns!r} has an empty name; write e.g. --columns a,b")
-        if args.source_column is not None and not args.source_column.strip():
-            raise UsageError("--source-column needs a column name, e.g. --source-column source")
-        if args.filter is not None:
-            from dreambolt_magic.datasets.filters import Filter, FilterSyntaxError
-
-            # IPython splits magic lines without removing quotes: --filter "year == 2024" arrives quoted.
-            text = args.filter.strip()
-            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-                args.filter = text[1:-1]
-
-            try:
-                Filter(args.filter)
-            except FilterSyntaxError as exc:
-                raise UsageError(f"--filter: {exc}") from None
+        check_arguments(args)
         read_options = parser_options(args)
         engine = args.engine or self.engine
         if engine == "dask" and args.sample is not None:
@@ -199,6 +184,10 @@ class S3IngestMagics(Magics):
             engines.require(engine)  # before any request: a missing package is not worth a download
         except ImportError as exc:
             raise UsageError(str(exc)) from None
+        key = customer_key_from_env(args.sse_c_key_env)
+        if key is not None and (engine == "dask" or args.cache):
+            raise UsageError("--sse-c-key-env does not go with --engine dask (the key would travel to the workers) "
+                             "nor with --cache (the cache would keep the decrypted bytes)")
         quiet = args.quiet or self.quiet
         try:
             frame = api.load(
@@ -212,6 +201,7 @@ class S3IngestMagics(Magics):
                 profile=args.profile or self.profile,
                 endpoint_url=args.endpoint_url or self.endpoint_url,
                 anon=bool(args.anon) or self.anon,
+                requester_pays=bool(args.requester_pays) or self.requester_pays,
                 max_attempts=args.max_attempts or self.max_attempts,
                 progress=self.progress and not args.no_progress,
                 unsigned_fallback=self.unsigned_fallback,
@@ -220,7 +210,10 @@ class S3IngestMagics(Magics):
                 force=args.force,
                 source_column=args.source_column,
                 filter=args.filter,
-                cache=self._cache() if (args.cache or self.cache) and not args.no_cache else None,
+                skip_archived=args.skip_archived,
+                # An SSE-C object is never cached, whatever %config says: the cache would keep it decrypted.
+                cache=self._cache() if (args.cache or self.cache) and not args.no_cache and key is None else None,
+                sse_customer_key=key,
                 # polars is converted here, once the summary has read the pandas frame's provenance.
                 engine="pandas" if engine == "polars" else engine,
                 **read_options,
@@ -270,10 +263,12 @@ class S3IngestMagics(Magics):
                 profile=args.profile or self.profile,
                 endpoint_url=args.endpoint_url or self.endpoint_url,
                 anon=bool(args.anon) or self.anon,
+                requester_pays=bool(args.requester_pays) or self.requester_pays,
                 max_attempts=args.max_attempts or self.max_attempts,
                 unsigned_fallback=self.unsigned_fallback,
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
+                sse_customer_key=customer_key_from_env(args.sse_c_key_env),
             )
         except S3Error as exc:
             display(exc)
@@ -359,7 +354,7 @@ class S3IngestMagics(Magics):
         a progress bar and a Cancel button. The frame is bound to the variable you name; the panel then
         shows its summary, its first rows and the equivalent %%s3ingest cell, to copy into the notebook.
 
-        Its connection settings (endpoint, region, profile, anonymous access) start from
+        Its connection settings (endpoint, region, profile, anonymous access, requester pays) start from
         %config S3IngestMagics, as do max_attempts, unsigned_fallback and the timeouts. It never asks
         for credentials: they come from the standard AWS chain, as for %%s3ingest.
         """
@@ -369,7 +364,8 @@ class S3IngestMagics(Magics):
         from dreambolt_magic.notebook.panel import panel
 
         settings: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region": self.region,
-                                    "profile": self.profile, "anon": self.anon}
+                                    "profile": self.profile, "anon": self.anon,
+                                    "requester_pays": self.requester_pays}
         display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
                       max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))

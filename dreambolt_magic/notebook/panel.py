@@ -62,8 +62,8 @@ def panel(
 class S3Panel(Browsing, Outputs, widgets.VBox):
     """Browse S3, pick an object, load it into a variable; progress, results and errors in the panel.
 
-    Children kept as attributes: connection ``endpoint``, ``region``, ``profile``, ``anon``; browser
-    ``bucket`` (a combobox: listed where allowed, typed otherwise), ``buckets_button``, ``up_button``,
+    Children kept as attributes: connection ``endpoint``, ``region``, ``profile``, ``anon``, ``requester_pays``;
+    browser ``bucket`` (a combobox: listed where allowed, typed otherwise), ``buckets_button``, ``up_button``,
     ``breadcrumbs``, ``filter`` (names starting with), ``entries`` (folders first, then objects with size
     and last-modified), ``more_button`` (next page), ``browse_status``; options ``uri``, ``format``,
     ``columns``, ``nrows``; ``variable``, ``load_button``, ``cancel_button``, ``progress`` (the bar),
@@ -81,6 +81,7 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
         region: str | None = None,
         profile: str | None = None,
         anon: bool = False,
+        requester_pays: bool = False,
         namespace: MutableMapping[str, Any] | None = None,
         cell_defaults: Mapping[str, Any] | None = None,
         max_attempts: int = 5,
@@ -108,12 +109,13 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
         self._folders: list[str] = []
         self._objects: list[browse.ObjectInfo] = []
         self._token: str | None = None
-        self._build(endpoint_url, region, profile, anon)
+        self._build(endpoint_url, region, profile, anon, requester_pays)
         self._wire()
 
     # --- construction --------------------------------------------------------------------------------
 
-    def _build(self, endpoint_url: str | None, region: str | None, profile: str | None, anon: bool) -> None:
+    def _build(self, endpoint_url: str | None, region: str | None, profile: str | None, anon: bool,
+               requester_pays: bool) -> None:
         wide = widgets.Layout(width="100%")
         self.endpoint = widgets.Text(endpoint_url or "", description="Endpoint", placeholder="AWS (default)",
                                      continuous_update=False)
@@ -123,6 +125,8 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
                                     continuous_update=False)
         self.anon = widgets.Checkbox(bool(anon), description="Anonymous", indent=False,
                                      tooltip="Unsigned requests, for public buckets")
+        self.requester_pays = widgets.Checkbox(bool(requester_pays), description="Requester pays", indent=False,
+                                               tooltip="For a Requester Pays bucket: you pay for the requests")
         self.bucket = widgets.Combobox(description="Bucket", placeholder="choose or type a bucket name",
                                        ensure_option=False, continuous_update=False)
         self.buckets_button = widgets.Button(description="List buckets", icon="refresh",
@@ -157,7 +161,7 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
             getattr(self, name).add_class("dreambolt-" + name.replace("_", "-"))
         self.children = [
             widgets.HTML("<b>S3 ingest</b>"),
-            widgets.HBox([self.endpoint, self.region, self.profile, self.anon]),
+            widgets.HBox([self.endpoint, self.region, self.profile, self.anon, self.requester_pays]),
             widgets.HBox([self.bucket, self.buckets_button]),
             widgets.HBox([self.up_button, self.breadcrumbs]),
             self.filter,
@@ -226,6 +230,7 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
             "region": self.region.value.strip() or None,
             "profile": self.profile.value.strip() or None,
             "anon": bool(self.anon.value),
+            "requester_pays": bool(self.requester_pays.value),
         }
 
     # --- options -----------------------------------------------------------------------------------------

@@ -10,11 +10,13 @@ from typing import Any
 
 from dreambolt_magic.client.calls import call_in, in_region, s3_errors
 from dreambolt_magic.client.connection import Connection
+from dreambolt_magic.client.params import object_params
 from dreambolt_magic.client.retry import RetryPolicy
 from dreambolt_magic.client.translation import classify
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.objects.parquetplan import ParquetPlan
 from dreambolt_magic.objects.textplan import TextPlan
+from dreambolt_magic.options import CustomerKey
 from dreambolt_magic.transfer.engine import ObjectChangedSignal, Transfer
 from dreambolt_magic.transfer.progress import Progress
 from dreambolt_magic.uri import S3Uri
@@ -23,12 +25,11 @@ __all__ = ["download", "head_object", "retry_reporter"]
 
 
 def head_object(
-    conn: Connection, target: S3Uri, region: str, policy: RetryPolicy, bar: Progress
+    conn: Connection, target: S3Uri, region: str, policy: RetryPolicy, bar: Progress,
+    customer_key: CustomerKey | None = None,
 ) -> tuple[dict[str, Any], str, int]:
     """One HeadObject through the funnel: the answer, the region that gave it and the attempts made."""
-    params: dict[str, Any] = {"Bucket": target.bucket, "Key": target.key}
-    if target.version_id:
-        params["VersionId"] = target.version_id
+    params = object_params(target, customer_key)
     attempts = 0
 
     def counted(answer: Any) -> dict[str, Any]:

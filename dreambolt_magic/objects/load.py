@@ -95,6 +95,8 @@ def load_object(
     except S3Error as exc:
         load.failed()
         _fill(exc, load.context)
+        if target.version_id:
+            exc.hints.setdefault("version_id", target.version_id)  # for a restore command, say
         if isinstance(exc, S3AuthError):
             # Credentials whose sources the kept connections do not watch (an SSO login, say) may have
             # changed by the next load: it reads them afresh.
@@ -168,7 +170,8 @@ class _ObjectLoad:
             data = store.get(*where, etag=etag)
         elif etag is None and store.has(*where):
             # The object's current ETag decides whether the entry is still the object.
-            head, region, attempts = head_object(conn, target, self.region, self.policy, self.bar)
+            head, region, attempts = head_object(conn, target, self.region, self.policy, self.bar,
+                                                 self.options.sse_customer_key)
             self._answered(region)
             data = store.get(*where, etag=head.get("ETag"))
         else:
@@ -227,6 +230,7 @@ class _ObjectLoad:
             first_range=None if plan is None else plan.first_range,
             force=guard.force,
             memory_limit=guard.memory_limit,
+            customer_key=self.options.sse_customer_key,
         )
         if plan is None and overlap.can_overlap(target.key, read.format, columns=self.columns, nrows=read.nrows,
                                                 options=read.parser):

@@ -37,6 +37,7 @@ import botocore.exceptions as bce
 
 from dreambolt_magic.client.calls import s3_errors
 from dreambolt_magic.errors import S3Error, S3GenericError, S3NetworkError
+from dreambolt_magic.options import CustomerKey
 from dreambolt_magic.transfer import buffers, memory, ranged
 from dreambolt_magic.transfer.checksums import RANGED, VERIFIED, botocore_verdict, digest, stored_checksum
 from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, PartTable, plan_parts
@@ -76,8 +77,11 @@ class Transfer(RangedReads):
         first_range: tuple[int, int] | None = None,
         force: bool = False,
         memory_limit: int | None = None,
+        customer_key: CustomerKey | None = None,
     ) -> None:
         self.target = target
+        #: The SSE-C key every GET (and the length check's HEAD) of the object sends, if it has one.
+        self.customer_key = customer_key
         self.bar = bar
         self.meter = Meter(bar)
         self.cancel = cancel

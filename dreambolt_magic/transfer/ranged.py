@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
+from dreambolt_magic.client.params import object_params
 from dreambolt_magic.errors import S3Error
 from dreambolt_magic.transfer.parts import PartTable, piece_size, recut
 from dreambolt_magic.transfer.progress import CancelFlag, Meter, check_cancel
@@ -28,6 +29,7 @@ from dreambolt_magic.transfer.workers import Stopped, Workers
 if TYPE_CHECKING:
     import mmap
 
+    from dreambolt_magic.options import CustomerKey
     from dreambolt_magic.uri import S3Uri
 
 __all__ = ["CHUNK", "FAST_STREAM", "PROBE_BYTES", "PROBE_SECONDS", "PROBE_SKIP", "ObjectChangedSignal", "RangedReads",
@@ -82,15 +84,13 @@ class RangedReads:
     _front: int
     _arrived: list[tuple[int, int]]
     target: S3Uri
+    customer_key: CustomerKey | None
     fetched: int
     counted: int
     requests: int
 
     def _params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": self.target.key}
-        if self.target.version_id:
-            params["VersionId"] = self.target.version_id
-        return params
+        return object_params(self.target, self.customer_key)
 
     def _get(self, client: Any, params: dict[str, Any]) -> Any:
         with self._lock:

@@ -47,6 +47,7 @@ _HOP_BY_HOP = frozenset(
 )
 _SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
 REQUEST_ID = "FAULTPROXY0000001"
+_SSE_C = "x-amz-server-side-encryption-customer"
 
 
 # --- what a fault does ---------------------------------------------------------------------------------
@@ -183,6 +184,9 @@ class Seen:
 
     ``region`` is the region of the signature's credential scope (``None`` if unsigned); ``status`` is the
     status sent (``None`` if the connection was reset first); ``fault`` names the action applied.
+    ``request_payer`` is the ``x-amz-request-payer`` header. ``customer_key`` is what the request said of an
+    SSE-C key: its algorithm and the key's MD5 (both S3 sends back too), only if the key itself was sent;
+    the key never reaches the record.
     """
 
     method: str
@@ -192,6 +196,8 @@ class Seen:
     region: str | None
     status: int | None
     fault: str | None
+    request_payer: str | None = None
+    customer_key: tuple[str | None, str | None] | None = None
 
 
 # --- the proxy -----------------------------------------------------------------------------------------
@@ -304,6 +310,9 @@ class FaultProxy:
             region=scope.group(1) if scope else None,
             status=None,
             fault=type(action).__name__ if action is not None else None,
+            request_payer=h.headers.get("x-amz-request-payer"),
+            customer_key=(h.headers.get(_SSE_C + "-algorithm"), h.headers.get(_SSE_C + "-key-MD5"))
+            if h.headers.get(_SSE_C + "-key") else None,
         )
         with self._lock:
             self._seen.append(seen)

@@ -32,15 +32,16 @@ SENTINEL = object()
 CSV = "s3://bkt/data.csv"
 PARQUET = "s3://bkt/data.parquet"
 #: Every option of %s3ingest, as its help must name it.
-OPTIONS = ("--format", "--columns", "--nrows", "--region", "--profile", "--endpoint-url", "--anon",
-           "--max-attempts", "--no-progress", "--quiet", "--engine", "--sep", "--encoding", "--header", "--sheet",
-           "--option")
+OPTIONS = ("--format", "--columns", "--nrows", "--region", "--profile", "--endpoint-url", "--anon", "--requester-pays",
+           "--max-attempts", "--no-progress", "--quiet", "--skip-archived", "--sse-c-key-env", "--engine", "--sep",
+           "--encoding", "--header", "--sheet", "--option")
 #: Every configurable setting of S3IngestMagics, with its default.
 TRAIT_DEFAULTS: dict[str, Any] = {
     "region": None,
     "profile": None,
     "endpoint_url": None,
     "anon": False,
+    "requester_pays": False,
     "max_attempts": 5,
     "progress": True,
     "quiet": False,

@@ -19,7 +19,8 @@ ENDPOINT = "http://127.0.0.1:1"
 
 
 def conn(**kw: Any) -> Any:
-    return SimpleNamespace(endpoint_url=ENDPOINT, profile=None, signed=True, default_region="us-east-1", **kw)
+    return SimpleNamespace(endpoint_url=ENDPOINT, profile=None, signed=True, default_region="us-east-1",
+                           requester_pays=False, **kw)
 
 
 def wrong_region(named: str | None) -> errors.S3RegionError:

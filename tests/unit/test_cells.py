@@ -82,6 +82,14 @@ def test_settings_the_configuration_already_gives_are_left_out() -> None:
     assert (args.endpoint_url, args.region, args.profile, args.anon) == ("http://127.0.0.1:9001", None, "dev", None)
 
 
+def test_requester_pays_is_a_flag_unless_the_configuration_says_so() -> None:
+    paid = request(requester_pays=True)
+    args, _ = read_magic_cell(equivalent_cell(paid))
+    assert args.requester_pays is True
+    assert equivalent_cell(paid, {"requester_pays": True}) == "%%s3ingest df\ns3://bkt/data.csv"
+    assert read_magic_cell(equivalent_cell(request()))[0].requester_pays is None
+
+
 @pytest.mark.parametrize("uri", [
     "s3://bkt/odd {dir}/my data.csv",
     "s3://bkt/{{already doubled}}.csv",

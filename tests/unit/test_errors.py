@@ -16,7 +16,8 @@ from dreambolt_magic.errors import CODE_CLASSES, STATUS_CLASSES, S3Error, S3Rate
 
 LEAVES = [
     errors.S3UriError, errors.S3AuthError, errors.S3NotFound, errors.S3RateLimit, errors.S3RegionError,
-    errors.S3NetworkError, errors.S3FormatError, errors.S3TooLarge, errors.S3CacheError, errors.S3GenericError,
+    errors.S3NetworkError, errors.S3FormatError, errors.S3TooLarge, errors.S3CacheError, errors.S3ArchivedError,
+    errors.S3GenericError,
 ]
 
 

@@ -180,13 +180,14 @@ def test_anything_else_is_a_generic_error_named_by_its_type(exc: BaseException) 
 
 
 def test_the_connection_gives_profile_endpoint_and_whether_it_signed() -> None:
-    conn = SimpleNamespace(profile="dev", endpoint_url=ENDPOINT, signed=False)
+    conn = SimpleNamespace(profile="dev", endpoint_url=ENDPOINT, signed=False, requester_pays=False)
     err = translate(client_error("AccessDenied", 403), bucket="b", profile="ignored", conn=conn)  # type: ignore[arg-type]
     assert err.endpoint == ENDPOINT
     assert err.hints == {"profile": "dev", "unsigned": True}
     signed = translate(client_error("AccessDenied", 403), conn=SimpleNamespace(  # type: ignore[arg-type]
-        profile=None, endpoint_url=None, signed=True))
+        profile=None, endpoint_url=None, signed=True, requester_pays=True))
     assert "unsigned" not in signed.hints and signed.endpoint is None
+    assert signed.hints["requester_pays"] is True  # its AccessDenied has another cause than Requester Pays
     network = translate(bce.EndpointConnectionError(endpoint_url=ENDPOINT), conn=conn)  # type: ignore[arg-type]
     assert network.endpoint == ENDPOINT and f"at {ENDPOINT}" in network.explanation
 
