@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.orc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +18,8 @@ __all__ = ["read_orc"]
 
 def read_orc(request: Request) -> pd.DataFrame:
     """An ORC file's frame, for the columns and first rows asked; read options go to ``Table.to_pandas``."""
+    import pyarrow.orc  # only when an ORC file is read
+
     file = pyarrow.orc.ORCFile(request.source())
     schema = file.schema
     # pyarrow refuses an absent column with a bare KeyError: require() names it and the columns there are.

@@ -7,9 +7,7 @@ are checked when the member is read. No I/O.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -48,6 +46,8 @@ def parser_name(fmt: str) -> str:
 @functools.cache
 def accepted(fmt: str) -> frozenset[str]:
     """The read options ``fmt``'s reader takes (a ZIP archive's: those of the format of its member)."""
+    import inspect  # not at import: a load without read options never needs it (11 ms to import)
+
     parameters = inspect.signature(_PARSERS[fmt][1]).parameters.values()
     keywords = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     return frozenset(keywords - set(_LOADS_OWN) - set(_TAKEN.get(fmt, ())) | _EXTRA.get(fmt, frozenset()))
@@ -56,8 +56,8 @@ def accepted(fmt: str) -> frozenset[str]:
 def check(fmt: str, options: Mapping[str, Any], key: str) -> None:
     """Refuse the read options ``fmt``'s parser does not take (code ``UnknownOption``), naming them and the
     ones it does."""
-    if fmt not in _PARSERS:
-        return  # a ZIP archive: its member's options, checked when the member is read
+    if not options or fmt not in _PARSERS:
+        return  # none to check; or a ZIP archive: its member's options, checked when the member is read
     takes = accepted(fmt)
     unknown = [name for name in options if name not in takes]
     if not unknown:
@@ -65,6 +65,8 @@ def check(fmt: str, options: Mapping[str, Any], key: str) -> None:
     parser = parser_name(fmt)
     names = ", ".join(map(repr, unknown))
     notes = []
+    import difflib
+
     for name in unknown:
         close = difflib.get_close_matches(name, sorted(takes), n=1)
         note = _LOADS_OWN.get(name) or _TAKEN.get(fmt, {}).get(name) or (f"did you mean {close[0]!r}?" if close else "")
