@@ -31,7 +31,6 @@ __all__ = [
     "ReadOptions",
     "TransferOptions",
     "column_list",
-    "default",
 ]
 
 
@@ -241,13 +240,3 @@ def column_list(columns: Sequence[str] | str | None) -> list[str] | None:
     if not names or not all(isinstance(n, str) and n for n in names):
         raise ValueError(f"columns must name at least one column, e.g. 'a,b', not {columns!r}")
     return names
-
-
-def default(name: str, value: Any = None) -> Any:
-    """``value``, or the default of the setting ``name`` where ``value`` is ``None``."""
-    if value is not None:
-        return value
-    for defaults in (CONNECT, TRANSFER, READ):
-        if hasattr(defaults, name):
-            return getattr(defaults, name)
-    raise KeyError(f"no setting is called {name!r}")
