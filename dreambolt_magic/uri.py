@@ -16,12 +16,13 @@ name (:func:`access_point` reads it back), and the region the ARN's.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from dreambolt_magic.errors import S3UriError
 
-__all__ = ["AccessPoint", "S3Uri", "access_point", "is_directory_bucket", "named_region", "parse"]
+__all__ = ["GLOB", "AccessPoint", "S3Uri", "access_point", "is_directory_bucket", "is_many", "is_pattern",
+           "named_region", "parse", "parse_set"]
 
 _EXAMPLE = "s3://bucket/path/to/file.parquet"
 _MAX_KEY_BYTES = 1024
@@ -135,6 +136,40 @@ def parse(text: str) -> S3Uri:
         return _parse_http(uri, text)
     raise _error(f"{uri} is a {match[1]}: URI, but only s3:// (or s3a://, s3n://) URIs and S3 http(s) URLs "
                  f"can be read; if the object is in S3, write s3://{rest.lstrip('/')}", text)
+
+
+#: The one wildcard a key may hold: ``*`` (any run of characters but ``/``; ``**`` crosses folders).
+GLOB = "*"
+
+
+def parse_set(text: str) -> S3Uri:
+    """:func:`parse`, also for ``s3://bucket/``: the whole bucket, a prefix of ``""`` (which :func:`parse`
+    refuses as a URI without a key)."""
+    try:
+        return parse(text)
+    except S3UriError as exc:
+        stripped = text.strip()
+        if exc.code == "InvalidUri" and exc.bucket and stripped.endswith("/"):
+            return replace(parse(stripped + "_"), key="")
+        raise
+
+
+def is_many(uri: object) -> bool:
+    """Whether ``uri`` names a set of objects: a list or tuple, or text whose key has a ``*`` or ends in ``/``."""
+    if isinstance(uri, (list, tuple)):
+        return True
+    if not isinstance(uri, str):
+        return False
+    try:
+        target = parse_set(uri)
+    except S3UriError:
+        return False
+    return is_pattern(target.key)
+
+
+def is_pattern(key: str) -> bool:
+    """A key that names several objects: a glob, a whole bucket, or a prefix ending in ``/``."""
+    return GLOB in key or key == "" or key.endswith("/")
 
 
 def _parse_s3(uri: str, scheme: str, rest: str, text: str) -> S3Uri:

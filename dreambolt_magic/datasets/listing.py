@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -36,10 +36,10 @@ from dreambolt_magic.client.calls import bucket_region, call_in, in_region
 from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.client.regions import region_cache
 from dreambolt_magic.client.retry import RetryPolicy
-from dreambolt_magic.errors import S3FormatError, S3GenericError, S3NotFound, S3UriError
+from dreambolt_magic.errors import S3FormatError, S3GenericError, S3NotFound
 from dreambolt_magic.options import CONNECT, ConnectOptions
 from dreambolt_magic.transfer.progress import CancelFlag, cancellable_sleep, check_cancel
-from dreambolt_magic.uri import S3Uri, is_directory_bucket, parse
+from dreambolt_magic.uri import GLOB, S3Uri, is_directory_bucket, is_many, is_pattern, parse_set
 
 __all__ = ["ARCHIVED_CLASSES", "LIST_PAGE_SIZE", "MAX_EMPTY_PAGES", "ObjectRef", "PageGuard", "expand", "is_many",
            "iter_refs", "set_label"]
@@ -48,7 +48,6 @@ __all__ = ["ARCHIVED_CLASSES", "LIST_PAGE_SIZE", "MAX_EMPTY_PAGES", "ObjectRef",
 LIST_PAGE_SIZE = 1000
 #: Storage classes whose objects S3 serves only once a copy is restored (Glacier Instant Retrieval serves at once).
 ARCHIVED_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
-_GLOB = "*"
 _PARTITION = re.compile(r"([^=/]+)=([^/]*)")
 # A table's root is the folder that holds its log (Delta) or its metadata files (Iceberg).
 _DELTA_LOG = re.compile(r"(?:^|/)_delta_log/")
@@ -76,24 +75,6 @@ class ObjectRef:
     def archived(self) -> bool:
         """Whether the listing says a GET of it would be refused until it is restored (InvalidObjectState)."""
         return self.storage_class in ARCHIVED_CLASSES and not self.restored
-
-
-def is_many(uri: Any) -> bool:
-    """Whether ``uri`` names a set of objects: a list or tuple, or text whose key has a ``*`` or ends in ``/``."""
-    if isinstance(uri, (list, tuple)):
-        return True
-    if not isinstance(uri, str):
-        return False
-    try:
-        target = _parse(uri)
-    except S3UriError:
-        return False
-    return _is_pattern(target.key)
-
-
-def _is_pattern(key: str) -> bool:
-    """A key that names several objects: a glob, a whole bucket, or a prefix ending in ``/``."""
-    return _GLOB in key or key == "" or key.endswith("/")
 
 
 #: Pages in a row that hold no key yet say there is more, before a listing is given up as endless.
@@ -157,12 +138,12 @@ def iter_refs(
     items = [uris] if isinstance(uris, (str, S3Uri)) else list(uris)
     if not items:
         raise ValueError("no URI was given: pass one or more s3:// URIs, globs or prefixes")
-    targets = [(item if isinstance(item, S3Uri) else _parse(item), isinstance(item, str)) for item in items]
+    targets = [(item if isinstance(item, S3Uri) else parse_set(item), isinstance(item, str)) for item in items]
     conn = None
     seen: set[str] = set()
     try:
         for target, textual in targets:
-            if not (textual and _is_pattern(target.key)):
+            if not (textual and is_pattern(target.key)):
                 found: Iterable[ObjectRef] = [ObjectRef(target, partitions=_partitions_of(target.key))]
             else:
                 if conn is None:
@@ -213,17 +194,6 @@ def _learn_regions(refs: list[ObjectRef], region: str | None, connect: ConnectOp
             conn.release()
 
 
-def _parse(text: str) -> S3Uri:
-    try:
-        return parse(text)
-    except S3UriError as exc:
-        # "s3://bucket/" names the whole bucket: a prefix of "", which parse() refuses as a missing key.
-        stripped = text.strip()
-        if exc.code == "InvalidUri" and exc.bucket and stripped.endswith("/"):
-            return replace(parse(stripped + "_"), key="")
-        raise
-
-
 class _Lister:
     """Paged ListObjectsV2 with the loader's retries, region detection and one redirect followed."""
 
@@ -232,7 +202,7 @@ class _Lister:
 
     def matching(self, target: S3Uri) -> Iterator[ObjectRef]:
         key = target.key
-        if _GLOB in key:
+        if GLOB in key:
             literal = re.split(r"[*?\[]", key, maxsplit=1)[0]
             regex = _glob_regex(key)
             base = literal.rpartition("/")[0] + "/" if "/" in literal else ""

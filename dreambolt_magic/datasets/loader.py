@@ -1,56 +1,32 @@
-"""Many objects in one DataFrame: lists of URIs, globs, prefixes and Hive partitions.
+"""Load what a URI names: one object (:func:`dreambolt_magic.objects.load.load_object`), or a set of them.
 
-:func:`load_many` expands what it is given into objects (:mod:`dreambolt_magic.datasets.listing` says what a glob,
-a prefix or a list names), fetches them concurrently (a bounded pool of threads, each object read by
-:func:`dreambolt_magic.api.load` with its retries, regions and parsers), then unifies their schemas and
-concatenates them (:mod:`dreambolt_magic.datasets.partitions`), in the order the objects were named or listed.
-
-A ``filter`` (see :mod:`dreambolt_magic.datasets.filters`) is first decided on the Hive partition values, so objects in
-partitions that cannot match are never fetched, then on each Parquet object's row-group statistics (from its
-footer, :mod:`dreambolt_magic.formats.rowgroups`), so row groups that cannot match are never fetched either, and
-finally applied to the rows.
-
-Objects the listing says are archived (Glacier, Deep Archive) refuse the whole set before any download, or,
-with ``skip_archived``, are left out and counted (:mod:`dreambolt_magic.datasets.archived`).
+A list of URIs, a glob, a prefix (a Delta Lake or Iceberg table's root among them), Hive partitions: the set
+loader, :mod:`dreambolt_magic.datasets.sets`, which this module imports only when a load is of a set, so that a
+load of one object imports none of the listing, filter, partition and table machinery.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from dreambolt_magic.client import redaction
-from dreambolt_magic.client.connection import Connection, endpoint_from_env
-from dreambolt_magic.datasets import archived, sampling, tables
-from dreambolt_magic.datasets.fetcher import Fetcher, set_progress
-from dreambolt_magic.datasets.filters import Filter
-from dreambolt_magic.datasets.listing import ObjectRef, expand, is_many, iter_refs, set_label
-from dreambolt_magic.datasets.partitions import (
-    Loaded,
-    apply_filter,
-    columns_to_read,
-    combine,
-    matching_rows,
-    partition_types,
-    typed,
-)
-from dreambolt_magic.datasets.sampling import Sampler, Wave
-from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
-from dreambolt_magic.formats import readers
-from dreambolt_magic.formats.readers import Decoded
-from dreambolt_magic.objects.load import DEFAULTS, Listed, load_object
+from dreambolt_magic.formats.detection import normalize_format
+from dreambolt_magic.formats.request import Decoded
+from dreambolt_magic.objects.load import DEFAULTS, load_object
 from dreambolt_magic.options import LoadOptions
-from dreambolt_magic.transfer.progress import CancelFlag, Progress
-from dreambolt_magic.uri import S3Uri
+from dreambolt_magic.uri import S3Uri, is_many
 
-__all__ = ["MAX_WORKERS", "ObjectRef", "expand", "is_many", "load", "load_many"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dreambolt_magic.datasets.filters import Filter
+    from dreambolt_magic.transfer.progress import CancelFlag, Progress
+
+__all__ = ["MAX_WORKERS", "load", "load_many"]
 
 #: Objects fetched at the same time.
 MAX_WORKERS = 8
+
 
 
 def load(
@@ -72,6 +48,8 @@ def load(
     ``table_version``; else the object loader."""
     if (not isinstance(uri, (str, S3Uri)) or is_many(uri) or source_column is not None or filter is not None
             or sample is not None or table_version is not None):
+        from dreambolt_magic.datasets.sets import load_set
+
         return load_set(uri, options, progress=progress, cancel=cancel, source_column=source_column,
                         filter=filter, sample=sample, partitions=partitions, max_workers=max_workers,
                         table_version=table_version, skip_archived=skip_archived)
@@ -140,224 +118,16 @@ def load_many(
     :class:`~dreambolt_magic.errors.S3Error` subclasses; nothing partial is returned.
     """
     if format is not None:
-        format = readers.normalize_format(format)  # before any request
+        format = normalize_format(format)  # before any request
     loading = LoadOptions.of(format=format, columns=columns, nrows=nrows, region=region, profile=profile,
                              endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
                              max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
                              connect_timeout=connect_timeout, read_timeout=read_timeout,
                              sse_customer_key=sse_customer_key, **options)
+    from dreambolt_magic.datasets.sets import load_set
+
     return load_set(uris, loading, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
                     partitions=partitions, max_workers=max_workers, sample=sample, table_version=table_version,
                     skip_archived=skip_archived)
 
 
-def load_set(
-    uris: str | S3Uri | Sequence[str | S3Uri],
-    options: LoadOptions = DEFAULTS,
-    *,
-    progress: bool | Progress = True,
-    cancel: CancelFlag | None = None,
-    source_column: str | None = None,
-    filter: str | Filter | None = None,
-    partitions: bool = True,
-    max_workers: int = MAX_WORKERS,
-    sample: int | None = None,
-    table_version: int | None = None,
-    skip_archived: bool = False,
-) -> pd.DataFrame:
-    """:func:`load_many` with its options as one object (checked already).
-
-    A prefix that is the root of a Delta Lake or Iceberg table is read as the table: the files of its current
-    version (or ``table_version``), as its log or metadata names them (:mod:`dreambolt_magic.datasets.tables`).
-    """
-    run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
-           "partitions": partitions, "max_workers": max_workers, "sample": sample,
-                           "skip_archived": skip_archived}
-    if table_version is not None and (isinstance(table_version, bool) or not isinstance(table_version, int)):
-        raise ValueError(f"table_version must be a whole number (a Delta version, an Iceberg snapshot id), "
-                         f"not {table_version!r}")
-    try:
-        if table_version is None:
-            return _load_set(uris, options, None, **run)
-        # Only a table has versions: its listing, which refuses a table's root, says whether this is one.
-        expand(uris, options.connect, region=options.region, cancel=cancel)
-        raise ValueError(f"table_version is for the root of a Delta Lake or Iceberg table; {set_label(uris)} "
-                         "is not one")
-    except S3FormatError as exc:
-        root = tables.table_root(uris, exc)
-        if root is None:
-            raise
-        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], options, version=table_version)
-    return _load_set(uris, options, table, **run)
-
-
-def _load_set(
-    uris: str | S3Uri | Sequence[str | S3Uri],
-    options: LoadOptions,
-    table: tables.Table | None,
-    *,
-    progress: bool | Progress,
-    cancel: CancelFlag | None,
-    source_column: str | None,
-    filter: str | Filter | None,
-    partitions: bool,
-    max_workers: int,
-    sample: int | None,
-    skip_archived: bool,
-) -> pd.DataFrame:
-    started = time.monotonic()
-    redaction.install()
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ValueError(f"max_workers must be a whole number of at least 1, not {max_workers!r}")
-    nrows = options.read.nrows
-    sample = sampling.check(sample, nrows)
-    if source_column is not None and (not isinstance(source_column, str) or not source_column):
-        raise ValueError(f"source_column must be a column name, not {source_column!r}")
-    expression = Filter(filter) if isinstance(filter, str) else filter
-    wanted = options.read.column_list
-    label = set_label(uris)
-    bar = set_progress(progress)
-    endpoint = options.connect.endpoint_url or endpoint_from_env()
-    skipped = archived.Skipped()
-    ok = False
-    shared = None
-    try:
-        waves: Iterable[Wave]
-        if sample is None:
-            refs = list(table.refs) if table is not None else expand(uris, options.connect, region=options.region,
-                                                                       cancel=cancel)
-            if not partitions:
-                refs = [replace(r, partitions={}) for r in refs]
-            kinds = partition_types(refs)
-            listed = len(refs)
-            if expression is not None:
-                refs = [r for r in refs if expression.decide(typed(r.partitions, kinds)) is not False]
-            _check_found(refs, label, expression, listed)
-            refs, skipped.count = archived.refuse_or_skip(refs, label, skip=skip_archived, endpoint=endpoint)
-            read_columns = columns_to_read(wanted, expression, kinds)
-            rows = None if expression and expression.names - set(kinds) else nrows
-            # With nrows, objects are taken in order a pool-full at a time, until the rows are there.
-            waves = [Wave(refs, rows, read_columns)] if nrows is None else [
-                Wave(refs[i : i + max_workers], rows, read_columns) for i in range(0, len(refs), max_workers)]
-            counted = _Rows(nrows, expression, kinds)
-            stop, total = counted.stop, len(refs)
-            kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
-            bar.start(_total(refs), f"{len(refs)} files")
-        else:
-            listing = iter(table.refs) if table is not None else iter_refs(uris, options.connect,
-                                                                            region=options.region, cancel=cancel)
-            source = archived.skipping(listing, label, skip=skip_archived, skipped=skipped, endpoint=endpoint)
-            sampler = Sampler(source if partitions else (replace(r, partitions={}) for r in source), sample,
-                              expression=expression, workers=max_workers, columns=wanted)
-            waves, stop, total = sampler.waves(), sampler.stop, None
-            kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
-            bar.start(None, f"sample of {sample:,} rows")
-        shared = _connection(options, max_workers, label)
-        # Parquet files' tables are converted into pandas at once, once all are here (partitions.combine).
-        fetch = Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: load_object(
-            ref.uri, options.reading(columns=cols, nrows=rows, allow_missing=True), progress=part, cancel=flag,
-            defer=True,
-            row_filter=expression.bind(typed(ref.partitions, kinds_of(ref))) if expression is not None else None,
-            listed=Listed(ref.etag, ref.size), connection=shared), total)
-        loaded = fetch.run(waves, stop)
-        if sample is not None:
-            kinds, listed = sampler.kinds, sampler.listed
-            _check_found(sampler.pulled, label, expression, listed)
-            nrows = sample
-        provenance = _provenance(label, loaded, listed)
-        frame = combine(loaded, kinds, source_column)
-        if expression is not None:
-            frame = apply_filter(expression, frame, label)
-        if wanted is not None:
-            missing = [c for c in wanted if c not in frame.columns]
-            if missing:
-                available = [str(c) for c in frame.columns if c != source_column]
-                raise S3FormatError(
-                    f"no object of {label} has the column {', '.join(map(repr, missing))}; their columns are "
-                    f"{', '.join(map(repr, available))}", uri=label, code="MissingColumns",
-                    hints={"missing": missing, "available": available},
-                )
-            extra = [source_column] if source_column is not None else []
-            frame = frame[[c for c in wanted if c in frame.columns and c not in extra] + extra]
-        elif table is not None:
-            # The table's own column order, its partition columns where its schema has them.
-            order = [c for c in table.columns if c in frame.columns]
-            frame = frame[order + [c for c in frame.columns if c not in order]]
-        if nrows is not None:
-            frame = frame.iloc[:nrows]
-        if expression is not None or nrows is not None:
-            frame = frame.reset_index(drop=True)
-        if sample is not None:
-            provenance["sample"] = sample
-        if table is not None:
-            provenance["table"] = table.describe()
-        if skip_archived:
-            provenance["skipped_archived"] = skipped.count
-        provenance["elapsed"] = round(time.monotonic() - started, 6)
-        frame.attrs["s3"] = provenance
-        ok = True
-        return frame
-    finally:
-        bar.finish(ok=ok)
-        if shared is not None:
-            shared.release()  # kept for the next set
-
-
-def _connection(options: LoadOptions, workers: int, label: str) -> Connection:
-    """One botocore session, and one client per region, for every object of the set (at its endpoint): making
-    a client takes about 10 ms of CPU, longer than a small object takes to load. Leased (to release at the
-    set's end): the next set with the same settings reuses it."""
-    connect = options.connect
-    try:
-        # Each object's own share: its parts in flight, and its main stream.
-        return Connection.lease(connect.at(connect.endpoint_url or endpoint_from_env()),
-                                pool=workers * (options.transfer.max_concurrency + 2))
-    except S3Error as exc:
-        exc.uri = exc.uri or label
-        raise
-
-
-def _check_found(refs: Sequence[ObjectRef], label: str, expression: Filter | None, listed: int) -> None:
-    if not refs:
-        raise S3NotFound(
-            f"no object of {label} matches the filter {expression.text!r}" if expression else None,
-            uri=label, code="NoMatchingObjects",
-            hints={"filter": expression.text if expression else None, "listed": listed},
-        )
-
-
-def _total(refs: Sequence[ObjectRef]) -> int | None:
-    sizes = [r.size for r in refs]
-    return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
-
-
-class _Rows:
-    """Counts the rows the objects bring, until ``limit`` (none: never enough, every object is fetched)."""
-
-    def __init__(self, limit: int | None, expression: Filter | None, kinds: dict[str, type]) -> None:
-        self.limit, self.expression, self.kinds = limit, expression, kinds
-        self.seen = 0
-
-    def stop(self, batch: list[Loaded]) -> bool:
-        if self.limit is None:
-            return False
-        self.seen += sum(matching_rows(b, self.expression, self.kinds) for b in batch)
-        return self.seen >= self.limit
-
-
-def _provenance(label: str, loaded: list[Loaded], listed: int) -> dict[str, Any]:
-    objects = [dict(item.info) for item in loaded]
-    regions = {o.get("region") for o in objects}
-    return {
-        "uri": label,
-        "objects": objects,
-        "object_count": len(objects),
-        "listed": listed,
-        "region": regions.pop() if len(regions) == 1 else None,
-        "endpoint": objects[0].get("endpoint") if objects else None,
-        "size": sum(o.get("size") or 0 for o in objects),
-        "bytes_fetched": sum(o.get("bytes_fetched") or 0 for o in objects),
-        "attempts": max((o.get("attempts") or 1 for o in objects), default=1),
-        "signed": all(o.get("signed", True) for o in objects),
-        "unsigned_reason": next((o.get("unsigned_reason") for o in objects if o.get("unsigned_reason")), None),
-    }
