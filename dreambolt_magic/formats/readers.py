@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.formats import archives, orc, readoptions, spreadsheets
+from dreambolt_magic.formats import readoptions
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -139,6 +139,25 @@ def _read_json_lines(request: Request) -> pd.DataFrame:
     return frame.iloc[: request.nrows]
 
 
+# The rarer formats' modules are imported when one is read: a load of Parquet or CSV needs none of them.
+def _read_orc(request: Request) -> pd.DataFrame:
+    from dreambolt_magic.formats import orc
+
+    return orc.read_orc(request)
+
+
+def _read_xlsx(request: Request) -> pd.DataFrame:
+    from dreambolt_magic.formats import spreadsheets
+
+    return spreadsheets.read_xlsx(request)
+
+
+def _read_zip(request: Request) -> pd.DataFrame:
+    from dreambolt_magic.formats import archives
+
+    return archives.read_zip(request, read)  # the member is read as an object of its own
+
+
 #: Format name → the function that parses (decompressed) bytes of that format into a DataFrame.
 READERS: dict[str, Reader] = {
     "parquet": _read_parquet,
@@ -147,9 +166,9 @@ READERS: dict[str, Reader] = {
     "json": _read_json,
     "jsonl": _read_json_lines,
     "feather": _read_feather,
-    "orc": orc.read_orc,
-    "xlsx": spreadsheets.read_xlsx,
-    "zip": lambda request: archives.read_zip(request, read),  # the member is read as an object of its own
+    "orc": _read_orc,
+    "xlsx": _read_xlsx,
+    "zip": _read_zip,
 }
 assert tuple(READERS) == FORMATS
 
@@ -271,6 +290,8 @@ def check_readable(key: str, format: str | None, options: Mapping[str, Any]) -> 
         return
     readoptions.check(fmt, options, key)
     if fmt == "xlsx" and options.get("engine", "openpyxl") == "openpyxl":
+        from dreambolt_magic.formats import spreadsheets
+
         spreadsheets.require_openpyxl(key)
 
 

@@ -24,7 +24,6 @@ from dreambolt_magic.client.translation import classify
 from dreambolt_magic.errors import S3AuthError, S3Error
 from dreambolt_magic.formats import readers
 from dreambolt_magic.objects import overlap, textplan
-from dreambolt_magic.objects.cache import Cache, open_cache
 from dreambolt_magic.objects.fetch import download, head_object, retry_reporter
 from dreambolt_magic.objects.overlap import OverlappedParse
 from dreambolt_magic.objects.parquetplan import ParquetPlan, can_prune, guard_whole
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from dreambolt_magic.formats.rowgroups import RowFilter
+    from dreambolt_magic.objects.cache import Cache
 
 __all__ = ["DEFAULTS", "Listed", "load_object", "progress_for"]
 
@@ -148,7 +148,10 @@ class _ObjectLoad:
         reporter = retry_reporter(self.policy, self.bar)
         self._answered(self.options.region or self.target.region
                        or bucket_region(self.conn, self.target.bucket, self.policy, reporter))
-        self.store = open_cache(self.options.cache)
+        if self.options.cache is not None and self.options.cache is not False:
+            from dreambolt_magic.objects.cache import open_cache  # its modules only for a load that asks for it
+
+            self.store = open_cache(self.options.cache)
         if self.store is not None:
             self.store.check_directory()  # before any request: a directory we refuse fails the load at once
 
