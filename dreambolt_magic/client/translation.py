@@ -4,6 +4,11 @@ Every botocore exception the package meets passes through :func:`translate` once
 (:mod:`dreambolt_magic.api`) and its helpers call botocore: the rest of the package sees only
 :class:`~dreambolt_magic.errors.S3Error` and its subclasses. :func:`classify` gives the retry policy an
 error's ``(code, status)``.
+
+The botocore exception stays our error's ``__cause__`` (a traceback shows both), but first loses what it
+holds of a credential: S3 echoes the session token in an ``ExpiredToken`` answer and the access key id, the
+string to sign and the canonical request in a ``SignatureDoesNotMatch`` one
+(:func:`~dreambolt_magic.client.redaction.scrub_client_error`). Nothing of those reaches our error either.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
+from dreambolt_magic.client.redaction import redact, scrub_client_error
 from dreambolt_magic.client.regions import bucket_region_from
 from dreambolt_magic.errors import (
     S3AuthError,
@@ -83,11 +89,13 @@ def translate(
             hints["unsigned"] = True
         if conn is not None and conn.requester_pays:
             hints["requester_pays"] = True  # an AccessDenied then has other causes than Requester Pays
+        message = error.get("Message")
+        scrub_client_error(exc)
         return class_for(code, status)(
             code=code,
             status=status,
             request_id=meta.get("RequestId"),
-            detail=error.get("Message"),
+            detail=redact(message) if isinstance(message, str) else None,
             hints=hints,
             **common,
         )
