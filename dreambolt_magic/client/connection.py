@@ -41,6 +41,7 @@ from dreambolt_magic.client.access_points import refuse_unsendable
 from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.uri import public_endpoint
 
 __all__ = ["DEFAULT_REGION", "KEPT", "Connection", "endpoint_from_env", "forget", "warm_up"]
 
@@ -265,9 +266,9 @@ def _requester_pays(params: dict[str, Any], **_: Any) -> None:
 
 
 def endpoint_from_env() -> str | None:
-    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any."""
+    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any (without a ``user:password@``)."""
     # botocore would read these itself, but we need the endpoint to key the region cache and to report it.
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    return public_endpoint(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None)
 
 
 def warm_up() -> None:
