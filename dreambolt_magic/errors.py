@@ -247,6 +247,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ProfileNotFound": S3AuthError,
     "SSOTokenExpired": S3AuthError,
     "CredentialsError": S3AuthError,
+    "ConfigFileError": S3AuthError,
     "IDPCommunicationError": S3AuthError,
     # Missing things.
     "NoSuchBucket": S3NotFound,

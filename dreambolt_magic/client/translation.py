@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
+from dreambolt_magic.client.config_files import broken_file
 from dreambolt_magic.client.redaction import redact, scrub_client_error
 from dreambolt_magic.client.regions import bucket_region_from
 from dreambolt_magic.errors import (
@@ -99,6 +100,8 @@ def translate(
             hints=hints,
             **common,
         )
+    if isinstance(exc, bce.ConfigParseError):
+        return _config_file_error(exc, profile, common)
     for kind, code in _CREDENTIAL_CODES:
         if isinstance(exc, kind):
             return S3AuthError(code=code, detail=type(exc).__name__, hints={"profile": profile}, **common)
@@ -112,6 +115,18 @@ def translate(
     if isinstance(exc, bce.ParamValidationError):
         return S3UriError(str(exc.kwargs.get("report", "")).strip() or None, code="InvalidUri", **common)
     return S3GenericError(detail=f"{type(exc).__name__}", **common)
+
+
+def _config_file_error(exc: bce.ConfigParseError, profile: str | None, common: dict[str, Any]) -> S3AuthError:
+    """The file and the line that botocore could not parse, never the line's text (a secret, as often as not)."""
+    broken = broken_file(str(exc.kwargs.get("path")), exc.kwargs.get("error"))
+    # The cause is kept, but not the parser's error: its text quotes the line.
+    exc.kwargs["error"] = type(exc.kwargs.get("error")).__name__
+    exc.__context__ = None
+    where = f"line {broken.line} {broken.problem}" if broken.line else f"a line {broken.problem}"
+    hints = {"profile": profile, "file": broken.path, "file_name": broken.name, "line": broken.line}
+    return S3AuthError(f"the AWS {broken.name} {broken.path} cannot be parsed: {where}", code="ConfigFileError",
+                       hints=hints, **common)
 
 
 def classify(exc: BaseException) -> tuple[str | None, int | None] | None:
