@@ -80,6 +80,7 @@ class S3Error(Exception):
         self.status = status
         self.attempts = attempts
         self.request_id = request_id
+        self._endpoint: str | None = None
         self.endpoint = endpoint
         self.operation = operation
         #: The server's or parser's own words, kept for the details section (never shown as the cause).
@@ -90,6 +91,17 @@ class S3Error(Exception):
         self.displayed = False
         self._message = message
         super().__init__(message)
+
+    @property
+    def endpoint(self) -> str | None:
+        """The S3-compatible endpoint the request went to, never with a ``user:password@`` part."""
+        return self._endpoint
+
+    @endpoint.setter
+    def endpoint(self, value: str | None) -> None:
+        from dreambolt_magic.uri import public_endpoint  # uri.py imports this module
+
+        self._endpoint = public_endpoint(value)
 
     @property
     def where(self) -> str:
@@ -235,6 +247,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ProfileNotFound": S3AuthError,
     "SSOTokenExpired": S3AuthError,
     "CredentialsError": S3AuthError,
+    "ConfigFileError": S3AuthError,
     "IDPCommunicationError": S3AuthError,
     # Missing things.
     "NoSuchBucket": S3NotFound,

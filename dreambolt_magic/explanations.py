@@ -93,6 +93,8 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Check the profile's configuration (credential_process, role_arn, source_profile) with "
         "`aws sts get-caller-identity{profile_flag}`.",
     ),
+    "ConfigFileError": ("{message}. botocore reads it on every load; the line is not shown, as it may hold a secret.",
+                        "Fix that line; a key pasted alone on a line or a [header] without its ] is the usual cause."),
     "NoSuchBucket": (
         "There is no bucket named {bucket}{at_endpoint}.",
         "Check the bucket name for typos (bucket names are lowercase); `aws s3 ls{endpoint_flag}` "

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from dreambolt_magic.uri import public_endpoint
+
 __all__ = [
     "CONNECT",
     "READ",
@@ -50,7 +52,8 @@ class ConnectOptions:
 
     #: A named AWS profile (``None``: the default credential chain).
     profile: str | None = None
-    #: An S3-compatible endpoint (``None``: AWS, or ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``).
+    #: An S3-compatible endpoint (``None``: AWS, or ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``); kept
+    #: without a ``user:password@`` part, which botocore would not send (:func:`~dreambolt_magic.uri.public_endpoint`).
     endpoint_url: str | None = None
     #: Unsigned requests, for public buckets.
     anon: bool = False
@@ -67,6 +70,7 @@ class ConnectOptions:
     requester_pays: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "endpoint_url", public_endpoint(self.endpoint_url))
         _whole("max_attempts", self.max_attempts, 1)
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)

@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from dreambolt_magic.errors import S3UriError
 
 __all__ = ["GLOB", "AccessPoint", "S3Uri", "access_point", "is_directory_bucket", "is_many", "is_pattern",
-           "named_region", "parse", "parse_set"]
+           "named_region", "parse", "parse_set", "public_endpoint"]
 
 _EXAMPLE = "s3://bucket/path/to/file.parquet"
 _MAX_KEY_BYTES = 1024
@@ -53,6 +53,8 @@ _PARTITION_REGIONS = {"aws-cn": "cn-", "aws-us-gov": "us-gov-"}
 _ARN_FORMS = ("arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key (through an Object Lambda access point "
               "arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint/NAME/key, through a Multi-Region Access Point "
               "arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap/key)")
+# A URL's user info: everything up to the last "@" before the path, query or fragment (as urlsplit reads it).
+_USER_INFO = re.compile(r"\A([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _WAYS = {"n": "north", "s": "south", "e": "east", "w": "west", "c": "central", "ne": "northeast",
          "nw": "northwest", "se": "southeast", "sw": "southwest"}
 
@@ -394,6 +396,15 @@ def named_region(bucket: str) -> str | None:
         return None
     gov = "-gov" if short["gov"] else ""
     return f"{short['area']}{gov}-{_WAYS[short['way']]}-{short['number']}"
+
+
+def public_endpoint(url: str | None) -> str | None:
+    """An endpoint URL without its ``user:password@`` part, if it has one; anything else as it is.
+
+    botocore never sends a URL's user info (S3 requests are signed, never sent with HTTP basic auth), so the
+    endpoint works the same without it: the loader keeps, uses and shows only this form.
+    """
+    return _USER_INFO.sub(r"\1", url, count=1) if isinstance(url, str) else url
 
 
 def _redacted(parts: SplitResult) -> str:

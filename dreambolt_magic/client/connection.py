@@ -37,10 +37,12 @@ import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
 
+from dreambolt_magic.client import config_files
 from dreambolt_magic.client.access_points import refuse_unsendable
 from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.uri import public_endpoint
 
 __all__ = ["DEFAULT_REGION", "KEPT", "Connection", "endpoint_from_env", "forget", "warm_up"]
 
@@ -108,6 +110,12 @@ class Connection:
         # loader shared by all.
         session = botocore.session.get_session()
         session.register_component("data_loader", _shared_loader())
+        try:
+            # Both files are parsed now, once: one that does not parse fails here as ours, not in botocore's
+            # first use of it (the region, a client, the credentials).
+            session.full_config  # noqa: B018
+        except bce.BotoCoreError as exc:
+            raise translate(exc, profile=profile) from exc
         if profile:
             available = sorted(session.available_profiles)
             if profile not in available:
@@ -217,9 +225,7 @@ def _sources() -> str:
     for name, value in sorted(os.environ.items()):
         if name.startswith("AWS_"):
             digest.update(f"{name}={value}\0".encode())
-    for variable, default in (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE",
-                                                                      "~/.aws/credentials")):
-        path = os.path.expanduser(os.environ.get(variable) or default)
+    for _, path in config_files.paths():
         try:
             found = os.stat(path)
             digest.update(f"{path}:{found.st_size}:{found.st_mtime_ns}\0".encode())
@@ -265,9 +271,9 @@ def _requester_pays(params: dict[str, Any], **_: Any) -> None:
 
 
 def endpoint_from_env() -> str | None:
-    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any."""
+    """The endpoint AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names, if any (without a ``user:password@``)."""
     # botocore would read these itself, but we need the endpoint to key the region cache and to report it.
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    return public_endpoint(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None)
 
 
 def warm_up() -> None:

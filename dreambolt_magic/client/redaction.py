@@ -2,17 +2,23 @@
 
 At DEBUG level botocore logs each signed request (its Authorization header names the access key id,
 a session token travels in X-Amz-Security-Token, an SSE-C key and its MD5 in the
-x-amz-server-side-encryption-customer-key headers), the canonical request and the signature. A user
-who turns logging up to debug a load should see everything but those. :func:`install` adds a filter to
-the loggers that print them; it rewrites a record's text and never drops a record.
+x-amz-server-side-encryption-customer-key headers), the canonical request and the signature. S3's error
+answers echo some back, and botocore logs their bodies: ``ExpiredToken`` and ``InvalidToken`` the session
+token (``<Token-0>``), ``SignatureDoesNotMatch`` and ``InvalidAccessKeyId`` the access key id, the string to
+sign and the canonical request (and their bytes in hex). An endpoint URL may hold a ``user:password@`` part.
+A user who turns logging up to debug a load should see everything but those. :func:`install` adds a filter
+to the loggers that print them; it rewrites a record's text and never drops a record.
+:func:`scrub_client_error` blanks the same elements in a botocore ``ClientError`` that is kept as the cause
+of one of ours.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
-__all__ = ["LOGGERS", "RedactSecrets", "install", "redact"]
+__all__ = ["ECHOED", "LOGGERS", "RedactSecrets", "install", "redact", "scrub_client_error"]
 
 #: The loggers that print requests, headers or signing material.
 LOGGERS = (
@@ -25,8 +31,15 @@ LOGGERS = (
     "botocore.utils",
     "botocore.client",
     "botocore.retryhandler",
+    "botocore.regions",
+    "botocore.configprovider",
     "urllib3.connectionpool",
+    "urllib3.poolmanager",
 )
+
+#: Elements of S3's error answers that echo a credential or what was signed with one (the canonical
+#: request holds the session token's header; the ``...Bytes`` forms are the same text in hex).
+ECHOED = r"Token-\d+|AWSAccessKeyId|StringToSign(?:Bytes)?|CanonicalRequest(?:Bytes)?|SignatureProvided"
 
 _REDACTED = "<redacted>"
 _PATTERNS = (
@@ -42,6 +55,12 @@ _PATTERNS = (
     # value whole (a key's bytes may hold a quote, escaped), else up to the next blank, quote, comma or brace.
     re.compile(r"(?i)((?:x-amz-server-side-encryption-customer-key(?:-md5)?|sse_?customer_?key(?:_?md5)?)['\"]?"
                r"\s*[:=]\s*)(?:b?(['\"])(?:\\.|(?!\2).)*\2|[^\s'\",}]+)"),
+    # An error answer's echoes, in its XML body (up to the closing tag, else to the end of the text: a body cut
+    # short is still redacted) and in the dict botocore parses it into.
+    re.compile(rf"(?s)(<(?P<tag>{ECHOED})>).*?(?=</(?P=tag)>|\Z)"),
+    re.compile(rf"((['\"])(?:{ECHOED})\2\s*:\s*)(['\"])(?:\\.|(?!\3).)*\3"),
+    # The user info of a URL ("http://user:password@host"): the password, and the user name with it.
+    re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@'\"<>]+(?=@)"),
 )
 
 
@@ -50,6 +69,23 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
     return text
+
+
+_ECHOED_NAME = re.compile(rf"(?:{ECHOED})\Z")
+
+
+def scrub_client_error(exc: Any) -> None:
+    """Blank, in place, what a botocore ``ClientError`` holds of a credential: the echoed elements of its
+    parsed answer (``exc.response["Error"]``), and anything :func:`redact` finds in its other texts and its
+    message. In place, so that the dict botocore's frames still refer to is clean too."""
+    error = exc.response.get("Error")
+    if isinstance(error, dict):
+        for name, value in list(error.items()):
+            if _ECHOED_NAME.match(name):
+                error[name] = _REDACTED
+            elif isinstance(value, str):
+                error[name] = redact(value)
+    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
 
 
 class RedactSecrets(logging.Filter):

@@ -4,6 +4,11 @@ Every botocore exception the package meets passes through :func:`translate` once
 (:mod:`dreambolt_magic.api`) and its helpers call botocore: the rest of the package sees only
 :class:`~dreambolt_magic.errors.S3Error` and its subclasses. :func:`classify` gives the retry policy an
 error's ``(code, status)``.
+
+The botocore exception stays our error's ``__cause__`` (a traceback shows both), but first loses what it
+holds of a credential: S3 echoes the session token in an ``ExpiredToken`` answer and the access key id, the
+string to sign and the canonical request in a ``SignatureDoesNotMatch`` one
+(:func:`~dreambolt_magic.client.redaction.scrub_client_error`). Nothing of those reaches our error either.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
+from dreambolt_magic.client.config_files import broken_file
+from dreambolt_magic.client.redaction import redact, scrub_client_error
 from dreambolt_magic.client.regions import bucket_region_from
 from dreambolt_magic.errors import (
     S3AuthError,
@@ -83,14 +90,18 @@ def translate(
             hints["unsigned"] = True
         if conn is not None and conn.requester_pays:
             hints["requester_pays"] = True  # an AccessDenied then has other causes than Requester Pays
+        message = error.get("Message")
+        scrub_client_error(exc)
         return class_for(code, status)(
             code=code,
             status=status,
             request_id=meta.get("RequestId"),
-            detail=error.get("Message"),
+            detail=redact(message) if isinstance(message, str) else None,
             hints=hints,
             **common,
         )
+    if isinstance(exc, bce.ConfigParseError):
+        return _config_file_error(exc, profile, common)
     for kind, code in _CREDENTIAL_CODES:
         if isinstance(exc, kind):
             return S3AuthError(code=code, detail=type(exc).__name__, hints={"profile": profile}, **common)
@@ -104,6 +115,18 @@ def translate(
     if isinstance(exc, bce.ParamValidationError):
         return S3UriError(str(exc.kwargs.get("report", "")).strip() or None, code="InvalidUri", **common)
     return S3GenericError(detail=f"{type(exc).__name__}", **common)
+
+
+def _config_file_error(exc: bce.ConfigParseError, profile: str | None, common: dict[str, Any]) -> S3AuthError:
+    """The file and the line that botocore could not parse, never the line's text (a secret, as often as not)."""
+    broken = broken_file(str(exc.kwargs.get("path")), exc.kwargs.get("error"))
+    # The cause is kept, but not the parser's error: its text quotes the line.
+    exc.kwargs["error"] = type(exc.kwargs.get("error")).__name__
+    exc.__context__ = None
+    where = f"line {broken.line} {broken.problem}" if broken.line else f"a line {broken.problem}"
+    hints = {"profile": profile, "file": broken.path, "file_name": broken.name, "line": broken.line}
+    return S3AuthError(f"the AWS {broken.name} {broken.path} cannot be parsed: {where}", code="ConfigFileError",
+                       hints=hints, **common)
 
 
 def classify(exc: BaseException) -> tuple[str | None, int | None] | None:

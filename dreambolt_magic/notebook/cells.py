@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dreambolt_magic.uri import public_endpoint
+
 __all__ = ["PanelRequest", "equivalent_cell"]
 
 #: The setting names a panel passes to the loader, and the ``%%s3ingest`` flag of each.
@@ -41,7 +43,7 @@ def equivalent_cell(request: PanelRequest, defaults: Mapping[str, Any] | None = 
     its value in ``defaults`` (the configured defaults the magic would use anyway) is left out.
     """
     defaults = defaults or {}
-    values = [*(request.columns or ()), *(v for k, v in request.settings.items() if k in FLAGS and v)]
+    values = [*(request.columns or ()), *(_shown(k, v) for k, v in request.settings.items() if k in FLAGS and v)]
     if not all(_MAGIC_WORD.fullmatch(str(v)) for v in values):
         return _python_cell(request)
     args = [request.name]
@@ -52,8 +54,8 @@ def equivalent_cell(request: PanelRequest, defaults: Mapping[str, Any] | None = 
     if request.nrows is not None:
         args += ["--nrows", str(request.nrows)]
     for setting, flag in FLAGS.items():
-        value = request.settings.get(setting)
-        if value and value != defaults.get(setting):
+        value = _shown(setting, request.settings.get(setting))
+        if value and value != _shown(setting, defaults.get(setting)):
             args += [flag, value]
     for switch in ("anon", "requester_pays"):
         if request.settings.get(switch) and not defaults.get(switch):
@@ -63,9 +65,15 @@ def equivalent_cell(request: PanelRequest, defaults: Mapping[str, Any] | None = 
     return f"%%s3ingest {' '.join(args)}\n{body}"
 
 
+def _shown(setting: str, value: Any) -> Any:
+    # A cell is kept in the notebook and shared with it: the endpoint goes without the user info botocore
+    # ignores anyway (a password, perhaps).
+    return public_endpoint(value) if setting == "endpoint_url" else value
+
+
 def _python_cell(request: PanelRequest) -> str:
     # The loader reads no config, so every setting that was used is spelt out.
     options = {"format": request.format, "columns": request.columns, "nrows": request.nrows,
-               **{k: v for k, v in request.settings.items() if v}}
+               **{k: _shown(k, v) for k, v in request.settings.items() if v}}
     given = "".join(f", {name}={value!r}" for name, value in options.items() if value is not None)
     return f"import dreambolt_magic\n{request.name} = dreambolt_magic.load({request.uri!r}{given})"

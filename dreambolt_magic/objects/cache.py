@@ -46,10 +46,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from dreambolt_magic.errors import S3CacheError
 from dreambolt_magic.transfer.checksums import digest
+from dreambolt_magic.uri import public_endpoint
 
 __all__ = ["DEFAULT_MAX_BYTES", "Cache", "Entry", "default_directory", "open_cache"]
 
@@ -109,7 +109,7 @@ class Cache:
 
     def path_for(self, endpoint: str | None, bucket: str, key: str, version_id: str | None = None) -> Path:
         """The entry file of one object (of one version, if the URI names one)."""
-        name = json.dumps([_public(endpoint), bucket, key, version_id or ""])
+        name = json.dumps([public_endpoint(endpoint) or None, bucket, key, version_id or ""])
         return self.directory / (hashlib.sha256(name.encode()).hexdigest() + _SUFFIX)
 
     def has(self, endpoint: str | None, bucket: str, key: str, version_id: str | None = None) -> bool:
@@ -186,7 +186,7 @@ class Cache:
         crc = checksum[1] if checksum is not None and checksum[0] == _CHECK else digest(_CHECK, view)
         header = {
             "uri": f"s3://{bucket}/{key}",
-            "endpoint": _public(endpoint),
+            "endpoint": public_endpoint(endpoint) or None,
             "bucket": bucket,
             "key": key,
             "etag": etag,
@@ -328,18 +328,6 @@ def open_cache(spec: Any, *, max_bytes: int | None = None) -> Cache | None:
     if isinstance(spec, (str, os.PathLike)):
         return Cache(spec, max_bytes=limit)
     raise TypeError(f"cache must be True, False, None, a directory or a Cache, not {spec!r}")
-
-
-def _public(endpoint: str | None) -> str | None:
-    """The endpoint without a ``user:password@`` part: credentials are never written to the cache."""
-    if not endpoint:
-        return None
-    parts = urlsplit(endpoint)
-    if parts.username is None and parts.password is None:
-        return endpoint
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _owned(found: os.stat_result) -> bool:

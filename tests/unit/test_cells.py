@@ -82,6 +82,18 @@ def test_settings_the_configuration_already_gives_are_left_out() -> None:
     assert (args.endpoint_url, args.region, args.profile, args.anon) == ("http://127.0.0.1:9001", None, "dev", None)
 
 
+def test_an_endpoints_user_info_is_not_written_into_the_cell() -> None:
+    # botocore never sends it; a cell is kept and shared with the notebook.
+    with_password = request(endpoint_url="http://user:hunter2@127.0.0.1:9000")
+    cell = equivalent_cell(with_password)
+    assert "hunter2" not in cell
+    assert read_magic_cell(cell)[0].endpoint_url == "http://127.0.0.1:9000"
+    assert equivalent_cell(with_password, {"endpoint_url": "http://user:pw@127.0.0.1:9000"}) == (
+        "%%s3ingest df\ns3://bkt/data.csv")
+    python = equivalent_cell(request(columns=["a b"], endpoint_url="http://user:hunter2@127.0.0.1:9000"))
+    assert "hunter2" not in python and read_python_cell(python)[2]["endpoint_url"] == "http://127.0.0.1:9000"
+
+
 def test_requester_pays_is_a_flag_unless_the_configuration_says_so() -> None:
     paid = request(requester_pays=True)
     args, _ = read_magic_cell(equivalent_cell(paid))
