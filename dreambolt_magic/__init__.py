@@ -6,10 +6,12 @@
     s3://bucket/path/data.parquet
 
 The loader is usable without IPython: ``dreambolt_magic.load("s3://bucket/key")``.
+
+Importing the package imports neither pandas, pyarrow nor botocore: the first load (or ``%load_ext``'s
+warm-up thread) does.
 """
 
 from dreambolt_magic.api import load, parse_uri, summarize
-from dreambolt_magic.client.connection import forget as forget_connections
 from dreambolt_magic.errors import (
     S3ArchivedError,
     S3AuthError,
@@ -53,6 +55,16 @@ __all__ = [
     "summarize",
     "unload_ipython_extension",
 ]
+
+
+def forget_connections() -> None:
+    """Close and drop the connections kept between loads (the next load reads credentials afresh).
+
+    See :func:`dreambolt_magic.client.connection.forget`.
+    """
+    from dreambolt_magic.client.connection import forget
+
+    forget()
 
 
 def panel(endpoint_url=None, region=None, profile=None, anon=False, **options):

@@ -14,8 +14,6 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
-
 from dreambolt_magic.errors import S3FormatError
 
 __all__ = [
@@ -78,7 +76,10 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A ZIP local file header (30 bytes, then the name) of a workbook's member.
 _WORKBOOK_MEMBER = re.compile(rb"PK\x03\x04.{26}(?:\[Content_Types\]\.xml|xl/)", re.DOTALL)
 # Errors the stdlib and pyarrow decompressors raise for corrupt or truncated input.
-_DECOMPRESS_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
+def _decompress_errors() -> tuple[type[Exception], ...]:
+    import pyarrow as pa  # imported by then (a load imports it); not by this module: see the package's import
+
+    return (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
 
 #: What first bytes can look like, in words: the end of "its first bytes look like ...".
 KINDS = {
@@ -219,9 +220,11 @@ def _head_of(compression: str | None, head: bytes) -> bytes:
     try:
         if compression == "zstd":
             # pyarrow has no incremental zstd decoder: this fails if no whole block fits in the head.
+            import pyarrow as pa
+
             return pa.input_stream(pa.py_buffer(head), compression="zstd").read(HEAD_BYTES)
         return DECODERS[compression]().decompress(head, HEAD_BYTES) if compression else head
-    except _DECOMPRESS_ERRORS:
+    except _decompress_errors():
         # Nothing to see yet; read() decompresses the whole object and reports real corruption.
         return b""
 
@@ -254,9 +257,11 @@ def decompress(compression: str, data: memoryview, key: str) -> memoryview:
     try:
         if compression == "zstd":
             # pyarrow ships zstd, so this needs no extra package.
+            import pyarrow as pa
+
             return memoryview(pa.input_stream(pa.py_buffer(data), compression="zstd").read_buffer())
         return memoryview(decompressors[compression](data))
-    except _DECOMPRESS_ERRORS as exc:
+    except _decompress_errors() as exc:
         message = f"does not decompress as {compression}: it is corrupt or truncated"
         raise format_error(key, "BadCompression", message, detail=str(exc)) from exc
 
