@@ -184,6 +184,9 @@ class CustomerKey:
         return self
 
 
+#: The size limit of a cache made without one: 2 GiB.
+CACHE_MAX_BYTES = 2 << 30
+
 #: The defaults.
 CONNECT = ConnectOptions()
 READ = ReadOptions()

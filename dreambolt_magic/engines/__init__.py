@@ -12,18 +12,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dreambolt_magic.datasets import loader
-from dreambolt_magic.datasets.listing import set_label
-from dreambolt_magic.engines.dask import lazy_frame, load_dask
 from dreambolt_magic.engines.extras import ENGINES, check, require
-from dreambolt_magic.engines.polars import load_polars, polars_frame, to_polars
-from dreambolt_magic.options import LoadOptions
-from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:
+    from dreambolt_magic.engines.dask import load_dask
+    from dreambolt_magic.engines.polars import load_polars, to_polars
+    from dreambolt_magic.options import LoadOptions
     from dreambolt_magic.transfer.progress import CancelFlag, Progress
+    from dreambolt_magic.uri import S3Uri
 
 __all__ = ["ENGINES", "check", "describe", "load", "load_dask", "load_polars", "require", "scheduler", "to_polars"]
+
+#: The engines' own functions, imported on first use: the magics import this package, and ``%load_ext`` must
+#: not pay for the loader's modules (nor numpy and pandas) that these need.
+_LAZY = {"lazy_frame": "dask", "load_dask": "dask", "load_polars": "polars", "polars_frame": "polars",
+         "to_polars": "polars"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)
 
 
 def load(
@@ -53,13 +65,19 @@ def load(
         if table_version is not None:
             raise ValueError("table_version is for an in-memory frame; with engine='dask' a Delta or Iceberg "
                              "table is refused, not read: load it with engine='pandas' or 'polars'")
+        from dreambolt_magic.engines.dask import lazy_frame
+
         return lazy_frame(uri, options, partitions=partitions, **run)  # the cluster decides the workers
     if max_workers is not None:
         run["max_workers"] = max_workers
     if table_version is not None:
         run["table_version"] = table_version
     if engine == "polars":
+        from dreambolt_magic.engines.polars import polars_frame
+
         return polars_frame(uri, options, sample=sample, partitions=partitions, **run)
+    from dreambolt_magic.datasets import loader
+
     return loader.load(uri, options, sample=sample, partitions=partitions, **run)
 
 
@@ -82,6 +100,8 @@ def scheduler() -> str:
 
 def describe(frame: Any, uri: Any) -> str:
     """One line about a dask frame bound from ``uri``: partitions and columns, computing nothing."""
+    from dreambolt_magic.datasets.listing import set_label
+
     name = set_label(uri)
     names = [str(c) for c in frame.columns]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")

@@ -7,8 +7,6 @@ import contextlib
 import threading
 from typing import Any
 
-from dreambolt_magic.client.connection import warm_up
-
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
 _NAMES = {
@@ -28,7 +26,8 @@ def load_ipython_extension(ipython: Any) -> None:
     if parked is not None:
         magics.adopt_demo(parked)  # %reload_ext: the same demo server and endpoint carry on
     ipython.register_magics(magics)
-    # The once-a-process costs of a first load (botocore's service model), paid while the user types.
+    # The once-a-process costs of a first load (the imports of pandas, pyarrow, botocore and the loader's
+    # modules, botocore's service model), paid while the user types rather than by this call.
     threading.Thread(target=_warm_up, name="dreambolt-warm-up", daemon=True).start()
 
 
@@ -44,7 +43,13 @@ def _stop_parked() -> None:
 
 
 def _warm_up() -> None:
+    """Import what the first load will, then make (and drop) a client. A first load that starts meanwhile
+    waits for what is under way (Python's lock on each module being imported, and the one on the first
+    client: :func:`~dreambolt_magic.client.connection.warm_up`) instead of doing it a second time."""
     with contextlib.suppress(Exception):  # only a head start: the first load does the same if this fails
+        import dreambolt_magic.datasets.loader  # noqa: F401  (pandas, pyarrow and the loader's modules)
+        from dreambolt_magic.client.connection import warm_up
+
         warm_up()
 
 

@@ -9,7 +9,7 @@ set them.
 from __future__ import annotations
 
 import keyword
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
@@ -21,9 +21,12 @@ from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
 from dreambolt_magic.notebook.arguments import check_arguments, customer_key_from_env, load_arguments, parser_options
 from dreambolt_magic.notebook.body import uris_from_body
-from dreambolt_magic.notebook.outputs import LoadInterrupted
-from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
+from dreambolt_magic.notebook.interrupted import LoadInterrupted
+from dreambolt_magic.options import CACHE_MAX_BYTES
 from dreambolt_magic.units import human_bytes
+
+if TYPE_CHECKING:
+    from dreambolt_magic.objects.cache import Cache
 
 __all__ = ["S3IngestMagics"]
 
@@ -70,7 +73,7 @@ class S3IngestMagics(Magics):
         "else ~/.cache/dreambolt_magic.",
     ).tag(config=True)
     cache_size = Int(
-        DEFAULT_MAX_BYTES, help="Bytes the cache may hold; least recently used objects are evicted beyond."
+        CACHE_MAX_BYTES, help="Bytes the cache may hold; least recently used objects are evicted beyond."
     ).tag(config=True)
     engine = Enum(
         engines.ENGINES, "pandas",
@@ -279,6 +282,8 @@ class S3IngestMagics(Magics):
         return found
 
     def _cache(self) -> Cache:
+        from dreambolt_magic.objects.cache import Cache
+
         return Cache(self.cache_dir, max_bytes=self.cache_size)
 
     @line_magic

@@ -16,14 +16,7 @@ import ipywidgets as widgets
 
 from dreambolt_magic.errors import S3Error
 
-__all__ = ["LoadInterrupted", "Outputs"]
-
-
-class LoadInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a magic's load: a KeyboardInterrupt (Run All stops) that IPython shows as one line."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [str(self)]
+__all__ = ["Outputs"]
 
 
 class Outputs:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from dreambolt_magic.errors import S3CacheError
+from dreambolt_magic.options import CACHE_MAX_BYTES
 from dreambolt_magic.transfer.checksums import digest
 from dreambolt_magic.uri import public_endpoint
 
@@ -55,8 +56,8 @@ __all__ = ["DEFAULT_MAX_BYTES", "Cache", "Entry", "default_directory", "open_cac
 
 log = logging.getLogger("dreambolt_magic")
 
-#: The size limit of a cache made without one: 2 GiB.
-DEFAULT_MAX_BYTES = 2 << 30
+#: The size limit of a cache made without one (:data:`dreambolt_magic.options.CACHE_MAX_BYTES`).
+DEFAULT_MAX_BYTES = CACHE_MAX_BYTES
 #: The first bytes of every entry file, then the header's length (4 bytes, big-endian), header, data.
 _MAGIC = b"DBMCACHE1\n"
 _LENGTH = struct.Struct(">I")

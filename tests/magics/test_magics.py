@@ -891,10 +891,10 @@ def test_unload_keeps_the_demo_for_a_load_and_stops_it_when_the_process_ends(
 def test_loading_the_extension_warms_up_on_a_thread(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from dreambolt_magic.notebook import extension
+    from dreambolt_magic.client import connection
 
     called: list[str] = []
-    monkeypatch.setattr(extension, "warm_up", lambda: called.append(threading.current_thread().name))
+    monkeypatch.setattr(connection, "warm_up", lambda: called.append(threading.current_thread().name))
     if "dreambolt_magic" in shell.extension_manager.loaded:
         shell.run_line_magic("unload_ext", "dreambolt_magic")
     shell.run_line_magic("load_ext", "dreambolt_magic")
