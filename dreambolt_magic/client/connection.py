@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 import botocore.exceptions as bce
@@ -159,7 +159,7 @@ class Connection:
         with self.lock:
             client = self.clients.get(region)
             if client is None:
-                with _collector_paused():
+                with _making_client, _collector_paused():
                     client = self.session.create_client(
                         "s3", region_name=region, endpoint_url=self.endpoint_url, config=self.config
                     )
@@ -234,10 +234,31 @@ def _sources() -> str:
     return digest.hexdigest()
 
 
-@cache
+#: Held while a client is made. The first parses the S3 model and endpoint rules into the shared loader;
+#: a load whose first client would start while the extension's warm-up is making one waits for it, then
+#: finds them parsed, instead of parsing them a second time beside it.
+_making_client = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    global _making_client
+    _making_client = threading.Lock()  # another thread of the parent may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
+_loader: list[botocore.loaders.Loader] = []
+
+
 def _shared_loader() -> botocore.loaders.Loader:
-    """One botocore data loader for the process: it caches the S3 service model (~0.2 s to parse)."""
-    return botocore.loaders.create_loader()
+    """One botocore data loader for the process: it caches the S3 service model (~0.2 s to parse). Made under
+    the lock, so that two threads' first connections (the warm-up's, a load's) share one."""
+    with _making_client:
+        if not _loader:
+            _loader.append(botocore.loaders.create_loader())
+        return _loader[0]
 
 
 @contextmanager
