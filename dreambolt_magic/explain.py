@@ -69,6 +69,10 @@ def _values(err: S3Error) -> dict[str, Any]:
         "package": hints.get("package") or "the package",
         "parser": hints.get("parser") or "the parser",
         "extra": hints.get("extra") or "...",
+        # Parser options help a text format only: for Parquet, say, sep= is beside the point.
+        "parse_options_note": (" If it is CSV with another separator or quoting, pass parser options: --sep ';' "
+                               "(sep=';' in Python), --option KEY=VALUE." if hints.get("format") in ("csv", "tsv")
+                               else ""),
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "cache_directory": hints.get("directory") or "DIR",
         "cache_problem": hints.get("problem") or "is not private to you",

@@ -218,8 +218,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "ParseError": (
         "The bytes of {where} could not be parsed: {message}",
-        "Check that the file is complete and of the format its name says; for CSV, pass parser options "
-        "such as sep=';' to dreambolt_magic.load().",
+        "Check that the file is complete and of the format its name says.{parse_options_note}",
     ),
     "EmptyObject": (
         "{where} is empty (0 bytes): there is nothing to parse.",
