@@ -15,6 +15,7 @@ from typing import Any
 
 from dreambolt_magic.errors import S3Error, S3GenericError
 from dreambolt_magic.explanations import EXPLANATIONS, FALLBACK
+from dreambolt_magic.units import plural
 from dreambolt_magic.uri import access_point
 
 __all__ = ["EXPLANATIONS", "explanation", "remedy", "render_html", "render_text"]
@@ -137,7 +138,7 @@ def _archived(err: S3Error) -> dict[str, Any]:
         # An Intelligent-Tiering archive tier is restored without a number of days.
         "restore_request": "'{}'" if "INTELLIGENT_TIERING" in classes else "Days=1",
         "archived_summary": ((f"All {count:,} objects" if count > 1 else "The one object") if every
-                             else f"{count:,} object{'s' if count != 1 else ''}"),
+                             else plural(count, "object")),
         "archived_are": "is" if count == 1 else "are",
         "archived_list": listed or "?",
         "archived_outcome": ("With --skip-archived that leaves nothing to load." if hints.get("skipping")

@@ -18,6 +18,7 @@ from dreambolt_magic.engines.dask import lazy_frame, load_dask
 from dreambolt_magic.engines.extras import ENGINES, check, require
 from dreambolt_magic.engines.polars import load_polars, polars_frame, to_polars
 from dreambolt_magic.options import LoadOptions
+from dreambolt_magic.units import plural
 from dreambolt_magic.uri import S3Uri
 
 if TYPE_CHECKING:
@@ -86,6 +87,6 @@ def describe(frame: Any, uri: Any) -> str:
     names = [str(c) for c in frame.columns]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     parts = frame.npartitions
-    return (f"Bound a dask DataFrame over {name}: {parts:,} partition{'s' if parts != 1 else ''}, "
-            f"{len(names):,} column{'s' if len(names) != 1 else ''} ({shown}); nothing is read until it is "
+    return (f"Bound a dask DataFrame over {name}: {plural(parts, 'partition')}, "
+            f"{plural(len(names), 'column')} ({shown}); nothing is read until it is "
             f"computed, by {scheduler()}")
