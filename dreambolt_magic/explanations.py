@@ -47,8 +47,8 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "AWS does not know the access key id the request was signed with{who}: it was deleted, "
         "mistyped, or belongs to another partition or to an S3-compatible store.",
         "Check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id; `aws sts get-caller-identity"
-        "{profile_flag}` shows which identity is in use. For an S3-compatible store, pass its "
-        "--endpoint-url.",
+        "{profile_flag}` shows which identity is in use. For an S3-compatible store, give its endpoint "
+        "with --endpoint-url.",
     ),
     "SignatureDoesNotMatch": (
         "The request was signed with a secret key that does not match the access key id{who}.",
@@ -115,11 +115,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "PermanentRedirect": (
         "Bucket {bucket} is in region {bucket_region}, not {region}.",
-        "Use --region {bucket_region} (or drop --region and let the region be detected).",
+        "Use --region {bucket_region}, or drop --region and let the region be detected.",
     ),
     "AuthorizationHeaderMalformed": (
         "The request was signed for region {region}, but bucket {bucket} is in {bucket_region}.",
-        "Use --region {bucket_region} (or drop --region and let the region be detected).",
+        "Use --region {bucket_region}, or drop --region and let the region be detected.",
     ),
     "IllegalLocationConstraintException": (
         "Bucket {bucket} is in another region ({bucket_region}) than the one used ({region}).",
@@ -205,7 +205,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "UnknownFormat": (
         "The format of {key!r} could not be told from its name or its first bytes.",
-        "Name it with --format (parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip).",
+        "Name it with --format (format= in Python): one of parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip.",
     ),
     "FormatMismatch": (
         "{message}",
@@ -376,7 +376,7 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
     S3RateLimit: EXPLANATIONS["SlowDown"],
     S3RegionError: (
         "The request went to the wrong region for bucket {bucket}{bucket_region_note}.",
-        "Pass the bucket's region with --region{bucket_region_flag}.",
+        "Pass the bucket's region with --region {region_example}.",
     ),
     S3NetworkError: (
         "The network failed while talking to S3{at_endpoint} {attempts_text}.",
