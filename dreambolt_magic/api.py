@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dreambolt_magic.formats.detection import normalize_format
 from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
-from dreambolt_magic.units import human_bytes
+from dreambolt_magic.units import human_bytes, plural
 from dreambolt_magic.uri import S3Uri, parse
 
 if TYPE_CHECKING:
@@ -192,9 +192,10 @@ def summarize(frame: pd.DataFrame) -> str:
     cached = sum(o.get("size") or 0 for o in objects if o.get("cached"))
     if cached and not size:
         # Nothing was downloaded: a download speed would be a claim about nothing.
-        parts = [f"{rows:,} rows x {cols:,} columns", f"{human_bytes(cached)} from the cache", f"{elapsed:.2f} s"]
+        parts = [f"{plural(rows, 'row')} x {plural(cols, 'column')}", f"{human_bytes(cached)} from the cache",
+                 f"{elapsed:.2f} s"]
     else:
-        parts = [f"{rows:,} rows x {cols:,} columns", human_bytes(size)]
+        parts = [f"{plural(rows, 'row')} x {plural(cols, 'column')}", human_bytes(size)]
         parts += [f"{human_bytes(cached)} from the cache"] if cached else []
         parts += [f"{elapsed:.2f} s", rate]
     parts.append(f"region {info.get('region') or 'unknown'}")
@@ -204,9 +205,9 @@ def summarize(frame: pd.DataFrame) -> str:
         parts.append(f"{info['attempts']} attempts")
     if info.get("skipped_archived"):
         skipped = info["skipped_archived"]
-        parts.append(f"{skipped:,} archived object{'s' if skipped != 1 else ''} skipped")
-    count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
+        parts.append(f"{plural(skipped, 'archived object')} skipped")
+    count = f" ({plural(info['object_count'], 'object')})" if "object_count" in info else ""
     if info.get("sample"):
         objects = info.get("object_count") or 1
-        count = f" (sample: the first {info['sample']:,} rows, from {objects:,} object{'s' if objects != 1 else ''})"
+        count = f" (sample: the first {plural(info['sample'], 'row')}, from {plural(objects, 'object')})"
     return f"Loaded {info.get('uri', 'the object')}{count}: " + " · ".join(parts)

@@ -4,20 +4,71 @@ Each entry of :data:`~dreambolt_magic.explanations.EXPLANATIONS` gives, for an S
 loader's own codes), the cause and the remedy as templates, filled here from the error's fields and hints.
 Classes have a fallback for codes without an entry. Nothing here ever prints a credential: only the fields an
 error carries, and those never hold one.
+
+The templates speak the magic's language (``--format``, "run the cell again"). A front end with other controls
+renders them with its :class:`Wording`: the panel says "the Format menu". One set of explanations, worded per
+front end.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import shlex
 import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from dreambolt_magic.errors import S3Error, S3GenericError
 from dreambolt_magic.explanations import EXPLANATIONS, FALLBACK
+from dreambolt_magic.units import plural
 from dreambolt_magic.uri import access_point
 
-__all__ = ["EXPLANATIONS", "explanation", "remedy", "render_html", "render_text"]
+__all__ = ["EXPLANATIONS", "MAGIC", "Wording", "explanation", "remedy", "render_html", "render_text"]
+
+#: A magic option in a template, with the value that follows it if any: a field (``{bucket_region}``), a
+#: placeholder (``NAME``, ``N``, ``a,b``) or a number.
+_OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*)(?: (\{[a-z_]+\}|[A-Z][A-Z_]*\b|a,b|\d+\b))?")
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How a front end names what a remedy asks the user to do.
+
+    ``phrases`` maps words of the templates to this front end's (``"run the cell again"``: ``"click Load
+    again"``); ``options`` maps a magic option to the control that does the same here (``"--format"``: ``"the
+    Format menu"``; a value that follows it is kept in brackets, a placeholder such as ``NAME`` dropped). Only the
+    templates, and the few values that name options, are reworded, never an error's fields (a key, a message),
+    and never inside backticks (a shell command, whose ``--profile`` is the AWS CLI's).
+    """
+
+    options: Mapping[str, str] = field(default_factory=dict)
+    phrases: Mapping[str, str] = field(default_factory=dict)
+
+    def apply(self, text: str) -> str:
+        """``text`` in this front end's words."""
+        if not self.options and not self.phrases:
+            return text
+        pieces = text.split("`")
+        for i in range(0, len(pieces), 2):  # outside backticks
+            for old, new in self.phrases.items():
+                pieces[i] = pieces[i].replace(old, new)
+            pieces[i] = _OPTION.sub(self._control, pieces[i])
+        return "`".join(pieces)
+
+    def _control(self, match: re.Match[str]) -> str:
+        option, value = match.group(1), match.group(2)
+        control = self.options.get(option)
+        if control is None:
+            return match.group(0)
+        return f"{control} ({value})" if value and (value.startswith("{") or value.isdigit()) else control
+
+
+#: The templates' own words: the magic's.
+MAGIC = Wording()
+#: The values of :func:`_values` that name magic options.
+_WORDED_VALUES = ("requester_pays_fix", "archived_alternative", "parse_options_note")
 
 class _Blank(string.Formatter):
     """Fills a missing or None field with a neutral word rather than failing."""
@@ -30,14 +81,14 @@ class _Blank(string.Formatter):
 _FORMATTER = _Blank()
 
 
-def _values(err: S3Error) -> dict[str, Any]:
+def _values(err: S3Error, wording: Wording = MAGIC) -> dict[str, Any]:
     hints = err.hints
     profile = hints.get("profile")
     attempts = err.attempts or 0
     key = err.key or ""
     bucket_region = hints.get("bucket_region")
     available = hints.get("available") or []
-    return {
+    values = {
         "where": err.where,
         "bucket": err.bucket,
         "key": key,
@@ -59,7 +110,7 @@ def _values(err: S3Error) -> dict[str, Any]:
         "endpoint_flag": f" --endpoint-url {err.endpoint}" if err.endpoint else "",
         "bucket_region": bucket_region,
         "bucket_region_note": f" (it is in {bucket_region})" if bucket_region else "",
-        "bucket_region_flag": f" {bucket_region}" if bucket_region else " REGION",
+        "region_example": bucket_region or "REGION",
         "version": hints.get("version_id") or "",
         "code_note": f" ({err.code})" if err.code else "",
         "instead_note": f" {hints['instead']}" if hints.get("instead") else "",
@@ -69,6 +120,10 @@ def _values(err: S3Error) -> dict[str, Any]:
         "package": hints.get("package") or "the package",
         "parser": hints.get("parser") or "the parser",
         "extra": hints.get("extra") or "...",
+        # Parser options help a text format only: for Parquet, say, sep= is beside the point.
+        "parse_options_note": (" If it is CSV with another separator or quoting, pass parser options: --sep ';' "
+                               "(sep=';' in Python), --option KEY=VALUE." if hints.get("format") in ("csv", "tsv")
+                               else ""),
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "cache_directory": hints.get("directory") or "DIR",
         "cache_problem": hints.get("problem") or "is not private to you",
@@ -90,6 +145,9 @@ def _values(err: S3Error) -> dict[str, Any]:
             else ""
         ),
     }
+    for name in _WORDED_VALUES:  # values that name magic options are worded like the templates
+        values[name] = wording.apply(values[name])
+    return values
 
 
 def _object_arn(bucket: str | None, key: str) -> str:
@@ -133,7 +191,7 @@ def _archived(err: S3Error) -> dict[str, Any]:
         # An Intelligent-Tiering archive tier is restored without a number of days.
         "restore_request": "'{}'" if "INTELLIGENT_TIERING" in classes else "Days=1",
         "archived_summary": ((f"All {count:,} objects" if count > 1 else "The one object") if every
-                             else f"{count:,} object{'s' if count != 1 else ''}"),
+                             else plural(count, "object")),
         "archived_are": "is" if count == 1 else "are",
         "archived_list": listed or "?",
         "archived_outcome": ("With --skip-archived that leaves nothing to load." if hints.get("skipping")
@@ -171,18 +229,18 @@ def _entry(err: S3Error) -> tuple[str, str]:
     return FALLBACK[S3GenericError]
 
 
-def _fill(template: str, err: S3Error) -> str:
-    return " ".join(_FORMATTER.format(template, **_values(err)).split())
+def _fill(template: str, err: S3Error, wording: Wording = MAGIC) -> str:
+    return " ".join(_FORMATTER.format(wording.apply(template), **_values(err, wording)).split())
 
 
-def explanation(err: S3Error) -> str:
-    """The cause, in words."""
-    return _fill(_entry(err)[0], err)
+def explanation(err: S3Error, wording: Wording = MAGIC) -> str:
+    """The cause, in words (a front end's :class:`Wording`)."""
+    return _fill(_entry(err)[0], err, wording)
 
 
-def remedy(err: S3Error) -> str:
-    """The fix, in words."""
-    return _fill(_entry(err)[1], err)
+def remedy(err: S3Error, wording: Wording = MAGIC) -> str:
+    """The fix, in words (a front end's :class:`Wording`)."""
+    return _fill(_entry(err)[1], err, wording)
 
 
 def _details(err: S3Error) -> list[tuple[str, str]]:
@@ -200,17 +258,13 @@ def _details(err: S3Error) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
-def _repeats(err: S3Error) -> bool:
-    """Whether the explanation already says what the one-line message says (format errors, mostly)."""
-    return err.summary in err.explanation
-
-
-def render_text(err: S3Error) -> str:
-    """Several lines of plain text: title, cause, fix, details."""
+def render_text(err: S3Error, wording: Wording = MAGIC) -> str:
+    """Several lines of plain text: title, cause, fix, details (in a front end's :class:`Wording`)."""
+    cause = explanation(err, wording)
     lines = [f"{type(err).__name__}: {err.title}"]
-    if not _repeats(err):
+    if err.summary not in cause:  # format errors' explanations often say it already
         lines.append(f"  {err.message}")
-    lines += ["", f"What happened: {err.explanation}", f"How to fix it: {err.remedy}"]
+    lines += ["", f"What happened: {cause}", f"How to fix it: {remedy(err, wording)}"]
     details = _details(err)
     if details:
         lines.append("")
@@ -218,9 +272,10 @@ def render_text(err: S3Error) -> str:
     return "\n".join(lines)
 
 
-def render_html(err: S3Error) -> str:
-    """A self-contained HTML block for Jupyter (``_repr_html_``)."""
+def render_html(err: S3Error, wording: Wording = MAGIC) -> str:
+    """A self-contained HTML block for Jupyter (``_repr_html_``), in a front end's :class:`Wording`."""
     esc = html.escape
+    cause = explanation(err, wording)
     rows = "".join(
         f"<tr><th style='text-align:left;padding-right:1em;font-weight:normal;color:#555'>{esc(k)}</th>"
         f"<td style='text-align:left'><code>{esc(v)}</code></td></tr>"
@@ -230,9 +285,9 @@ def render_html(err: S3Error) -> str:
         "<div class='dreambolt-error' style='border-left:4px solid #d9534f;background:#fdf3f2;"
         "padding:0.6em 1em;margin:0.3em 0;font-family:var(--jp-ui-font-family,sans-serif)'>"
         f"<div style='font-weight:bold;color:#a94442'>{esc(type(err).__name__)}: {esc(err.title)}</div>"
-        + ("" if _repeats(err) else f"<div style='margin:0.3em 0'>{esc(err.message)}</div>")
-        + f"<div><b>What happened.</b> {esc(err.explanation)}</div>"
-        f"<div style='margin-top:0.3em'><b>How to fix it.</b> {esc(err.remedy)}</div>"
+        + ("" if err.summary in cause else f"<div style='margin:0.3em 0'>{esc(err.message)}</div>")
+        + f"<div><b>What happened.</b> {esc(cause)}</div>"
+        f"<div style='margin-top:0.3em'><b>How to fix it.</b> {esc(remedy(err, wording))}</div>"
         + (f"<details style='margin-top:0.4em'><summary>Details</summary><table>{rows}</table></details>"
            if rows else "")
         + "</div>"

@@ -47,8 +47,8 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "AWS does not know the access key id the request was signed with{who}: it was deleted, "
         "mistyped, or belongs to another partition or to an S3-compatible store.",
         "Check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id; `aws sts get-caller-identity"
-        "{profile_flag}` shows which identity is in use. For an S3-compatible store, pass its "
-        "--endpoint-url.",
+        "{profile_flag}` shows which identity is in use. For an S3-compatible store, give its endpoint "
+        "with --endpoint-url.",
     ),
     "SignatureDoesNotMatch": (
         "The request was signed with a secret key that does not match the access key id{who}.",
@@ -117,11 +117,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "PermanentRedirect": (
         "Bucket {bucket} is in region {bucket_region}, not {region}.",
-        "Use --region {bucket_region} (or drop --region and let the region be detected).",
+        "Use --region {bucket_region}, or drop --region and let the region be detected.",
     ),
     "AuthorizationHeaderMalformed": (
         "The request was signed for region {region}, but bucket {bucket} is in {bucket_region}.",
-        "Use --region {bucket_region} (or drop --region and let the region be detected).",
+        "Use --region {bucket_region}, or drop --region and let the region be detected.",
     ),
     "IllegalLocationConstraintException": (
         "Bucket {bucket} is in another region ({bucket_region}) than the one used ({region}).",
@@ -207,7 +207,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "UnknownFormat": (
         "The format of {key!r} could not be told from its name or its first bytes.",
-        "Name it with --format (parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip).",
+        "Name it with --format (format= in Python): one of parquet, csv, tsv, json, jsonl, feather, orc, xlsx, zip.",
     ),
     "FormatMismatch": (
         "{message}",
@@ -220,8 +220,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "ParseError": (
         "The bytes of {where} could not be parsed: {message}",
-        "Check that the file is complete and of the format its name says; for CSV, pass parser options "
-        "such as sep=';' to dreambolt_magic.load().",
+        "Check that the file is complete and of the format its name says.{parse_options_note}",
     ),
     "EmptyObject": (
         "{where} is empty (0 bytes): there is nothing to parse.",
@@ -379,7 +378,7 @@ FALLBACK: dict[type[S3Error], tuple[str, str]] = {
     S3RateLimit: EXPLANATIONS["SlowDown"],
     S3RegionError: (
         "The request went to the wrong region for bucket {bucket}{bucket_region_note}.",
-        "Pass the bucket's region with --region{bucket_region_flag}.",
+        "Pass the bucket's region with --region {region_example}.",
     ),
     S3NetworkError: (
         "The network failed while talking to S3{at_endpoint} {attempts_text}.",

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from dreambolt_magic.datasets.listing import ObjectRef
 from dreambolt_magic.errors import S3ArchivedError
+from dreambolt_magic.units import plural
 
 __all__ = ["Skipped", "refuse_or_skip", "skipping"]
 
@@ -62,7 +63,7 @@ def _error(archived: list[ObjectRef], label: str, *, listed: int | None, skip: b
     if skip:
         message = f"every object of {label} is archived ({count:,}): skipping them leaves nothing to load"
     else:
-        message = (f"{count:,} object{'s' if count != 1 else ''} of {label} {'is' if count == 1 else 'are'} "
+        message = (f"{plural(count, 'object')} of {label} {'is' if count == 1 else 'are'} "
                    f"archived and must be restored before {'it' if count == 1 else 'they'} can be read")
     return S3ArchivedError(
         message, uri=label, bucket=first.bucket, key=first.key, code="ArchivedObjects", endpoint=endpoint,

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 from dreambolt_magic.datasets.listing import ObjectRef
 from dreambolt_magic.datasets.partitions import Loaded
 from dreambolt_magic.datasets.sampling import Wave
-from dreambolt_magic.transfer.progress import CancelFlag, Cancelled, NoProgress, Progress, TqdmProgress, check_cancel
+from dreambolt_magic.transfer.progress import (
+    CancelFlag,
+    Cancelled,
+    NoProgress,
+    Progress,
+    TqdmProgress,
+    check_cancel,
+    from_cache,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +62,9 @@ class Part:
 
     def rewind(self, n: int) -> None:
         self.bar.rewind(n)
+
+    def cached(self, n: int) -> None:
+        from_cache(self.bar, n)
 
     def retrying(self, attempt: int, max_attempts: int, reason: str, wait: float) -> None:
         self.bar.retrying(attempt, max_attempts, reason, wait)

@@ -15,6 +15,11 @@ the objects' sizes by a factor per format, a rough guess (shown with ``~``) that
 Every GET carries an explicit ``Range``: no object body is downloaded whole. Objects the listing says are archived
 (Glacier, Deep Archive, not restored) are flagged and not read at all (S3 would refuse): their rows and memory
 are not counted.
+
+One object that cannot be read (not Parquet after all, truncated, refused) does not spoil the rest: the info
+names it with the reason (:attr:`SetInfo.failed`, :attr:`ObjectSummary.error`) and counts what it could read.
+Only when no object at all could be read is the first error raised, with its explanation: then there is
+nothing to show, and the cause (credentials, say) is likely the same for all.
 """
 
 from __future__ import annotations
@@ -37,7 +42,13 @@ from dreambolt_magic.formats import estimates, readers
 from dreambolt_magic.options import ConnectOptions, CustomerKey, LoadOptions
 from dreambolt_magic.uri import S3Uri
 
-__all__ = ["ObjectSummary", "SetInfo", "info"]
+__all__ = ["FAILURES_LISTED", "ObjectSummary", "SetInfo", "info"]
+
+#: The most objects that could not be read that the text names one by one (all are in ``SetInfo.failed``).
+FAILURES_LISTED = 50
+#: The objects of a text format whose first bytes are tried for the column names, one after another while
+#: they cannot be read.
+PEEK_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class ObjectSummary:
     #: The listing's storage class; ``archived``: it must be restored before it can be read.
     storage_class: str | None = None
     archived: bool = False
+    #: Why it could not be read (our error's one-line message), or ``None``: its rows and memory are not counted.
+    error: str | None = None
 
 
 @dataclass
@@ -79,8 +92,13 @@ class SetInfo:
         return [o for o in self.objects if o.archived]
 
     @property
+    def failed(self) -> list[ObjectSummary]:
+        """The objects that could not be read, each with its :attr:`~ObjectSummary.error`."""
+        return [o for o in self.objects if o.error is not None]
+
+    @property
     def _readable(self) -> list[ObjectSummary]:
-        return [o for o in self.objects if not o.archived]
+        return [o for o in self.objects if not o.archived and o.error is None]
 
     @property
     def rows(self) -> int | None:
@@ -101,15 +119,14 @@ class SetInfo:
         return any(o.rough for o in self._readable)
 
     def lines(self, limit: int = 10) -> list[str]:
-        from dreambolt_magic.units import human_bytes
+        from dreambolt_magic.units import human_bytes, plural
 
-        rows = f"{self.rows:,} rows" if self.rows is not None else "rows unknown until loaded"
-        out = [f"{self.uri}: {len(self.objects):,} object{'s' if len(self.objects) != 1 else ''} · "
-               f"{human_bytes(self.total_bytes)} · {rows}"]
+        rows = plural(self.rows, "row") if self.rows is not None else "rows unknown until loaded"
+        out = [f"{self.uri}: {plural(len(self.objects), 'object')} · {human_bytes(self.total_bytes)} · {rows}"]
         if self.table is not None:
             kind = {"delta": "Delta Lake", "iceberg": "Apache Iceberg"}.get(self.table["format"], "a")
-            out.insert(0, f"{kind} table, version {self.table['version']}: the {self.table['files']:,} files its "
-                          f"{'log' if self.table['format'] == 'delta' else 'metadata'} names")
+            out.insert(0, f"{kind} table, version {self.table['version']}: the {plural(self.table['files'], 'file')} "
+                          f"its {'log' if self.table['format'] == 'delta' else 'metadata'} names")
         need = self.memory
         if need is None:
             out.append("Memory as a DataFrame: unknown (an object's format is unknown)")
@@ -119,12 +136,17 @@ class SetInfo:
             out.append(f"Memory as a DataFrame: about {human_bytes(need)} (estimated from the Parquet footers)")
         if cold := self.archived:
             classes = ", ".join(sorted({o.storage_class or "?" for o in cold}))
-            out.append(f"Archived: {len(cold):,} object{'s' if len(cold) != 1 else ''} ({classes}) must be restored "
+            out.append(f"Archived: {plural(len(cold), 'object')} ({classes}) must be restored "
                        "before loading (not counted above); --skip-archived loads the rest")
+        if failed := self.failed:
+            out.append(f"Could not read {plural(len(failed), 'object')} (not counted above):")
+            out += [f"  {obj.uri}: {obj.error}" for obj in failed[:FAILURES_LISTED]]
+            if len(failed) > FAILURES_LISTED:
+                out.append(f"  ... and {len(failed) - FAILURES_LISTED:,} more (their errors: .failed)")
         for obj in self.objects[:limit]:
-            count = f" · {obj.rows:,} rows" if obj.rows is not None else ""
-            cold_note = f" · archived ({obj.storage_class})" if obj.archived else ""
-            out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}{cold_note}")
+            count = f" · {plural(obj.rows, 'row')}" if obj.rows is not None else ""
+            note = f" · archived ({obj.storage_class})" if obj.archived else " · could not be read" if obj.error else ""
+            out.append(f"  {obj.uri}  {human_bytes(obj.size or 0)}{count}{note}")
         if len(self.objects) > limit:
             out.append(f"  ... and {len(self.objects) - limit:,} more")
         out.append("Columns:" if self.schema else "Columns: unknown")
@@ -190,18 +212,26 @@ def info(
             fmt, compression = None, None
         if ref.archived:  # S3 refuses any read of it: its footer too
             return ObjectSummary(str(ref.uri), ref.size, fmt, storage_class=ref.storage_class, archived=True)
-        if fmt == "parquet" and compression is None:
-            found = _parquet(session, ref, region, customer_key)
-            # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
-            extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
-            return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra,
-                           storage_class=ref.storage_class)
-        size = ref.size if ref.size is not None else _head_size(session, ref, region, customer_key)
+        try:
+            if fmt == "parquet" and compression is None:
+                found = _parquet(session, ref, region, customer_key)
+                # The partition columns the load adds: 8 bytes a row for a number, an offset and the text for text.
+                extra = sum(8 + (len(str(v)) if kinds.get(k) is str else 0) for k, v in ref.partitions.items())
+                return replace(found, memory=(found.memory or 0) + (found.rows or 0) * extra,
+                               storage_class=ref.storage_class)
+            size = ref.size if ref.size is not None else _head_size(session, ref, region, customer_key)
+        except S3Error as exc:
+            failures.append(exc)
+            return ObjectSummary(str(ref.uri), ref.size, fmt, storage_class=ref.storage_class, error=exc.message)
         guess = estimates.text_frame(size, fmt, compression) if fmt is not None else None
         return ObjectSummary(str(ref.uri), size, fmt, memory=guess, rough=True, storage_class=ref.storage_class)
 
+    failures: list[S3Error] = []
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs)))) as pool:
         objects = list(pool.map(one, refs))
+    if failures and all(o.archived or o.error is not None for o in objects) and not all(o.archived for o in objects):
+        # Not one object could be read: nothing to show but the error, whose explanation helps most.
+        raise failures[0]
     # The listing gave sizes; plain URIs were not listed: their size comes from the footer read or stays unknown.
     schema: dict[str, str] = {}
     for obj in objects:
@@ -210,17 +240,22 @@ def info(
                 schema[name] = f"{schema[name]} | {kind}"
             else:
                 schema.setdefault(name, kind)
-    readable = [r for r in refs if not r.archived]
-    if not schema and readable:
-        first = readable[0]
+    readable = [i for i, o in enumerate(objects) if not o.archived and o.error is None]
+    names: list[str] = []
+    for index in readable[:PEEK_TRIES] if not schema else ():
         try:
-            names = browse.peek_columns(first.uri, format=format, endpoint_url=session.conn.endpoint_url,
+            names = browse.peek_columns(refs[index].uri, format=format, endpoint_url=session.conn.endpoint_url,
                                         region=region, profile=profile, anon=anon, requester_pays=requester_pays,
                                         unsigned_fallback=unsigned_fallback, max_attempts=max_attempts,
                                         sse_customer_key=customer_key)
-        except S3FormatError:
-            names = []
+        except S3Error as exc:
+            # This object's start does not read: name it, and take the names from the next one.
+            objects[index] = replace(objects[index], memory=None, rough=False, error=exc.message)
+            if len(readable) == 1:
+                raise
+            continue
         schema = dict.fromkeys(names, "?")
+        break
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
     if table is not None:
         schema = {name: schema.get(name, partitions.pop(name, "?")) for name in table.columns}

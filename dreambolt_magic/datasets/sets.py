@@ -45,6 +45,7 @@ from dreambolt_magic.errors import S3Error, S3FormatError, S3NotFound
 from dreambolt_magic.objects.load import DEFAULTS, Listed, load_object
 from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer.progress import CancelFlag, Progress
+from dreambolt_magic.units import plural
 from dreambolt_magic.uri import S3Uri
 
 __all__ = ["load_set"]
@@ -141,7 +142,7 @@ def _load_set(
             counted = _Rows(nrows, expression, kinds)
             stop, total = counted.stop, len(refs)
             kinds_of: Callable[[ObjectRef], dict[str, type]] = lambda _: kinds  # noqa: E731
-            bar.start(_total(refs), f"{len(refs)} files")
+            bar.start(_total(refs), plural(len(refs), "file"))
         else:
             listing = iter(table.refs) if table is not None else iter_refs(uris, options.connect,
                                                                             region=options.region, cancel=cancel)
@@ -150,7 +151,7 @@ def _load_set(
                               expression=expression, workers=max_workers, columns=wanted)
             waves, stop, total = sampler.waves(), sampler.stop, None
             kinds_of = lambda ref: partition_types([ref])  # noqa: E731 (the types as the sample meets them)
-            bar.start(None, f"sample of {sample:,} rows")
+            bar.start(None, f"sample of {plural(sample, 'row')}")
         shared = _connection(options, max_workers, label)
         # Parquet files' tables are converted into pandas at once, once all are here (partitions.combine).
         fetch = Fetcher(bar, cancel, max_workers, lambda ref, part, flag, cols, rows: load_object(

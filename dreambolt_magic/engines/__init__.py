@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic.engines.extras import ENGINES, check, require
+from dreambolt_magic.units import plural
 
 if TYPE_CHECKING:
     from dreambolt_magic.engines.dask import load_dask
@@ -106,6 +107,6 @@ def describe(frame: Any, uri: Any) -> str:
     names = [str(c) for c in frame.columns]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     parts = frame.npartitions
-    return (f"Bound a dask DataFrame over {name}: {parts:,} partition{'s' if parts != 1 else ''}, "
-            f"{len(names):,} column{'s' if len(names) != 1 else ''} ({shown}); nothing is read until it is "
+    return (f"Bound a dask DataFrame over {name}: {plural(parts, 'partition')}, "
+            f"{plural(len(names), 'column')} ({shown}); nothing is read until it is "
             f"computed, by {scheduler()}")

@@ -201,8 +201,10 @@ def format_of(key: str, plain_head: bytes, format: str | None, compression: str 
     raise format_error(
         key,
         "UnknownFormat",
+        # How to name it (--format, the panel's Format menu, format=) is the remedy's to say, in the words of
+        # the front end that shows it.
         f"has no known format extension ({' '.join(EXTENSIONS)}) and its first bytes look like {looks_like}; "
-        f"pass the format (--format, or format=) as one of {', '.join(FORMATS)}",
+        f"name its format, one of {', '.join(FORMATS)}",
         hints={"supported": list(FORMATS), "extensions": list(EXTENSIONS), "looks_like": looks_like},
     )
 

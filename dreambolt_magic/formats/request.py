@@ -135,7 +135,8 @@ def parse_errors(fmt: str, key: str, options: dict[str, Any]) -> Iterator[None]:
                          code="OutOfMemory", detail=str(exc) or type(exc).__name__) from exc
     except (ValueError, OSError, EOFError, pa.ArrowException) as exc:
         message = f"could not be parsed as {KINDS[fmt]}: it is malformed, corrupt or truncated"
-        raise format_error(key, "ParseError", f"{message}, or needs read options", detail=str(exc)) from exc
+        raise format_error(key, "ParseError", f"{message}, or needs read options", detail=str(exc),
+                           hints={"format": fmt}) from exc
 
 
 def selected(frame: pd.DataFrame, columns: list[Any] | None, allow_missing: bool = False) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from html import escape
 
 import ipywidgets as widgets
 
+from dreambolt_magic.transfer.progress import CACHED_NOTE
 from dreambolt_magic.units import human_bytes
 
 __all__ = ["WidgetProgress"]
@@ -30,6 +31,8 @@ class WidgetProgress:
         self.interval = interval
         self._lock = threading.Lock()
         self._received = 0
+        #: Bytes that came from the local cache: while they are all there is, no download speed is shown.
+        self._from_cache = 0
         self._total: int | None = None
         self._name = ""
         self._began = 0.0
@@ -52,6 +55,12 @@ class WidgetProgress:
             if now - self._shown >= self.interval:
                 self._show(now)
 
+    def cached(self, n: int) -> None:
+        with self._lock:
+            self._received += n
+            self._from_cache += n
+            self._show(time.monotonic())
+
     def rewind(self, n: int) -> None:
         with self._lock:
             self._received -= n
@@ -72,6 +81,10 @@ class WidgetProgress:
         self._shown = now
         self.bar.value = min(self._received, self.bar.max)
         elapsed = now - self._began
-        rate = f" · {self._received / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.05 else ""
         of = f" of {human_bytes(self._total)}" if self._total else ""
+        if self._from_cache and self._from_cache >= self._received:
+            note = "" if CACHED_NOTE in self._name else f" {CACHED_NOTE}"  # the loader's name may say it already
+            self.status.value = escape(f"{self._name}: {human_bytes(self._received)}{of}{note}")
+            return
+        rate = f" · {self._received / elapsed / 1e6:,.1f} MB/s" if elapsed > 0.05 else ""
         self.status.value = escape(f"{self._name}: {human_bytes(self._received)}{of}{rate}")

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 
 from dreambolt_magic.datasets import browse
 from dreambolt_magic.errors import S3AuthError, S3Error
-from dreambolt_magic.units import human_bytes
+from dreambolt_magic.units import human_bytes, plural
 
 __all__ = ["FOLDER", "OBJECT", "Browsing"]
 
@@ -60,11 +60,13 @@ class Browsing:
         except S3AuthError as exc:
             self.bucket.options = ()
             self._browse_note(f"These credentials may not list buckets ({exc.code or exc.status}): "
-                              "type a bucket name above.")
+                              "type a bucket name in the Bucket box.")
             return
         self.bucket.options = tuple(names)
-        self._browse_note(f"{len(names)} bucket{'s' if len(names) != 1 else ''}: choose one above."
-                          if names else "No buckets are visible: type a bucket name above.")
+        # The note sits under the (still empty) list of entries: it names the Bucket box, where the names are.
+        self._browse_note(f"{plural(len(names), 'bucket')} visible: pick one in the Bucket box, or type a name there."
+                          if names else "No buckets are visible to these credentials: type a bucket name in the "
+                          "Bucket box.")
 
     def go_to(self, bucket: str, prefix: str = "") -> None:
         """Show the folder ``prefix`` (``""``: the top) of ``bucket``, with the filter cleared."""
@@ -117,7 +119,7 @@ class Browsing:
             self.entries.options = options
             self.entries.value = None
         self.more_button.disabled = self._token is None
-        shown = f"{len(self._folders)} folders, {len(self._objects)} objects"
+        shown = f"{plural(len(self._folders), 'folder')}, {plural(len(self._objects), 'object')}"
         self._browse_note(shown + ("; more with More" if self._token else "") if options else "Nothing here.")
 
     def _show_breadcrumbs(self, bucket: str, prefix: str) -> None:

@@ -23,7 +23,7 @@ from dreambolt_magic.notebook.arguments import check_arguments, customer_key_fro
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.interrupted import LoadInterrupted
 from dreambolt_magic.options import CACHE_MAX_BYTES
-from dreambolt_magic.units import human_bytes
+from dreambolt_magic.units import human_bytes, plural
 
 if TYPE_CHECKING:
     from dreambolt_magic.objects.cache import Cache
@@ -300,13 +300,13 @@ class S3IngestMagics(Magics):
         store = self._cache()
         if command == "clear":
             removed = store.clear()
-            print(f"Removed {removed:,} cached object{'s' if removed != 1 else ''} from {store.directory}.")
+            print(f"Removed {plural(removed, 'cached object')} from {store.directory}.")
             return None
         if command:
             raise UsageError(f"Unknown argument {command!r}; use %s3ingest_cache or %s3ingest_cache clear.")
         entries = store.entries()
         total = sum(e.size for e in entries)
-        print(f"Cache at {store.directory}: {len(entries):,} object{'s' if len(entries) != 1 else ''}, "
+        print(f"Cache at {store.directory}: {plural(len(entries), 'object')}, "
               f"{human_bytes(total)} of {human_bytes(store.max_bytes)}.")
         for entry in entries:
             print(f"  {entry.uri}  {human_bytes(entry.size)}  etag {entry.etag}")

@@ -34,6 +34,7 @@ from dreambolt_magic.notebook.browsing import Browsing
 from dreambolt_magic.notebook.cells import PanelRequest
 from dreambolt_magic.notebook.outputs import Outputs
 from dreambolt_magic.transfer.progress import Cancelled
+from dreambolt_magic.units import plural
 
 __all__ = ["S3Panel", "WidgetProgress", "panel"]
 
@@ -262,8 +263,8 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
         total, chosen = len(self.columns.options), len(self.columns.value)
         self.columns_note.value = (
             "<i>columns unknown before loading: all are read</i>" if not total
-            else f"<i>{chosen} of {total} columns</i>" if chosen
-            else f"<i>{total} columns; none selected: all</i>"
+            else f"<i>{chosen} of {plural(total, 'column')}</i>" if chosen
+            else f"<i>{plural(total, 'column')}; none selected: all</i>"
         )
 
     # --- loading -----------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from dreambolt_magic.transfer.progress import (
     TqdmProgress,
     cancellable_sleep,
     check_cancel,
+    from_cache,
 )
 from dreambolt_magic.uri import S3Uri
 from dreambolt_magic.uri import parse as parse_uri
@@ -184,8 +185,8 @@ class _ObjectLoad:
         size = len(data)
         guard = self.options.transfer
         memory.check(memory.estimate(size), limit=guard.memory_limit, force=guard.force, what="object", size=size)
-        self.bar.start(size, f"{target.name} (cached)")
-        self.bar.advance(size)
+        self.bar.start(size, f"{target.name} (from cache)")
+        from_cache(self.bar, size)
         check_cancel(self.cancel)
         frame = readers.read(data, key=target.key, format=read.format, columns=self.columns, nrows=read.nrows,
                              allow_missing=read.allow_missing, **read.parser)

@@ -28,13 +28,16 @@ from dreambolt_magic.transfer.parts import coalesce
 if TYPE_CHECKING:
     from dreambolt_magic.formats.rowgroups import RowFilter
 
-__all__ = ["COALESCE_GAP", "LOAD_TAIL", "ParquetPlan", "can_prune", "guard_whole", "tail_start"]
+__all__ = ["COALESCE_GAP", "FOOTER_TAIL", "LOAD_TAIL", "ParquetPlan", "can_prune", "guard_whole", "tail_start"]
 
 #: Column chunks of a Parquet file closer than this are fetched in one request: a request costs more.
 COALESCE_GAP = 256 << 10
 #: The most of a Parquet file's end fetched first by a pruned read, to find its footer (1/32 of the file
 #: up to this, at least 64 KiB).
 LOAD_TAIL = 1 << 20
+#: With ``nrows=0`` the footer is all a read needs (the schema, no rows): the end fetched first is this much,
+#: which holds a typical footer (a longer one takes one more request), and nothing of the file's head is.
+FOOTER_TAIL = 8 << 10
 
 
 class ParquetPlan:
@@ -42,7 +45,7 @@ class ParquetPlan:
     column chunks of the row groups kept."""
 
     #: The first GET asks for the head alone: enough to see the PAR1 magic bytes.
-    first_bytes = readers.HEAD_BYTES
+    first_bytes: int = readers.HEAD_BYTES
 
     def __init__(
         self,
@@ -60,7 +63,13 @@ class ParquetPlan:
         #: the rest of the file, the leading PAR1 too unless it came with the head or a column chunk.
         self.pruned = False
         #: With the size known (``size``, from a listing), the first GET asks for the file's end instead.
-        self.first_range = (tail_start(size), size) if size is not None and size >= MIN_PARQUET else None
+        #: With no rows asked for, only the footer is read: the first GET asks for the 4 magic bytes (the
+        #: answer gives the size), then a short end.
+        self.footer_only = nrows == 0
+        if self.footer_only:
+            self.first_bytes = 4
+        self.first_range = ((tail_start(size, footer_only=self.footer_only), size)
+                            if size is not None and size >= MIN_PARQUET else None)
 
     def fetch(self, transfer: Transfer, client: Any) -> None:
         size = transfer.size
@@ -75,7 +84,7 @@ class ParquetPlan:
                 # Not Parquet after all: fetch it whole, and let the reader say what it is.
                 transfer.fetch(client, [(head, size)])
                 return
-            tail = max(head, tail_start(size))
+            tail = max(head, tail_start(size, footer_only=self.footer_only))
             transfer.fetch(client, [(tail, size)])
         try:
             footer = parquet_footer_start(transfer.data)
@@ -96,13 +105,16 @@ class ParquetPlan:
         self.pruned = True
 
 
-def tail_start(size: int) -> int:
+def tail_start(size: int, *, footer_only: bool = False) -> int:
     """Where the end a pruned read fetches first starts, in a Parquet file of ``size`` bytes.
 
     A big file's footer (an entry per row group and column, with statistics) often passes 64 KiB: a longer
     tail, 1/32 of the file up to :data:`LOAD_TAIL`, still a small share of it, spares a second round trip for
-    the rest of the footer.
+    the rest of the footer. A read of the footer alone (``footer_only``) fetches no column chunk that a longer
+    tail could bring along: its end is :data:`FOOTER_TAIL`.
     """
+    if footer_only:
+        return max(0, size - FOOTER_TAIL)
     return max(0, size - min(LOAD_TAIL, max(PARQUET_TAIL, size // 32)))
 
 

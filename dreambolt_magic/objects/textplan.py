@@ -29,10 +29,13 @@ if TYPE_CHECKING:
 
     from dreambolt_magic.transfer.engine import Transfer
 
-__all__ = ["FIRST_BYTES", "MAX_STEP", "STREAMABLE", "TextPlan", "can_stream"]
+__all__ = ["FIRST_BYTES", "HEADER_BYTES", "MAX_STEP", "STREAMABLE", "TextPlan", "can_stream"]
 
 #: The first GET of a streamed text read asks for this much; 1000 rows of a wide CSV fit in it.
 FIRST_BYTES = 256 << 10
+#: With ``nrows=0`` only the header and the first row are needed (the row gives the columns' types): the first
+#: GET asks for this much, and each further one for twice as much as the last.
+HEADER_BYTES = 8 << 10
 #: Each further request asks for twice what the last did, up to this.
 MAX_STEP = 64 << 20
 #: Formats whose rows are lines, so that a prefix cut at a line end is a table of whole rows.
@@ -56,7 +59,7 @@ class TextPlan:
     long): the loader then reads the buffer as for any other load, which also reports any real problem.
     """
 
-    first_bytes = FIRST_BYTES
+    first_bytes: int = FIRST_BYTES
     #: The start of the object, never another range first.
     first_range = None
 
@@ -66,6 +69,8 @@ class TextPlan:
         self.key = key
         self.columns = None if columns is None else list(columns)
         self.nrows = nrows
+        if nrows == 0:
+            self.first_bytes = HEADER_BYTES
         self.options = dict(options)
         self.allow_missing = allow_missing
         self.frame: pd.DataFrame | None = None
@@ -76,7 +81,7 @@ class TextPlan:
         """Extend the transfer's first bytes, a doubling stretch at a time, until they hold the rows."""
         size = transfer.size
         assert size is not None
-        end, step = transfer.limit, max(transfer.limit, FIRST_BYTES)
+        end, step = transfer.limit, max(transfer.limit, self.first_bytes)
         while end < size:
             self.frame = self._rows(transfer.data[:end])
             if self.frame is not None:

@@ -25,6 +25,7 @@ __all__ = [
     "TqdmProgress",
     "cancellable_sleep",
     "check_cancel",
+    "from_cache",
 ]
 
 #: A :class:`Meter` hands bytes on at most this often (seconds).
@@ -71,6 +72,19 @@ class Progress(Protocol):
     def finish(self, ok: bool) -> None:
         """The load ended, well or badly."""
 
+    # Optional, and so not part of the protocol (a progress written before it still is one):
+    # ``cached(n)``: ``n`` bytes came from the local cache, not from S3 (see :func:`from_cache`).
+
+
+def from_cache(bar: Progress, n: int) -> None:
+    """Tell ``bar`` that ``n`` bytes came from the local cache rather than over the network: its ``cached(n)``
+    if it has one (a bar that then says so and claims no download speed), else ``advance(n)``."""
+    cached = getattr(bar, "cached", None)
+    if cached is not None:
+        cached(n)
+    else:
+        bar.advance(n)
+
 
 class NoProgress:
     """Reports nothing."""
@@ -90,10 +104,19 @@ class NoProgress:
     def finish(self, ok: bool) -> None:
         pass
 
+    def cached(self, n: int) -> None:
+        pass
+
+
+#: The bar of bytes that all came from the cache: no speed (nothing was downloaded), and it says where from.
+CACHED_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}]{postfix}"
+CACHED_NOTE = "from cache"
+
 
 class TqdmProgress:
     """A tqdm bar in bytes (decimal units, as the summary), with size, speed and ETA; red when the load fails
-    part of the way, and gone when it fails before any byte arrived.
+    part of the way, and gone when it fails before any byte arrived. Bytes that came from the local cache
+    (:meth:`cached`) are counted too, but while every byte did, the bar says "from cache" and shows no speed.
 
     Bytes are batched and handed to tqdm at most every ``interval`` seconds.
     """
@@ -105,6 +128,9 @@ class TqdmProgress:
         self._pending = 0
         self._last = 0.0
         self._lock = threading.Lock()
+        #: Bytes that came over the network, and from the cache: only the first make a speed.
+        self._downloaded = 0
+        self._from_cache = 0
 
     def start(self, total: int | None, description: str = "") -> None:
         from tqdm.auto import tqdm
@@ -131,19 +157,39 @@ class TqdmProgress:
     def advance(self, n: int) -> None:
         with self._lock:
             self._pending += n
+            self._downloaded += n
             now = time.monotonic()
             if self._bar is not None and now - self._last >= self._interval:
                 self._flush(now)
 
+    def cached(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+            self._from_cache += n
+            if self._bar is not None:
+                self._flush(time.monotonic())
+
     def rewind(self, n: int) -> None:
         with self._lock:
             self._pending -= n
+            self._downloaded -= n
 
     def _flush(self, now: float) -> None:
+        self._note_cache(self._bar)
         if self._pending:
             self._bar.update(self._pending)
             self._pending = 0
         self._last = now
+
+    def _note_cache(self, bar: Any) -> None:
+        """While every byte came from the cache, the bar says so instead of showing a speed."""
+        only_cache = self._from_cache > 0 and self._downloaded <= 0
+        if only_cache and bar.bar_format != CACHED_FORMAT:
+            bar.bar_format = CACHED_FORMAT
+            bar.set_postfix_str(CACHED_NOTE, refresh=False)
+        elif not only_cache and bar.bar_format == CACHED_FORMAT:
+            bar.bar_format = None  # bytes were downloaded too: tqdm's own format, with the speed
+            bar.set_postfix_str("", refresh=False)
 
     def retrying(self, attempt: int, max_attempts: int, reason: str, wait: float) -> None:
         with self._lock:
@@ -158,6 +204,7 @@ class TqdmProgress:
             bar, self._bar = self._bar, None
             if bar is None:
                 return
+            self._note_cache(bar)
             if self._pending:
                 bar.update(self._pending)
                 self._pending = 0
@@ -165,7 +212,7 @@ class TqdmProgress:
                 if bar.total is not None and bar.n < bar.total:
                     # A pruned read fetches less than the whole object: done is 100%, not a short (red) bar.
                     bar.total = bar.n
-                bar.set_postfix_str("")
+                bar.set_postfix_str(CACHED_NOTE if bar.bar_format == CACHED_FORMAT else "")
             elif bar.n == 0:
                 bar.leave = False  # nothing arrived: an empty bar above the explanation says nothing; gone
             else:

@@ -150,3 +150,11 @@ def test_every_throttling_code_is_reported_as_throttling(code: str) -> None:
     # Whatever status S3 sends it with: some throttling answers come as 400, HEAD ones with none.
     for status in (400, 429, 503, None):
         assert class_for(code, status) is S3RateLimit, (code, status)
+
+
+def test_parser_options_are_advised_for_csv_only() -> None:
+    from dreambolt_magic.errors import S3FormatError
+
+    csv = S3FormatError("k could not be parsed", key="k", code="ParseError", hints={"format": "csv"})
+    parquet = S3FormatError("k does not end with PAR1", key="k", code="ParseError", hints={"format": "parquet"})
+    assert "--sep ';'" in csv.remedy and "sep" not in parquet.remedy

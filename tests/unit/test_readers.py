@@ -389,7 +389,8 @@ def test_unknown_format_suggests_format_option(head: bytes, looks_like: str) -> 
         readers.detect("blob", head)
     assert info.value.code == "UnknownFormat"
     assert info.value.key == "blob"
-    assert "--format" in str(info.value)
+    assert "name its format, one of parquet, csv" in str(info.value)
+    assert "--format" in info.value.remedy and "--format" not in str(info.value)  # the front end words the option
     assert ".parquet" in str(info.value)
     assert looks_like in str(info.value)
 
