@@ -130,21 +130,32 @@ def test_a_failure_offers_nothing_and_is_logged_at_debug(ip: InteractiveShell, b
 
 
 @pytest.fixture
-def silent_endpoint() -> Iterator[str]:
-    """An endpoint on 127.0.0.1 that accepts connections and never answers."""
+def silent_endpoint() -> Iterator[socket.socket]:
+    """A socket on 127.0.0.1 that accepts connections (into its backlog) and never answers."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield listener
 
 
-def test_a_silent_endpoint_never_holds_typing_up(ip: InteractiveShell, buckets: None, silent_endpoint: str) -> None:
-    configure(ip, "endpoint_url", silent_endpoint)
+def test_a_silent_endpoint_never_holds_typing_up(ip: InteractiveShell, buckets: None,
+                                                  silent_endpoint: socket.socket) -> None:
+    configure(ip, "endpoint_url", f"http://127.0.0.1:{silent_endpoint.getsockname()[1]}")
     configure(ip, "read_timeout", 5.0)
     for text in ("%s3ingest s3://alpha/", "%s3ingest s3://", "%s3ingest s3://alpha/"):
         started = time.monotonic()
         assert offered(ip, text) == []
         assert time.monotonic() - started < 2.5
+    # The listings still waiting end once the endpoint goes away: none is left to a later test.
+    silent_endpoint.close()
+    deadline = time.monotonic() + 20
+    while _listing_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _listing_threads() == []
+
+
+def _listing_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "dreambolt-completion" and t.is_alive()]
 
 
 def test_reload_registers_the_matcher_once_and_unload_removes_it(ip: InteractiveShell, buckets: None) -> None:
