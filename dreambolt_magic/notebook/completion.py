@@ -110,13 +110,13 @@ class S3Completion:
             return [SimpleCompletion(f"{scheme}{name}/", type="bucket") for name in names or () if
                     name.startswith(rest)]
         bucket, _, path = rest.partition("/")
-        listing = self._listing(options, region, bucket, path)
+        listing = self._listing(options, region, bucket, path) if bucket else None
         if listing is None:
             return []
         start = f"{scheme}{bucket}/"
-        return [SimpleCompletion(start + folder, type="folder") for folder in listing.folders
-                if folder.startswith(path)] + \
-               [SimpleCompletion(start + o.key, type="object") for o in listing.objects if o.key.startswith(path)]
+        folders = [SimpleCompletion(start + f, type="folder") for f in listing.folders if f.startswith(path)]
+        return folders + [SimpleCompletion(start + o.key, type="object") for o in listing.objects
+                          if o.key.startswith(path)]
 
     def _listing(self, options: ConnectOptions, region: str | None, bucket: str, path: str) -> Any:
         # A complete listing of a shorter prefix in the same folder holds every entry this one would.
