@@ -1,10 +1,11 @@
 """Looking around a bucket before loading: list buckets, list one "folder" a page at a time, and peek at an
 object's columns without downloading it.
 
-The loader side of the panel; it shares :class:`~dreambolt_magic.client.connection.Connection` and
-:func:`~dreambolt_magic.client.calls.call` with :func:`~dreambolt_magic.load`, so every failure is one of our
-:class:`~dreambolt_magic.errors.S3Error` classes, chosen the same way. Connection settings are arguments
-(the front end passes them in); nothing here reads IPython's config.
+The loader side of the panel and of completion; it shares
+:class:`~dreambolt_magic.client.connection.Connection` and :func:`~dreambolt_magic.client.calls.call` with
+:func:`~dreambolt_magic.load`, so every failure is one of our :class:`~dreambolt_magic.errors.S3Error` classes,
+chosen the same way (:class:`~dreambolt_magic.datasets.sessions.Session` holds a connection and its retry policy).
+Connection settings are arguments (the front end passes them in); nothing here reads IPython's config.
 
 Peeks read as little as the format allows, always with explicit ranges ``bytes=first-last`` computed from
 the size a HEAD reported (never a suffix range ``bytes=-N``, which some S3-compatible stores mishandle):
@@ -35,16 +36,14 @@ import pyarrow.ipc
 import pyarrow.orc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.client.calls import bucket_region, call
-from dreambolt_magic.client.connection import Connection, endpoint_from_env
 from dreambolt_magic.client.params import object_params
-from dreambolt_magic.client.retry import RetryPolicy
+from dreambolt_magic.datasets.sessions import Session
 from dreambolt_magic.errors import S3Error, S3FormatError
 from dreambolt_magic.formats import readers
-from dreambolt_magic.options import ConnectOptions, CustomerKey
+from dreambolt_magic.options import CustomerKey
 from dreambolt_magic.uri import S3Uri, parse
 
-__all__ = ["Listing", "ObjectInfo", "list_buckets", "list_prefix", "peek_columns"]
+__all__ = ["Listing", "ObjectInfo", "bucket_names", "list_buckets", "list_prefix", "peek_columns", "prefix_page"]
 
 T = TypeVar("T")
 
@@ -96,9 +95,12 @@ def list_buckets(
     name). ``options``: ``unsigned_fallback``, ``max_attempts``, ``connect_timeout``, ``read_timeout``,
     ``requester_pays`` (every request says the requester pays, as a Requester Pays bucket demands).
     """
-    session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
-    chosen = region or session.conn.default_region
-    answer = session.call("ListBuckets", region=chosen)
+    return bucket_names(Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options), region)
+
+
+def bucket_names(session: Session, region: str | None = None) -> list[str]:
+    """:func:`list_buckets` through a session of the caller's (one :meth:`Session.lent` lends, say)."""
+    answer = session.call("ListBuckets", region=region or session.conn.default_region)
     return sorted(b["Name"] for b in answer.get("Buckets", []))
 
 
@@ -121,9 +123,15 @@ def list_prefix(
     the ``next_token`` of the page before. Errors are :class:`~dreambolt_magic.errors.S3Error` subclasses
     (a missing bucket is :class:`~dreambolt_magic.errors.S3NotFound`).
     """
+    session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
+    return prefix_page(session, bucket, prefix, token=token, page_size=page_size, region=region)
+
+
+def prefix_page(session: Session, bucket: str, prefix: str = "", *, token: str | None = None,
+                page_size: int = 200, region: str | None = None) -> Listing:
+    """:func:`list_prefix` through a session of the caller's (one :meth:`Session.lent` lends, say)."""
     if not 1 <= page_size <= 1000:
         raise ValueError(f"page_size must be between 1 and 1000 (S3's limit), not {page_size!r}")
-    session = Session.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options)
     params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": page_size}
     if token:
         params["ContinuationToken"] = token
@@ -167,40 +175,6 @@ def peek_columns(
             if getattr(exc, name, None) is None:
                 setattr(exc, name, value)
         raise
-
-
-# --- requests with our retries and errors ----------------------------------------------------------------
-
-
-@dataclass
-class Session:
-    """A connection and the retry policy its calls go through the funnel with."""
-
-    conn: Connection
-    policy: RetryPolicy
-
-    @classmethod
-    def open(cls, options: ConnectOptions) -> Session:
-        """A new connection with these settings (at ``AWS_ENDPOINT_URL_S3``'s endpoint if none is given)."""
-        options = options.at(options.endpoint_url or endpoint_from_env())
-        return cls(Connection.open(options), RetryPolicy(max_attempts=options.max_attempts))
-
-    @classmethod
-    def of(cls, *, endpoint_url: str | None, profile: str | None, anon: bool, **options: Any) -> Session:
-        """:meth:`open` from the browsing functions' keywords (``unsigned_fallback``, ``max_attempts``,
-        ``connect_timeout``, ``read_timeout``, ``requester_pays``; any other is a TypeError)."""
-        unknown = set(options) - {"unsigned_fallback", "max_attempts", "connect_timeout", "read_timeout",
-                                  "requester_pays"}
-        if unknown:
-            raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
-        return cls.open(ConnectOptions.of(endpoint_url=endpoint_url, profile=profile, anon=anon, **options))
-
-    def call(self, operation: str, *, region: str, read: Callable[[Any], T] | None = None, **params: Any) -> Any:
-        """One request through the funnel (a redirect for ``params["Bucket"]`` followed, as a load does)."""
-        return call(self.conn, operation, region=region, policy=self.policy, read=read, **params)
-
-    def region_of(self, bucket: str, region: str | None) -> str:
-        return region or bucket_region(self.conn, bucket, self.policy)
 
 
 class Peek:

@@ -1,4 +1,5 @@
-"""``%load_ext dreambolt_magic`` and ``%unload_ext``: register the magics, warm the loader up, take them away."""
+"""``%load_ext dreambolt_magic`` and ``%unload_ext``: register the magics and the completion of S3 URIs, warm the
+loader up, take them away."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ _NAMES = {
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext dreambolt_magic``: register the magics (once)."""
+    """``%load_ext dreambolt_magic``: register the magics and the completion of S3 URIs (once)."""
     if "S3IngestMagics" in ipython.magics_manager.registry:
         return
+    from dreambolt_magic.notebook import completion
     from dreambolt_magic.notebook.magics import S3IngestMagics
 
     magics = S3IngestMagics(ipython)
@@ -26,6 +28,7 @@ def load_ipython_extension(ipython: Any) -> None:
     if parked is not None:
         magics.adopt_demo(parked)  # %reload_ext: the same demo server and endpoint carry on
     ipython.register_magics(magics)
+    completion.register(ipython, magics)
     # The once-a-process costs of a first load (the imports of pandas, pyarrow, botocore and the loader's
     # modules, botocore's service model), paid while the user types rather than by this call.
     threading.Thread(target=_warm_up, name="dreambolt-warm-up", daemon=True).start()
@@ -54,8 +57,11 @@ def _warm_up() -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext dreambolt_magic``: remove the magics. A running demo server is kept for a ``%load_ext`` that
-    follows (``%reload_ext`` is both), and stopped when the process ends."""
+    """``%unload_ext dreambolt_magic``: remove the magics and the completion. A running demo server is kept for a
+    ``%load_ext`` that follows (``%reload_ext`` is both), and stopped when the process ends."""
+    from dreambolt_magic.notebook import completion
+
+    completion.unregister(ipython)
     manager = ipython.magics_manager
     instance = manager.registry.pop("S3IngestMagics", None)
     if instance is None:
