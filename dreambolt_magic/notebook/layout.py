@@ -42,8 +42,9 @@ def arrange(panel: S3Panel) -> list[widgets.Widget]:
     for field in (p.format, p.nrows, p.variable):
         _stretch(field, "260px")
     _share(p.progress, "120px", "320px")
-    _share(p.status, "200px")
-    _share(p.browse_status, "140px")
+    # As wide as their words: a short note stays beside the buttons, a long one (an error) takes a line of its own.
+    _share(p.status, "auto")
+    _share(p.browse_status, "auto")
     p.breadcrumbs.layout = widgets.Layout(flex_flow="row wrap", flex="0 1 auto", min_width="0")
     p.entries.rows, p.columns.rows = ENTRY_ROWS, COLUMN_ROWS
     for field in (p.uri, p.entries, p.columns, p.cell, p.output):
