@@ -217,6 +217,10 @@ def test_the_panel_loads_an_object_picked_in_a_real_browser(lab: Lab) -> None:
             page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
             assert "Traceback" not in page.locator(".jp-Notebook").inner_text()
             page.screenshot(path=str(SHOTS / "1-notebook.png"))
+            failed = page.locator(".dreambolt-panel").last
+            failed.evaluate("panel => panel.scrollIntoView({block: 'start'})")
+            _measure(failed, "failed", sizes)
+            page.screenshot(path=str(SHOTS / "1-panel-failed.png"))
 
             panel.scroll_into_view_if_needed()
             opened = _measure(panel, "opened", sizes)
