@@ -28,7 +28,7 @@ from dreambolt_magic import api
 from dreambolt_magic.datasets import browse
 from dreambolt_magic.errors import S3Error
 from dreambolt_magic.formats.readers import FORMATS
-from dreambolt_magic.notebook import cells
+from dreambolt_magic.notebook import cells, layout
 from dreambolt_magic.notebook.bar import WidgetProgress
 from dreambolt_magic.notebook.browsing import Browsing
 from dreambolt_magic.notebook.cells import PanelRequest
@@ -117,7 +117,6 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
 
     def _build(self, endpoint_url: str | None, region: str | None, profile: str | None, anon: bool,
                requester_pays: bool) -> None:
-        wide = widgets.Layout(width="100%")
         self.endpoint = widgets.Text(endpoint_url or "", description="Endpoint", placeholder="AWS (default)",
                                      continuous_update=False)
         self.region = widgets.Text(region or "", description="Region", placeholder="detected",
@@ -133,49 +132,34 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
         self.buckets_button = widgets.Button(description="List buckets", icon="refresh",
                                              tooltip="List the buckets these credentials may see")
         self.up_button = widgets.Button(description="Up", icon="arrow-up", disabled=True,
-                                        tooltip="Up one level", layout=widgets.Layout(width="auto"))
+                                        tooltip="Up one level")
         self.breadcrumbs = widgets.HBox([])
         self.filter = widgets.Text(description="Filter", placeholder="names starting with…",
                                    continuous_update=False)
-        self.entries = widgets.Select(options=[], value=None, rows=12, layout=wide)
+        self.entries = widgets.Select(options=[], value=None)
         self.more_button = widgets.Button(description="More", icon="ellipsis-h", disabled=True,
                                           tooltip="Load the next page of this listing")
         self.browse_status = widgets.HTML()
         self.uri = widgets.Text(description="URI", placeholder="s3://bucket/path/data.parquet",
-                                continuous_update=False, layout=wide)
+                                continuous_update=False)
         self.format = widgets.Dropdown(options=["auto", *FORMATS], value="auto", description="Format")
         self.nrows = widgets.Text(description="Rows", placeholder="all", continuous_update=False)
-        self.columns = widgets.SelectMultiple(options=[], description="Columns", rows=6)
+        self.columns = widgets.SelectMultiple(options=[], description="Columns")
         self.columns_note = widgets.HTML("<i>none selected: all columns</i>")
         self.variable = widgets.Text("df", description="Variable", continuous_update=False)
         self.load_button = widgets.Button(description="Load", icon="download", button_style="primary")
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="40%"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1)
         self.status = widgets.HTML()
         self.cell = widgets.Textarea(placeholder="The equivalent %%s3ingest cell appears here after a load",
-                                     rows=2, layout=wide)
-        self.output = widgets.Output(layout=widgets.Layout(width="100%"))
+                                     rows=2)
+        self.output = widgets.Output()
         # Stable class names (dreambolt-panel, dreambolt-load-button, ...) for styling and for browser tests.
         self.add_class("dreambolt-panel")
         for name in ("bucket", "entries", "uri", "format", "columns", "nrows", "variable", "load_button",
                      "cancel_button", "progress", "status", "cell", "output"):
             getattr(self, name).add_class("dreambolt-" + name.replace("_", "-"))
-        self.children = [
-            widgets.HTML("<b>S3 ingest</b>"),
-            widgets.HBox([self.endpoint, self.region, self.profile, self.anon, self.requester_pays]),
-            widgets.HBox([self.bucket, self.buckets_button]),
-            widgets.HBox([self.up_button, self.breadcrumbs]),
-            self.filter,
-            self.entries,
-            widgets.HBox([self.more_button, self.browse_status]),
-            self.uri,
-            widgets.HBox([self.format, self.nrows]),
-            widgets.HBox([self.columns, self.columns_note]),
-            widgets.HBox([self.variable, self.load_button, self.cancel_button]),
-            widgets.HBox([self.progress, self.status]),
-            self.cell,
-            self.output,
-        ]
+        self.children = layout.arrange(self)
 
     def _wire(self) -> None:
         self.buckets_button.on_click(self._guarded(lambda _: self.refresh_buckets()))
