@@ -167,12 +167,12 @@ class S3Error(Exception):
 
     def _render_traceback_(self) -> list[str]:
         # IPython calls this instead of printing a traceback: the explanation is what helps here. Once a
-        # front end has displayed it richly, nothing more is shown: the cell has failed (Run All stops), and
-        # the explanation said why once.
+        # front end has displayed it richly, the cell still fails (Run All stops) with one short line that
+        # repeats none of it: JupyterLab shows "Name: message" for an error without a traceback, which would.
         from dreambolt_magic import explain
 
         if self.displayed:
-            return []
+            return [f"{type(self).__name__}: the load failed, as explained above; nothing was bound."]
         return explain.render_text(self).splitlines()
 
 

@@ -561,9 +561,9 @@ def test_loader_failure_in_run_cell_shows_its_explanation_once(ip: InteractiveSh
     assert result.success is False
     assert exc.displayed is True
     assert ip.user_ns["df"] is SENTINEL
-    # The rich explanation, and no second plain line repeating it: the cell fails all the same.
-    assert exc._render_traceback_() == []
-    assert cap.stdout.strip() == "" and cap.stderr == ""
+    # The rich explanation, and no second plain line repeating it: the cell fails with a line that says so.
+    assert exc._render_traceback_() == ["S3NotFound: the load failed, as explained above; nothing was bound."]
+    assert "missing.csv" not in cap.stdout and cap.stderr == ""
     assert len(cap.outputs) == 1
     assert html.escape(exc.remedy) in only_html(cap.outputs)
 

@@ -272,6 +272,10 @@ def test_the_panel_loads_an_object_picked_in_a_real_browser(lab: Lab) -> None:
             expect(cell.locator(".dreambolt-error")).to_be_visible()
             cell.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "6-magic-error.png"))
+            # What went wrong is said once: the explanation, then a short line that the cell failed.
+            said = cell.locator(".jp-OutputArea-output", has_text="does not start with the Parquet magic bytes")
+            assert said.count() == 1, f"the message is shown {said.count()} times"
+            expect(cell.locator(".jp-OutputArea-output", has_text="nothing was bound")).to_be_visible()
             for output in cell.locator(".jp-OutputArea-output").all():
                 wide = output.evaluate("e => e.scrollWidth - e.clientWidth")
                 assert wide <= 0, f"the error scrolls sideways by {wide} px"
