@@ -149,15 +149,27 @@ _LIMITS = {
 
 def _too_large(hints: dict[str, Any]) -> dict[str, str]:
     what, size = hints.get("what"), _human_bytes(hints.get("size"))
+    decompressed = _human_bytes(hints.get("decompressed"))
     kind = hints.get("limit") or ("memory_limit" if hints.get("limit_given") else "available")
     available_note, limit_fix = _LIMITS.get(kind, _LIMITS["available"])
-    need_notes = {"parquet": "the columns and row groups asked for, compressed and uncompressed"}
+    need_notes = {
+        "parquet": "the columns and row groups asked for, compressed and uncompressed",
+        "decompressed": f"its {size}, what they decompress into ({decompressed} when it was stopped, and "
+                        "counting) and the DataFrame parsed from that",
+        "rows": f"its first {size}, and what they decompress into: {decompressed} when it was stopped, still "
+                "without the rows asked for, so its lines are that long at least",
+    }
+    refused = {
+        "decompressed": "It was stopped while it was decompressed, before expanding the rest: a compressed file "
+                        "can expand a thousandfold (a decompression bomb).",
+        "rows": "It was stopped there rather than expanded whole to find the end of a line.",
+    }
     return {
         "need_text": _human_bytes(hints.get("need")),
         "available_text": _human_bytes(hints.get("available_memory")),
         "need_note": need_notes.get(what or "", f"its {size} and the DataFrame parsed from them"),
         "available_note": available_note,
-        "refused_note": "It was refused before its data were downloaded.",
+        "refused_note": refused.get(what or "", "It was refused before its data were downloaded."),
         "limit_fix": limit_fix,
     }
 

@@ -23,6 +23,7 @@ import pyarrow.ipc
 import pyarrow.parquet as pq
 
 from dreambolt_magic.formats import archives, orc, readoptions, spreadsheets
+from dreambolt_magic.formats.compression import Guard
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -174,6 +175,7 @@ def read(
     path: str | None = None,
     pruned: bool = False,
     allow_missing: bool = False,
+    guard: Guard | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -196,10 +198,13 @@ def read(
     a Parquet file's footer, read from these bytes, said a pruned read needs (zeros elsewhere): its leading
     ``PAR1`` may be among the zeros, so it is not looked for (the footer ends with the other one). With
     ``allow_missing``, columns asked for that the object lacks are left out of the frame, as long as it has
-    one of them (a set's object: the set has nulls there).
+    one of them (a set's object: the set has nulls there). ``guard`` is called with the bytes a compressed
+    object (or a ZIP archive's member) has decompressed into so far, and raises to stop it: the memory guard's
+    (:func:`dreambolt_magic.transfer.memory.guard`).
     """
-    fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options)
-    request = replace(request, allow_missing=allow_missing)
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options,
+                            guard)
+    request = replace(request, allow_missing=allow_missing, guard=guard)
     result = _parse(fmt, request)
     assert not isinstance(result, Decoded)  # only a request with defer gives one
     return result
@@ -215,12 +220,13 @@ def decode(
     row_groups: list[int] | None = None,
     pruned: bool = False,
     allow_missing: bool = False,
+    guard: Guard | None = None,
     **read_options: Any,
 ) -> pd.DataFrame | Decoded:
     """:func:`read`, except that a Parquet file's table may come back as :class:`Decoded`, to be converted into
     pandas later, with others (a set's files: see :meth:`Decoded.concat`)."""
-    fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options)
-    return _parse(fmt, replace(request, defer=True, allow_missing=allow_missing))
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options, guard)
+    return _parse(fmt, replace(request, defer=True, allow_missing=allow_missing, guard=guard))
 
 
 def _request(
@@ -234,6 +240,7 @@ def _request(
     path: str | None,
     pruned: bool,
     read_options: dict[str, Any],
+    guard: Guard | None,
 ) -> tuple[str, Request]:
     """The checks, decompression and format detection :func:`read` makes before its reader runs."""
     if nrows is not None:
@@ -251,7 +258,7 @@ def _request(
     if compression is ...:
         compression = compression_of(key, bytes(view[:HEAD_BYTES]))
     if compression:
-        view = decompress(compression, view, key)
+        view = decompress(compression, view, key, guard)
     if sniff(head := bytes(view[:HEAD_BYTES])) == "empty":
         raise format_error(key, "EmptyObject",
                            "holds nothing " + ("once decompressed" if compression else "but blanks"))

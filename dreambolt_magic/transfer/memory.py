@@ -6,6 +6,10 @@ read calls it again once the footer says how large the columns it will read are 
 refuses with :class:`~dreambolt_magic.errors.S3TooLarge` (code ``TooLarge``) unless the caller forces the
 load. ``limit`` replaces the measured limit (a front end's setting, or a test's).
 
+A compressed object's size says little of what it expands into (a 20 MB gzip of zeros is 20 GB), so its
+decompression is held to the same limit while it runs: :func:`guard` gives the decoders a check of the bytes
+they have produced so far, and they stop once the estimate passes the limit.
+
 The limit measured is the smallest of the memory available (MemAvailable), what the container's memory limit
 leaves and what the address-space limit leaves (:mod:`~dreambolt_magic.transfer.limits`); the error says which.
 What a format's frame needs, from a footer or a size, is :mod:`dreambolt_magic.formats.estimates`.
@@ -13,12 +17,13 @@ What a format's frame needs, from a footer or a size, is :mod:`dreambolt_magic.f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from dreambolt_magic.errors import S3TooLarge
 from dreambolt_magic.transfer import limits
 
-__all__ = ["FRAME_FACTOR", "Limit", "available", "check", "estimate", "load_limit"]
+__all__ = ["FRAME_FACTOR", "Limit", "available", "check", "estimate", "guard", "load_limit"]
 
 #: A frame parsed from text (CSV, JSON) or from Arrow-backed bytes takes at least as much memory as the
 #: bytes themselves, so the bytes plus the frame are at least twice the object's size. Compressed text
@@ -88,7 +93,31 @@ def check(need: int, *, limit: int | None = None, force: bool = False, what: str
         raise _too_large(need, found, what=what, size=size)
 
 
-def _too_large(need: int, found: Limit, *, what: str, size: int | None) -> S3TooLarge:
+def guard(*, held: int, limit: int | None = None, force: bool = False,
+          what: str = "decompressed") -> Callable[[int], None] | None:
+    """A check for a decoder to call with the bytes it has produced so far: it raises :class:`S3TooLarge` once
+    ``held`` bytes (the compressed ones) and an :func:`estimate` of those produced pass the limit. ``None`` with
+    ``force``. The limit is measured once, at the first call: the bytes produced since are counted instead.
+
+    ``what`` is ``"decompressed"`` (a whole object) or ``"rows"`` (the start of one, for the rows asked for).
+    """
+    if force:
+        return None
+    measured: list[Limit | None] = []
+
+    def check_decompressed(produced: int) -> None:
+        if not measured:
+            measured.append(load_limit(limit))
+        found, need = measured[0], held + estimate(produced)
+        if found is not None and need > found.bytes:
+            raise _too_large(need, found, what=what, size=held, decompressed=produced)
+
+    return check_decompressed
+
+
+def _too_large(need: int, found: Limit, *, what: str, size: int | None, decompressed: int | None = None) -> S3TooLarge:
     hints = {"need": need, "available_memory": found.bytes, "limit": found.kind, "size": size, "what": what,
              "limit_given": found.kind == "memory_limit"}
+    if decompressed is not None:
+        hints["decompressed"] = decompressed
     return S3TooLarge(code="TooLarge", hints=hints)

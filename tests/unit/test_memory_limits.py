@@ -114,3 +114,23 @@ def test_the_refusal_names_the_limit_and_the_way_on(monkeypatch: pytest.MonkeyPa
     assert err.hints["limit"] == kind and err.hints["available_memory"] == 100 * MB
     assert words in err.explanation
     assert fix in err.remedy and "--nrows" in err.remedy and "--force" in err.remedy
+
+
+def test_the_decompression_guard_measures_once_and_counts_what_it_produced(monkeypatch: pytest.MonkeyPatch) -> None:
+    measured = []
+
+    def load_limit(given: int | None = None) -> memory.Limit:
+        measured.append(given)
+        return memory.Limit(100 * MB, "available")
+
+    monkeypatch.setattr(memory, "load_limit", load_limit)
+    check = memory.guard(held=10 * MB)
+    assert check is not None
+    check(20 * MB)
+    check(44 * MB)  # 10 + 2 x 44 = 98 MB: fits
+    with pytest.raises(S3TooLarge) as caught:
+        check(46 * MB)
+    assert measured == [None]
+    assert caught.value.hints["decompressed"] == 46 * MB and caught.value.hints["what"] == "decompressed"
+    assert "decompression bomb" in caught.value.explanation
+    assert memory.guard(held=10 * MB, force=True) is None
