@@ -1,7 +1,8 @@
 """Objects that are small on S3 and huge in memory are refused before they are decoded, over HTTP: a Parquet
 file of constant columns (its footer tells how many rows it holds), and decompression bombs (a compressed
-object of zeros a thousand times its size once expanded) held to a memory limit, whole or in a ZIP archive.
-Where the limit is the process's own (its address space), the load runs in a child process.
+object of zeros, or of one endless line, a thousand times its size once expanded) held to a memory limit,
+whole, streamed for nrows, or in a ZIP archive. Where the limit is the process's own (its address space), or
+what is measured is its peak memory, the load runs in a child process.
 
 The bombs are made cheaply: one compressed member (or frame, or stream) of 1 or 16 MB, repeated; every
 compression reads every member of a concatenated file.
@@ -139,6 +140,21 @@ def test_a_compressed_member_of_a_zip_is_held_to_the_limit_too(s3: S3Helper) -> 
     assert caught.value.hints["decompressed"] <= 50 * MB
 
 
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_a_bomb_of_one_endless_line_with_nrows_is_refused_not_expanded(s3: S3Helper, compression: str) -> None:
+    s3.make_bucket(BUCKET)
+    body = _bomb(compression, b"x" * UNIT, 16, head=b"a,b\n1,")  # a header, then one line of 256 MB
+    uri = s3.put(BUCKET, "line.csv" + SUFFIXES[compression], body)
+
+    with pytest.raises(S3TooLarge) as caught:
+        _load(s3, uri, nrows=5, memory_limit=50 * MB)
+
+    err = caught.value
+    assert err.code == "TooLarge" and err.hints["what"] == "rows"
+    assert err.hints["decompressed"] <= 50 * MB
+    assert "without the rows asked for" in err.explanation and "find the end of a line" in err.explanation
+
+
 def _child(code: str, *args: str) -> dict[str, object]:
     """What ``code``, run in a fresh interpreter with ``args`` as sys.argv[1:], prints as JSON on its last line."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(dm.__file__).parents[1]), *sys.path])}
@@ -146,6 +162,38 @@ def _child(code: str, *args: str) -> dict[str, object]:
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+# The peak is VmHWM, the peak of this process's own memory: ru_maxrss would start at the parent's (Linux keeps it
+# across exec), and the test process may have been large.
+_PEAK = """
+import json, sys
+import dreambolt_magic as dm
+
+def peak():
+    return next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+
+warm, uri, endpoint = sys.argv[1:]
+dm.load(warm, endpoint_url=endpoint, progress=False, nrows=10)  # imports, thread pools, allocator arenas
+before = peak()
+df = dm.load(uri, endpoint_url=endpoint, progress=False, nrows=10, memory_limit=50 << 20)
+print(json.dumps({"rows": df["a"].tolist(), "grew": peak() - before, "fetched": df.attrs["s3"]["bytes_fetched"]}))
+"""
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_nrows_of_a_bomb_decompresses_only_its_start(s3: S3Helper, compression: str) -> None:
+    s3.make_bucket(BUCKET)
+    suffix = SUFFIXES[compression]
+    warm = s3.put(BUCKET, "warm.csv" + suffix, compress(b"a\n" + b"1\n" * 1000, compression))
+    body = _bomb(compression, b"0\n" * (MB // 2), 512, head=b"a\n")  # 512 MB of lines
+    uri = s3.put(BUCKET, "lines.csv" + suffix, body)
+
+    found = _child(_PEAK, warm, uri, s3.endpoint_url)
+
+    assert found["rows"] == [0] * 10
+    # The process's peak grew by far less than even the first stretch fetched expands into (256 MB for gzip).
+    assert isinstance(found["grew"], int) and found["grew"] < 64 * MB, found
 
 
 _ADDRESS_SPACE = """
