@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.formats import archives, orc, readoptions, spreadsheets
+from dreambolt_magic.formats import archives, orc, readoptions, spreadsheets, textstart
 from dreambolt_magic.formats.compression import Guard
 from dreambolt_magic.formats.detection import (
     ALIASES,
@@ -202,12 +202,36 @@ def read(
     object (or a ZIP archive's member) has decompressed into so far, and raises to stop it: the memory guard's
     (:func:`dreambolt_magic.transfer.memory.guard`).
     """
+    if nrows is not None and row_groups is None:
+        first = _first_rows(data, key, format, compression, columns, nrows, allow_missing, guard, read_options)
+        if first is not None:
+            return first
     fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options,
                             guard)
     request = replace(request, allow_missing=allow_missing, guard=guard)
     result = _parse(fmt, request)
     assert not isinstance(result, Decoded)  # only a request with defer gives one
     return result
+
+
+def _first_rows(data: bytes | bytearray | memoryview, key: str, format: str | None,
+                compression: str | None | EllipsisType, columns: Sequence[Any] | None, nrows: Any,
+                allow_missing: bool, guard: Guard | None, options: dict[str, Any]) -> pd.DataFrame | None:
+    """The first rows of compressed CSV, TSV or JSON Lines, decompressing only as far as they go (a bomb's too);
+    None where that cannot tell (the whole is then read)."""
+    fmt, named_compression = named(key, format)
+    compression = named_compression if compression is ... else compression
+    if compression is None or type(nrows) is not int or nrows < 0:
+        return None
+    if not textstart.streamable(fmt, compression, options):
+        return None
+
+    def parse(plain: memoryview, rows: int) -> pd.DataFrame:
+        return read(plain, key=key, format=fmt, columns=columns, nrows=rows, compression=None,
+                    allow_missing=allow_missing, **options)
+
+    return textstart.first_rows(memoryview(data).cast("B"), compression=compression, nrows=nrows, parse=parse,
+                                guard=guard)
 
 
 def decode(

@@ -8,10 +8,11 @@ big), until the bytes held parse into one row more than asked for. Only then is 
 fails to parse rather than giving a short row. The prefix is always cut after its last line end.
 
 Compressed objects stream too (gzip, bz2, xz, zstd): the fetched start is decompressed only until it
-holds the line ends the rows need, under the memory guard, so that the first rows of a decompression bomb
-come at once, and a bomb of one endless line is refused (``S3TooLarge``) once its start passes the limit,
-rather than expanded whole to find its end. Read options that change what a line is, or that need the end of the
-file (``skipfooter``, ``encoding``, ``lineterminator``), turn streaming off: the whole object is read.
+holds the line ends the rows need, under the memory guard (:mod:`~dreambolt_magic.formats.textstart`), so
+that the first rows of a decompression bomb come at once, and a bomb of one endless line is refused
+(``S3TooLarge``) once its start passes the limit, rather than expanded whole to find its end. Read options
+that change what a line is, or that need the end of the file (``skipfooter``, ``encoding``,
+``lineterminator``), turn streaming off: the whole object is read.
 No I/O here beyond asking the transfer for ranges.
 """
 
@@ -20,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.formats import readers
-from dreambolt_magic.formats.compression import STREAMS, Guard, expand_start
+from dreambolt_magic.formats.compression import Guard
+from dreambolt_magic.formats.textstart import STREAMABLE, first_rows, streamable
 from dreambolt_magic.transfer import memory
 
 if TYPE_CHECKING:
@@ -36,18 +37,11 @@ __all__ = ["FIRST_BYTES", "MAX_STEP", "STREAMABLE", "TextPlan", "can_stream"]
 FIRST_BYTES = 256 << 10
 #: Each further request asks for twice what the last did, up to this.
 MAX_STEP = 64 << 20
-#: Formats whose rows are lines, so that a prefix cut at a line end is a table of whole rows.
-STREAMABLE = ("csv", "tsv", "jsonl")
-#: Options that make a cut prefix parse differently from the same rows of the whole file.
-_WHOLE_FILE_OPTIONS = ("skipfooter", "encoding", "encoding_errors", "lineterminator", "compression")
 
 
 def can_stream(key: str, format: str | None, *, nrows: int | None, options: Mapping[str, Any]) -> bool:
     """Whether reading the first ``nrows`` rows of ``key`` can stop the download early."""
-    if nrows is None or any(name in options for name in _WHOLE_FILE_OPTIONS):
-        return False
-    fmt, compression = readers.named(key, format)
-    return fmt in STREAMABLE and (compression is None or compression in STREAMS)
+    return nrows is not None and streamable(*readers.named(key, format), options)
 
 
 class TextPlan:
@@ -92,28 +86,9 @@ class TextPlan:
 
     def _rows(self, prefix: memoryview, guard: Guard | None) -> pd.DataFrame | None:
         """The first ``nrows`` rows, if ``prefix`` surely holds them whole; else None (more bytes are needed)."""
-        # A header, the rows asked for and one more (the proof that the last asked-for row is whole); a line
-        # end inside a quoted field is no row's end, so a start that parses short is taken further.
-        lines = self.nrows + 2
-        plain: bytes | bytearray
-        while True:
-            if self.compression is None:
-                plain, ended = bytes(prefix), True
-            else:
-                plain, ended = expand_start(self.compression, prefix, lines=lines, guard=guard)
-            cut = plain.rfind(b"\n") + 1
-            if plain.count(b"\n", 0, cut) < self.nrows + 2:
-                return None
-            try:
-                frame = readers.read(memoryview(plain)[:cut], key=self.key, format=self.format,
-                                     columns=self.columns, nrows=self.nrows + 1, compression=None,
-                                     allow_missing=self.allow_missing, **self.options)
-            except S3FormatError as exc:
-                if exc.code != "ParseError":
-                    raise
-                frame = None  # cut inside a quoted field, say: more lines will tell
-            if frame is not None and len(frame) > self.nrows:
-                return frame.iloc[: self.nrows]
-            if ended:
-                return None
-            lines *= 2
+
+        def parse(plain: memoryview, rows: int) -> pd.DataFrame:
+            return readers.read(plain, key=self.key, format=self.format, columns=self.columns, nrows=rows,
+                                compression=None, allow_missing=self.allow_missing, **self.options)
+
+        return first_rows(prefix, compression=self.compression, nrows=self.nrows, parse=parse, guard=guard)

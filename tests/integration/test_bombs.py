@@ -155,6 +155,27 @@ def test_a_bomb_of_one_endless_line_with_nrows_is_refused_not_expanded(s3: S3Hel
     assert "without the rows asked for" in err.explanation and "find the end of a line" in err.explanation
 
 
+def test_nrows_of_a_cached_bomb_decompresses_only_its_start(s3: S3Helper, tmp_path: Path) -> None:
+    # With a cache the object is fetched whole (the entry is the object), and read from the entry after.
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "lines.csv.gz", _bomb("gzip", b"0\n" * (MB // 2), 512, head=b"a\n"))  # 512 MB of lines
+
+    for _ in range(2):  # fetched, then from the cache
+        df = _load(s3, uri, nrows=10, memory_limit=50 * MB, cache=tmp_path)
+        assert df["a"].tolist() == [0] * 10  # type: ignore[index]
+
+
+def test_nrows_of_a_bomb_in_a_zip_decompresses_only_its_start(s3: S3Helper) -> None:
+    s3.make_bucket(BUCKET)
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("lines.csv.gz", _bomb("gzip", b"0\n" * (MB // 2), 512, head=b"a\n"))
+    uri = s3.put(BUCKET, "lines.zip", sink.getvalue())
+
+    df = _load(s3, uri, nrows=10, memory_limit=50 * MB)
+    assert df["a"].tolist() == [0] * 10  # type: ignore[index]
+
+
 def _child(code: str, *args: str) -> dict[str, object]:
     """What ``code``, run in a fresh interpreter with ``args`` as sys.argv[1:], prints as JSON on its last line."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(dm.__file__).parents[1]), *sys.path])}
