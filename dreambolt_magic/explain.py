@@ -127,14 +127,7 @@ def _values(err: S3Error, wording: Wording = MAGIC) -> dict[str, Any]:
         "filter_note": f" that passes the filter {hints['filter']!r}" if hints.get("filter") else "",
         "cache_directory": hints.get("directory") or "DIR",
         "cache_problem": hints.get("problem") or "is not private to you",
-        "need_text": _human_bytes(hints.get("need")),
-        "available_text": _human_bytes(hints.get("available_memory")),
-        "need_note": (
-            "the columns and row groups asked for, compressed and uncompressed"
-            if hints.get("what") == "parquet"
-            else f"its {_human_bytes(hints.get('size'))} and the DataFrame parsed from them"
-        ),
-        "available_note": "the load may use (memory_limit)" if hints.get("limit_given") else "available now",
+        **_too_large(hints),
         "dask_reader": _dask_reader(key),
         "uri_text": err.uri or f"s3://{err.bucket or 'bucket'}/{key}",
         **_requester_pays(hints),
@@ -198,6 +191,44 @@ def _archived(err: S3Error) -> dict[str, Any]:
                              else "Nothing was downloaded."),
         "archived_alternative": ("First " if hints.get("skipping")
                                  else "Load the other objects with --skip-archived (skip_archived=True), or "),
+    }
+
+
+#: What sets the limit a load was held to (memory.Limit.kind) → the end of "more than the N ...", and a fix.
+_LIMITS = {
+    "memory_limit": ("the load may use (memory_limit)", "raise memory_limit"),
+    "available": ("available now", "free memory or use a machine with more"),
+    "container": ("its container's memory limit leaves (the cgroup's memory.max, less what the container uses)",
+                  "give the container more memory (a higher memory limit, or a bigger machine)"),
+    "address_space": ("the address-space limit leaves (RLIMIT_AS, ulimit -v, less what the process has mapped)",
+                      "raise the address-space limit (ulimit -v) the kernel runs under"),
+}
+
+
+def _too_large(hints: dict[str, Any]) -> dict[str, str]:
+    what, size = hints.get("what"), _human_bytes(hints.get("size"))
+    decompressed = _human_bytes(hints.get("decompressed"))
+    kind = hints.get("limit") or ("memory_limit" if hints.get("limit_given") else "available")
+    available_note, limit_fix = _LIMITS.get(kind, _LIMITS["available"])
+    need_notes = {
+        "parquet": "the columns and row groups asked for, compressed and uncompressed",
+        "decompressed": f"its {size}, what they decompress into ({decompressed} when it was stopped, and "
+                        "counting) and the DataFrame parsed from that",
+        "rows": f"its first {size}, and what they decompress into: {decompressed} when it was stopped, still "
+                "without the rows asked for, so its lines are that long at least",
+    }
+    refused = {
+        "decompressed": "It was stopped while it was decompressed, before expanding the rest: a compressed file "
+                        "can expand a thousandfold (a decompression bomb).",
+        "rows": "It was stopped there rather than expanded whole to find the end of a line.",
+    }
+    return {
+        "need_text": _human_bytes(hints.get("need")),
+        "available_text": _human_bytes(hints.get("available_memory")),
+        "need_note": need_notes.get(what or "", f"its {size} and the DataFrame parsed from them"),
+        "available_note": available_note,
+        "refused_note": refused.get(what or "", "It was refused before its data were downloaded."),
+        "limit_fix": limit_fix,
     }
 
 

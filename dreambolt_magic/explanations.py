@@ -256,10 +256,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "TooLarge": (
         "Loading {where} needs about {need_text} of memory ({need_note}), more than the {available_text} "
-        "{available_note}. It was refused before its data were downloaded.",
+        "{available_note}. {refused_note}",
         "Read less of it: --columns a,b and --nrows N (for Parquet only those columns and row groups are "
         "downloaded). For the whole of it, use dask, which works on a file in pieces: "
-        "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with "
+        "dask.dataframe.{dask_reader}('{uri_text}'), or {limit_fix}. If you know it fits, load it anyway with "
         "--force (force=True).",
     ),
     "OutOfMemory": (

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.formats import spreadsheets
+from dreambolt_magic.formats.compression import STEP
 from dreambolt_magic.formats.detection import HEAD_BYTES, detect, format_error, named
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def read_zip(request: Request, read: Callable[..., pd.DataFrame]) -> pd.DataFram
         with zipfile.ZipFile(request.source()) as archive:
             names = archive.namelist()
             members = [] if spreadsheets.is_workbook(names) else data_members(names)
-            body = archive.read(members[0]) if len(members) == 1 else b""
+            body = _member(archive, members[0], request.guard) if len(members) == 1 else bytearray()
     except _ZIP_ERRORS as exc:
         message = "could not be read as a ZIP archive: it is corrupt, truncated, encrypted or compressed in a way "
         raise format_error(key, "ParseError", message + "Python's zipfile cannot read", detail=str(exc)) from exc
@@ -64,19 +65,35 @@ def read_zip(request: Request, read: Callable[..., pd.DataFrame]) -> pd.DataFram
         message = f"holds one file, {member!r}, and it is empty (0 bytes)"
         raise format_error(key, "ArchiveMembers", message, hints={"members": names, "data_files": members})
     try:
-        fmt, compression = detect(member, body[:HEAD_BYTES])
+        fmt, compression = detect(member, bytes(body[:HEAD_BYTES]))
     except S3FormatError as exc:
         looks_like = exc.hints.get("looks_like")
         message = f"holds one file, {member!r}, which is no data file: its name has no known format extension"
         message += f" and its first bytes look like {looks_like}" if looks_like else ""
         hints = {**exc.hints, "members": names, "data_files": [], "member": member}
         raise format_error(key, "ArchiveMembers", message, hints=hints) from exc
+    guard, held = request.guard, len(body)
     try:
         return read(body, key=key, format=fmt, compression=compression, columns=request.columns,
-                    nrows=request.nrows, allow_missing=request.allow_missing, **request.options)
+                    nrows=request.nrows, allow_missing=request.allow_missing,
+                    guard=None if guard is None else lambda produced: guard(held + produced), **request.options)
     except S3FormatError as exc:
         exc.hints.setdefault("member", member)
         raise
+
+
+def _member(archive: zipfile.ZipFile, name: str, guard: Callable[[int], None] | None) -> bytearray:
+    """The member's bytes, decompressed a step at a time under ``guard``, which first sees the size the archive
+    gives (zipfile reads no more than that): a ZIP bomb is refused before it is expanded."""
+    if guard is not None:
+        guard(archive.getinfo(name).file_size)
+    body = bytearray()
+    with archive.open(name) as member:
+        while piece := member.read(STEP):
+            body += piece
+            if guard is not None:
+                guard(len(body))
+    return body
 
 
 def _listed(names: list[str]) -> str:

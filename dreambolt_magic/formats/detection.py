@@ -7,7 +7,6 @@ is reported as what it is rather than as a puzzling parser error. No I/O.
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import re
 import zlib
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dreambolt_magic.errors import S3FormatError
+from dreambolt_magic.formats.compression import Guard, errors, expand
 
 __all__ = [
     "ALIASES",
@@ -75,11 +75,6 @@ _COMPRESSION_MAGIC = {
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A ZIP local file header (30 bytes, then the name) of a workbook's member.
 _WORKBOOK_MEMBER = re.compile(rb"PK\x03\x04.{26}(?:\[Content_Types\]\.xml|xl/)", re.DOTALL)
-# Errors the stdlib and pyarrow decompressors raise for corrupt or truncated input.
-def _decompress_errors() -> tuple[type[Exception], ...]:
-    import pyarrow as pa  # imported by then (a load imports it); not by this module: see the package's import
-
-    return (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException)
 
 #: What first bytes can look like, in words: the end of "its first bytes look like ...".
 KINDS = {
@@ -226,7 +221,7 @@ def _head_of(compression: str | None, head: bytes) -> bytes:
 
             return pa.input_stream(pa.py_buffer(head), compression="zstd").read(HEAD_BYTES)
         return DECODERS[compression]().decompress(head, HEAD_BYTES) if compression else head
-    except _decompress_errors():
+    except errors():
         # Nothing to see yet; read() decompresses the whole object and reports real corruption.
         return b""
 
@@ -250,20 +245,15 @@ def _mismatch(key: str, what: str, head: bytes, code: str = "FormatMismatch") ->
     return format_error(key, code, f"{what}; its first bytes look like {looks_like}", hints={"looks_like": looks_like})
 
 
-def decompress(compression: str, data: memoryview, key: str) -> memoryview:
+def decompress(compression: str, data: memoryview, key: str, guard: Guard | None = None) -> memoryview:
+    """``data`` decompressed, a step at a time: ``guard`` (the memory guard's) sees the bytes produced so far
+    and stops a decompression bomb before it has expanded (see :mod:`~dreambolt_magic.formats.compression`)."""
     head = bytes(data[:HEAD_BYTES])
     if not _COMPRESSION_MAGIC[compression].match(head):
         raise _mismatch(key, f"is named as {compression}-compressed but is not", head, code="BadCompression")
-    # Unlike zlib.decompress, these read every member of a concatenated file.
-    decompressors = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}
     try:
-        if compression == "zstd":
-            # pyarrow ships zstd, so this needs no extra package.
-            import pyarrow as pa
-
-            return memoryview(pa.input_stream(pa.py_buffer(data), compression="zstd").read_buffer())
-        return memoryview(decompressors[compression](data))
-    except _decompress_errors() as exc:
+        return memoryview(expand(compression, data, guard=guard))
+    except errors() as exc:
         message = f"does not decompress as {compression}: it is corrupt or truncated"
         raise format_error(key, "BadCompression", message, detail=str(exc)) from exc
 

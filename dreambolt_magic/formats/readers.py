@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from dreambolt_magic.formats import readoptions
+from dreambolt_magic.formats import readoptions, textstart
+from dreambolt_magic.formats.compression import Guard
 from dreambolt_magic.formats.detection import (
     ALIASES,
     COMPRESSIONS,
@@ -193,6 +194,7 @@ def read(
     path: str | None = None,
     pruned: bool = False,
     allow_missing: bool = False,
+    guard: Guard | None = None,
     **read_options: Any,
 ) -> pd.DataFrame:
     """Parse an object's bytes into a DataFrame.
@@ -215,13 +217,40 @@ def read(
     a Parquet file's footer, read from these bytes, said a pruned read needs (zeros elsewhere): its leading
     ``PAR1`` may be among the zeros, so it is not looked for (the footer ends with the other one). With
     ``allow_missing``, columns asked for that the object lacks are left out of the frame, as long as it has
-    one of them (a set's object: the set has nulls there).
+    one of them (a set's object: the set has nulls there). ``guard`` is called with the bytes a compressed
+    object (or a ZIP archive's member) has decompressed into so far, and raises to stop it: the memory guard's
+    (:func:`dreambolt_magic.transfer.memory.guard`).
     """
-    fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options)
-    request = replace(request, allow_missing=allow_missing)
+    if nrows is not None and row_groups is None:
+        first = _first_rows(data, key, format, compression, columns, nrows, allow_missing, guard, read_options)
+        if first is not None:
+            return first
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, path, pruned, read_options,
+                            guard)
+    request = replace(request, allow_missing=allow_missing, guard=guard)
     result = _parse(fmt, request)
     assert not isinstance(result, Decoded)  # only a request with defer gives one
     return result
+
+
+def _first_rows(data: bytes | bytearray | memoryview, key: str, format: str | None,
+                compression: str | None | EllipsisType, columns: Sequence[Any] | None, nrows: Any,
+                allow_missing: bool, guard: Guard | None, options: dict[str, Any]) -> pd.DataFrame | None:
+    """The first rows of compressed CSV, TSV or JSON Lines, decompressing only as far as they go (a bomb's too);
+    None where that cannot tell (the whole is then read)."""
+    fmt, named_compression = named(key, format)
+    compression = named_compression if compression is ... else compression
+    if compression is None or type(nrows) is not int or nrows < 0:
+        return None
+    if not textstart.streamable(fmt, compression, options):
+        return None
+
+    def parse(plain: memoryview, rows: int) -> pd.DataFrame:
+        return read(plain, key=key, format=fmt, columns=columns, nrows=rows, compression=None,
+                    allow_missing=allow_missing, **options)
+
+    return textstart.first_rows(memoryview(data).cast("B"), compression=compression, nrows=nrows, parse=parse,
+                                guard=guard)
 
 
 def decode(
@@ -234,12 +263,13 @@ def decode(
     row_groups: list[int] | None = None,
     pruned: bool = False,
     allow_missing: bool = False,
+    guard: Guard | None = None,
     **read_options: Any,
 ) -> pd.DataFrame | Decoded:
     """:func:`read`, except that a Parquet file's table may come back as :class:`Decoded`, to be converted into
     pandas later, with others (a set's files: see :meth:`Decoded.concat`)."""
-    fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options)
-    return _parse(fmt, replace(request, defer=True, allow_missing=allow_missing))
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options, guard)
+    return _parse(fmt, replace(request, defer=True, allow_missing=allow_missing, guard=guard))
 
 
 def _request(
@@ -253,6 +283,7 @@ def _request(
     path: str | None,
     pruned: bool,
     read_options: dict[str, Any],
+    guard: Guard | None,
 ) -> tuple[str, Request]:
     """The checks, decompression and format detection :func:`read` makes before its reader runs."""
     if nrows is not None:
@@ -270,7 +301,7 @@ def _request(
     if compression is ...:
         compression = compression_of(key, bytes(view[:HEAD_BYTES]))
     if compression:
-        view = decompress(compression, view, key)
+        view = decompress(compression, view, key, guard)
     if sniff(head := bytes(view[:HEAD_BYTES])) == "empty":
         raise format_error(key, "EmptyObject",
                            "holds nothing " + ("once decompressed" if compression else "but blanks"))

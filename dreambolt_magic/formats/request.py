@@ -41,6 +41,8 @@ class Request:
     #: Columns asked for that the object lacks are left out rather than refused (as long as one is there):
     #: a set's objects need not all have every column, the set has nulls there.
     allow_missing: bool = False
+    #: Called with the bytes a compressed member (a ZIP archive's) has decompressed into so far: the memory guard.
+    guard: Callable[[int], None] | None = None
 
     def source(self) -> pa.BufferReader:
         # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
@@ -130,6 +132,8 @@ def parse_errors(fmt: str, key: str, options: dict[str, Any]) -> Iterator[None]:
         raise format_error(key, "BadEncoding", f"cannot be decoded as text: {advice}", detail=str(exc)) from exc
     except pd.errors.EmptyDataError as exc:
         raise format_error(key, "EmptyObject", "holds no data", detail=str(exc)) from exc
+    except S3TooLarge:
+        raise  # the memory guard's, from a ZIP archive's member: already ours
     except MemoryError as exc:  # pyarrow's ArrowMemoryError too: not a corrupt file, a frame too large
         raise S3TooLarge(f"{key} ran out of memory while it was parsed as {KINDS[fmt]}", key=key,
                          code="OutOfMemory", detail=str(exc) or type(exc).__name__) from exc

@@ -84,7 +84,8 @@ def download(
                 policy.call(attempt, classify=classify, on_retry=on_retry)
                 transfer.join()
                 transfer.verify()
-                if plan is not None and transfer.sparse:
+                # A text object fetched whole in its first request still has only its rows decompressed.
+                if plan is not None and (transfer.sparse or isinstance(plan, TextPlan)):
                     plan.fetch(transfer, client)
                 return chosen
             except ObjectChangedSignal as signal:

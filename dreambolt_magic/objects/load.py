@@ -183,13 +183,14 @@ class _ObjectLoad:
         if data is None:
             return None
         size = len(data)
-        guard = self.options.transfer
-        memory.check(memory.estimate(size), limit=guard.memory_limit, force=guard.force, what="object", size=size)
+        limit, force = self.options.transfer.memory_limit, self.options.transfer.force
+        memory.check(memory.estimate(size), limit=limit, force=force, what="object", size=size)
         self.bar.start(size, f"{target.name} (from cache)")
         from_cache(self.bar, size)
         check_cancel(self.cancel)
         frame = readers.read(data, key=target.key, format=read.format, columns=self.columns, nrows=read.nrows,
-                             allow_missing=read.allow_missing, **read.parser)
+                             allow_missing=read.allow_missing,
+                             guard=memory.guard(held=size, limit=limit, force=force), **read.parser)
         modified = head.get("LastModified")
         self.cached = True
         self.fetched = {
@@ -277,13 +278,15 @@ class _ObjectLoad:
         pruned = isinstance(plan, ParquetPlan) and plan.pruned
         if plan is None and self.columns is None and read.nrows is None:
             guard_whole(transfer.data, key, read.format, lambda need: transfer.check_memory(need, what="parquet"))
+        # What a compressed object expands into is held to the limit too, as it is decompressed.
+        guard = memory.guard(held=len(transfer.data), limit=transfer.memory_limit, force=transfer.force)
         if self.defer and transfer.path is None:
             return readers.decode(transfer.data, key=key, format=read.format, columns=self.columns,
                                   nrows=read.nrows, row_groups=row_groups, pruned=pruned,
-                                  allow_missing=read.allow_missing, **read.parser)
+                                  allow_missing=read.allow_missing, guard=guard, **read.parser)
         return readers.read(transfer.data, key=key, format=read.format, columns=self.columns, nrows=read.nrows,
                             row_groups=row_groups, path=transfer.path, pruned=pruned,
-                            allow_missing=read.allow_missing, **read.parser)
+                            allow_missing=read.allow_missing, guard=guard, **read.parser)
 
     def failed(self) -> None:
         """Stop what is running: the parse alongside, the transfer's workers, the bar."""

@@ -7,21 +7,23 @@ big), until the bytes held parse into one row more than asked for. Only then is 
 ``nrows`` whole rows: a row is whole once the next one has started, and a prefix cut inside a quoted field
 fails to parse rather than giving a short row. The prefix is always cut after its last line end.
 
-Compressed objects stream too where an incremental decoder exists (gzip, bz2, xz; zstd through pyarrow
-has none, so it is read whole). Read options that change what a line is, or that need the end of the
-file (``skipfooter``, ``encoding``, ``lineterminator``), turn streaming off: the whole object is read.
+Compressed objects stream too (gzip, bz2, xz, zstd): the fetched start is decompressed only until it
+holds the line ends the rows need, under the memory guard (:mod:`~dreambolt_magic.formats.textstart`), so
+that the first rows of a decompression bomb come at once, and a bomb of one endless line is refused
+(``S3TooLarge``) once its start passes the limit, rather than expanded whole to find its end. Read options
+that change what a line is, or that need the end of the file (``skipfooter``, ``encoding``,
+``lineterminator``), turn streaming off: the whole object is read.
 No I/O here beyond asking the transfer for ranges.
 """
 
 from __future__ import annotations
 
-import lzma
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dreambolt_magic.errors import S3FormatError
 from dreambolt_magic.formats import readers
+from dreambolt_magic.formats.compression import Guard
+from dreambolt_magic.formats.textstart import STREAMABLE, first_rows, streamable
 from dreambolt_magic.transfer import memory
 
 if TYPE_CHECKING:
@@ -38,18 +40,11 @@ FIRST_BYTES = 256 << 10
 HEADER_BYTES = 8 << 10
 #: Each further request asks for twice what the last did, up to this.
 MAX_STEP = 64 << 20
-#: Formats whose rows are lines, so that a prefix cut at a line end is a table of whole rows.
-STREAMABLE = ("csv", "tsv", "jsonl")
-#: Options that make a cut prefix parse differently from the same rows of the whole file.
-_WHOLE_FILE_OPTIONS = ("skipfooter", "encoding", "encoding_errors", "lineterminator", "compression")
 
 
 def can_stream(key: str, format: str | None, *, nrows: int | None, options: Mapping[str, Any]) -> bool:
     """Whether reading the first ``nrows`` rows of ``key`` can stop the download early."""
-    if nrows is None or any(name in options for name in _WHOLE_FILE_OPTIONS):
-        return False
-    fmt, compression = readers.named(key, format)
-    return fmt in STREAMABLE and (compression is None or compression in readers.DECODERS)
+    return nrows is not None and streamable(*readers.named(key, format), options)
 
 
 class TextPlan:
@@ -82,9 +77,11 @@ class TextPlan:
         size = transfer.size
         assert size is not None
         end, step = transfer.limit, max(transfer.limit, self.first_bytes)
-        while end < size:
-            self.frame = self._rows(transfer.data[:end])
-            if self.frame is not None:
+        # A compressed object fetched whole is still decompressed only as far as its rows: a small bomb too.
+        while end < size or self.compression is not None:
+            guard = memory.guard(held=end, limit=transfer.memory_limit, force=transfer.force, what="rows")
+            self.frame = self._rows(transfer.data[:end], guard)
+            if self.frame is not None or end >= size:
                 break
             step = min(2 * step, MAX_STEP)
             start, end = end, min(size, end + step)
@@ -92,36 +89,11 @@ class TextPlan:
             transfer.fetch(client, [(start, end)])
         self.end = end
 
-    def _rows(self, prefix: memoryview) -> pd.DataFrame | None:
-        """The first ``nrows`` rows, if ``prefix`` surely holds them whole; else None."""
-        plain = _decompressed_start(self.compression, prefix)
-        cut = plain.rfind(b"\n") + 1
-        # A header, the rows asked for and one more (the proof that the last asked-for row is whole).
-        if plain.count(b"\n", 0, cut) < self.nrows + 2:
-            return None
-        try:
-            frame = readers.read(memoryview(plain)[:cut], key=self.key, format=self.format, columns=self.columns,
-                                 nrows=self.nrows + 1, compression=None, allow_missing=self.allow_missing,
-                                 **self.options)
-        except S3FormatError as exc:
-            if exc.code == "ParseError":
-                return None  # cut inside a quoted field, say: more bytes will tell
-            raise
-        return frame.iloc[: self.nrows] if len(frame) > self.nrows else None
+    def _rows(self, prefix: memoryview, guard: Guard | None) -> pd.DataFrame | None:
+        """The first ``nrows`` rows, if ``prefix`` surely holds them whole; else None (more bytes are needed)."""
 
+        def parse(plain: memoryview, rows: int) -> pd.DataFrame:
+            return readers.read(plain, key=self.key, format=self.format, columns=self.columns, nrows=rows,
+                                compression=None, allow_missing=self.allow_missing, **self.options)
 
-def _decompressed_start(compression: str | None, data: memoryview) -> bytes:
-    """As much of the decompressed start of ``data`` as it holds (every member of a concatenated file)."""
-    if compression is None:
-        return bytes(data)
-    pieces, rest = [], bytes(data)
-    while rest:
-        decoder = readers.DECODERS[compression]()
-        try:
-            pieces.append(decoder.decompress(rest))
-        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
-            break  # corrupt: the whole object gets fetched, and the reader reports it
-        if not decoder.eof:
-            break
-        rest = decoder.unused_data
-    return b"".join(pieces)
+        return first_rows(prefix, compression=self.compression, nrows=self.nrows, parse=parse, guard=guard)
