@@ -19,6 +19,15 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+from dreambolt_magic.arns import (
+    ARN_FORMS,
+    REGION_PATTERN,
+    AccessPoint,
+    access_point,
+    bucket_arn_path,
+    split_arn,
+    uri_for_arn,
+)
 from dreambolt_magic.errors import S3UriError
 
 __all__ = ["GLOB", "AccessPoint", "S3Uri", "access_point", "is_directory_bucket", "is_many", "is_pattern",
@@ -30,7 +39,7 @@ _S3_SCHEMES = frozenset({"s3", "s3a", "s3n"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(.*)", re.DOTALL)
 # Only a last ?-part that is exactly one versionId is taken from an s3:// URI; any other '?' is in the key.
 _VERSION = re.compile(r"\?versionId=([^?&]*)\Z")
-_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+_REGION = REGION_PATTERN
 _AWS_HOST = re.compile(
     rf"(?:(?P<bucket>.+)\.)?s3(?:(?P<external>-external-1)|(?:\.dualstack\.|[.-])(?P<region>{_REGION}))?"
     r"\.amazonaws\.com(?:\.cn)?"
@@ -43,44 +52,10 @@ _DIRECTORY_SUFFIX = "--x-s3"
 _DIRECTORY = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?--(?P<zone>[a-z0-9]+(?:-[a-z0-9]+)+)--x-s3")
 # A zone ID starts with its region's short form: use1 us-east-1, apne1 ap-northeast-1, usgw1 us-gov-west-1.
 _ZONE_REGION = re.compile(r"(?P<area>[a-z]{2})(?P<gov>g?)(?P<way>ne|nw|se|sw|n|s|e|w|c)(?P<number>\d+)")
-_PARTITION = re.compile(r"aws(?:-[a-z]+)*")
-_ACCOUNT = re.compile(r"\d{12}")
-_ACCESS_POINT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,48}[a-z0-9]")
-_MRAP_ALIAS = re.compile(r"[a-z0-9]+\.mrap")
-_ACCESS_POINT_SERVICES = ("s3", "s3-object-lambda")
-# Partitions whose regions have a prefix of their own; every other region name is in another partition.
-_PARTITION_REGIONS = {"aws-cn": "cn-", "aws-us-gov": "us-gov-"}
-_ARN_FORMS = ("arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/key (through an Object Lambda access point "
-              "arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint/NAME/key, through a Multi-Region Access Point "
-              "arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap/key)")
 # A URL's user info: everything up to the last "@" before the path, query or fragment (as urlsplit reads it).
 _USER_INFO = re.compile(r"\A([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _WAYS = {"n": "north", "s": "south", "e": "east", "w": "west", "c": "central", "ne": "northeast",
          "nw": "northwest", "se": "southeast", "sw": "southwest"}
-
-
-@dataclass(frozen=True)
-class AccessPoint:
-    """An access point, as its ARN names it (:func:`access_point`).
-
-    ``service`` is ``s3``, or ``s3-object-lambda`` for an Object Lambda access point. A Multi-Region Access
-    Point has no ``region`` (``""``): its ``name`` is its alias (``....mrap``), and botocore signs its requests
-    with SigV4A for every region.
-    """
-
-    partition: str
-    service: str
-    region: str
-    account: str
-    name: str
-
-    @property
-    def arn(self) -> str:
-        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:accesspoint/{self.name}"
-
-    @property
-    def multi_region(self) -> bool:
-        return not self.region
 
 
 @dataclass(frozen=True)
@@ -131,7 +106,7 @@ def parse(text: str) -> S3Uri:
         raise _error(f"{uri} has no scheme; write s3://{tail}", text)
     scheme, rest = match[1].lower(), match[2]
     if scheme == "arn":
-        raise _error(f"{uri} is an ARN, not a URI; write {_uri_for_arn(uri)}", text, code="InvalidArn")
+        raise _error(f"{uri} is an ARN, not a URI; write {uri_for_arn(uri) or _EXAMPLE}", text, code="InvalidArn")
     if scheme in _S3_SCHEMES:
         return _parse_s3(uri, match[1], rest, text)
     if scheme in ("http", "https"):
@@ -201,87 +176,15 @@ def _parse_s3(uri: str, scheme: str, rest: str, text: str) -> S3Uri:
 
 def _arn_and_key(body: str, uri: str, scheme: str, text: str) -> tuple[AccessPoint, str]:
     """The access point whose ARN starts ``body``, and the key after it."""
-    path = _bucket_arn_path(body)
+    path = bucket_arn_path(body)
     if path is not None:
         raise _error(f"{uri} holds a bucket's ARN, not an access point's; write {scheme}://{path}", text,
                      code="InvalidArn")
     try:
-        return _split_arn(body)
+        return split_arn(body)
     except ValueError as exc:
         raise _error(f"{uri} does not hold an access point ARN that can be read: {exc}; write "
-                     f"{scheme}://{_ARN_FORMS}", text, code="InvalidArn") from None
-
-
-def _split_arn(body: str) -> tuple[AccessPoint, str]:
-    """The access point whose ARN starts ``body`` and the key after it; ValueError says what is wrong."""
-    fields = body.split(":", 5)
-    if len(fields) < 6:
-        raise ValueError(f"an ARN has six parts separated by ':', this one {len(fields)}")
-    _, partition, service, region, account, resource = fields
-    kind, slash, rest = resource.partition("/")
-    name, _, key = rest.partition("/")
-    if not _PARTITION.fullmatch(partition):
-        raise ValueError(f"{partition!r} is not an AWS partition (aws, aws-cn, aws-us-gov, ...)")
-    if service == "s3-outposts":
-        raise ValueError("access points on S3 on Outposts are not supported")
-    if service not in _ACCESS_POINT_SERVICES:
-        raise ValueError(f"the service is {service!r}, not s3 or s3-object-lambda")
-    if not _ACCOUNT.fullmatch(account):
-        raise ValueError(f"the account ID {account!r} is not 12 digits")
-    if kind != "accesspoint" or not slash:
-        raise ValueError(f"the resource is {resource.partition('/')[0]!r}, not accesspoint/NAME")
-    if not region:
-        if service != "s3":
-            raise ValueError("an Object Lambda access point's ARN names its region")
-        if not _MRAP_ALIAS.fullmatch(name):
-            raise ValueError(f"an ARN without a region is a Multi-Region Access Point's, named by its alias "
-                             f"(e.g. mfzwi23gnjvgw.mrap), not {name!r}")
-    elif not re.fullmatch(_REGION, region):
-        raise ValueError(f"{region!r} is not a region's name")
-    elif name.endswith(".mrap"):
-        raise ValueError("a Multi-Region Access Point's ARN names no region: arn:aws:s3::ACCOUNT:accesspoint/"
-                         f"{name}")
-    elif not _ACCESS_POINT_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not an access point's name: 3-50 lowercase letters, digits and hyphens, "
-                         "starting and ending with a letter or digit")
-    else:
-        home = next((p for p, prefix in _PARTITION_REGIONS.items() if region.startswith(prefix)), None)
-        if home != partition and (home or partition in _PARTITION_REGIONS):
-            raise ValueError(f"region {region} is not in partition {partition}")
-    return AccessPoint(partition, service, region, account, name), key
-
-
-def access_point(bucket: str) -> AccessPoint | None:
-    """The access point a bucket that is an ARN names (as :attr:`S3Uri.bucket` holds it); ``None`` for a
-    bucket's name or alias, or anything else that is not an access point's ARN."""
-    if not bucket.startswith("arn:"):
-        return None
-    try:
-        point, key = _split_arn(bucket)
-    except ValueError:
-        return None
-    return point if not key and point.arn == bucket else None
-
-
-def _uri_for_arn(arn: str) -> str:
-    """The ``s3://`` URI to write for an ARN given on its own: a bucket's or an object's
-    (``arn:aws:s3:::bucket/key``), an access point's, or an object's through one (``.../NAME/object/KEY``)."""
-    path = _bucket_arn_path(arn)
-    if path is not None:
-        bucket, _, key = path.partition("/")
-    elif ":accesspoint/" in arn:
-        head, _, rest = arn.partition(":accesspoint/")
-        name, _, key = rest.partition("/")
-        bucket, key = f"{head}:accesspoint/{name}", key.removeprefix("object/")
-    else:
-        return _EXAMPLE
-    return f"s3://{bucket}/{key or 'path/to/file.parquet'}"
-
-
-def _bucket_arn_path(arn: str) -> str | None:
-    """``bucket/key`` of a bucket's or an object's ARN (``arn:aws:s3:::bucket/key``); ``None`` for other ARNs."""
-    fields = arn.split(":", 5)
-    return fields[5] if len(fields) == 6 and fields[2] == "s3" and not fields[3] and not fields[4] else None
+                     f"{scheme}://{ARN_FORMS}", text, code="InvalidArn") from None
 
 
 def _parse_http(uri: str, text: str) -> S3Uri:

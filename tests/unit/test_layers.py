@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "explain": 0,
     "explanations": 0,
     "options": 0,
+    "arns": 0,
     "units": 0,
     "uri": 0,
 }

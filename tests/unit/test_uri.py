@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dreambolt_magic import arns
 from dreambolt_magic import uri as uri_module
 from dreambolt_magic.errors import S3UriError
 from dreambolt_magic.uri import AccessPoint, S3Uri, access_point, is_directory_bucket, named_region, parse
@@ -540,11 +541,14 @@ def test_user_info_in_a_url_is_refused_without_echoing_the_password() -> None:
 
 
 def test_module_is_pure() -> None:
-    # uri.py must stay importable without boto3 and do no I/O: only these imports are allowed.
-    tree = ast.parse(Path(uri_module.__file__).read_text(encoding="utf-8"))
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert imported <= {"__future__", "re", "dataclasses", "urllib.parse", "dreambolt_magic.errors"}
+    # uri.py (and arns.py, the access point ARNs it reads) must stay importable without boto3 and do no I/O:
+    # only these imports are allowed.
+    for module in (uri_module, arns):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert imported <= {"__future__", "re", "dataclasses", "urllib.parse", "dreambolt_magic.errors",
+                            "dreambolt_magic.arns"}
 
 
 # -- properties ------------------------------------------------------------------------------------------
