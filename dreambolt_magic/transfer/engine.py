@@ -17,9 +17,10 @@ is batched.
 
 Before the body is read, the size the first answer gives is checked against the memory available
 (:mod:`dreambolt_magic.transfer.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C
-in the main thread) :meth:`Transfer.abort` stops the workers and shuts down the sockets they read, so none
-waits out a read timeout. :meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer:
-the untouched pages of a zero-filled buffer take no memory), which is how Parquet pruning reads a file.
+in the main thread) :meth:`Transfer.abort` stops the workers and itself shuts down every socket in use,
+answered or not, so none waits out a read timeout. :meth:`Transfer.fetch` fills only given byte ranges of the
+buffer (a sparse buffer: the untouched pages of a zero-filled buffer take no memory), which is how Parquet
+pruning reads a file.
 """
 
 from __future__ import annotations

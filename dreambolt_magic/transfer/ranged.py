@@ -95,7 +95,7 @@ class RangedReads:
     def _get(self, client: Any, params: dict[str, Any]) -> Any:
         with self._lock:
             self.requests += 1
-        with self.errors():
+        with self.workers.requesting(), self.errors():
             return client.get_object(**params)
 
     def _count(self, n: int) -> None:

@@ -1,11 +1,12 @@
 """The threads that fetch one object's parts (:class:`Workers`): started, waited for, and stopped at once.
 
-A worker's failure is kept for the thread that waits (the first one only) and stops the others. Each body
-being read, by a worker or the main stream, is registered (:meth:`Workers.reading`), so that stopping can
-shut its socket down: a thread blocked in a read of a stalled server then wakes at once, not after the read
-timeout. :meth:`Workers.watching` does the same when a cancel flag is set. What each worker does is the
-transfer's business (:mod:`dreambolt_magic.transfer.engine`); this module knows threads and sockets only. No I/O
-of its own.
+A worker's failure is kept for the thread that waits (the first one only) and stops the others. Each request,
+by a worker or the main stream, is registered from the moment it starts (:meth:`Workers.requesting`), and so
+is each body being read (:meth:`Workers.reading`), so that stopping shuts their sockets down from the thread
+that stops, waiting for none: a thread blocked in a read of a stalled server, or waiting for an answer that
+is slow to come, then wakes at once, not after the read timeout. :meth:`Workers.watching` does the same when
+a cancel flag is set. What each worker does is the transfer's business (:mod:`dreambolt_magic.transfer.engine`);
+this module knows threads and sockets only. No I/O of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dreambolt_magic.client.inflight import InFlight
 from dreambolt_magic.transfer.progress import CancelFlag
 
 __all__ = ["ABORT_WAIT", "CANCEL_POLL", "Stopped", "Workers"]
@@ -41,6 +43,8 @@ class Workers:
         self.threads: dict[threading.Thread, threading.Event] = {}
         self._failure: BaseException | None = None
         self._open: set[Any] = set()
+        #: The connections of the requests being made, answered or not (:meth:`requesting`).
+        self.inflight = InFlight()
         self._lock = threading.Lock()
 
     def start(self, count: int, work: Callable[[], None]) -> None:
@@ -93,6 +97,7 @@ class Workers:
         self.stop = threading.Event()
         self.threads = {}
         self._failure = None
+        self.inflight.reopen()
 
     def again(self) -> None:
         """Ready for another round of workers (after a :meth:`join`)."""
@@ -115,7 +120,7 @@ class Workers:
         """Stop the threads and wait for them (at most :data:`ABORT_WAIT`), dropping their failures.
 
         A thread blocked in a read would only notice the stop after the read timeout: the sockets of the
-        bodies in flight are shut down, which ends such a read at once.
+        requests in flight are shut down here, by the calling thread, which ends such a read at once.
         """
         self.stop.set()
         self.shut_open()
@@ -125,6 +130,11 @@ class Workers:
                 thread.join(max(0.0, deadline - time.monotonic()))
         self.threads = {t: d for t, d in self.threads.items() if t.is_alive()}
         self._failure = None
+
+    def requesting(self) -> contextlib.AbstractContextManager[None]:
+        """While in this block, the calling thread's requests are ones :meth:`shut_open` shuts down, from the
+        moment each starts (before its answer comes: :class:`~dreambolt_magic.client.inflight.InFlight`)."""
+        return self.inflight.tracking()
 
     @contextlib.contextmanager
     def reading(self, body: Any) -> Iterator[Any]:
@@ -139,7 +149,9 @@ class Workers:
             body.close()
 
     def shut_open(self) -> None:
-        """Shut down the sockets of the bodies being read."""
+        """Shut down the sockets of the requests being made and the bodies being read, and refuse requests
+        that would start later (until :meth:`renew`)."""
+        self.inflight.shut_down()
         with self._lock:
             bodies = list(self._open)
         for body in bodies:

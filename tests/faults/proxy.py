@@ -19,6 +19,7 @@ assert how many were made and of what kind. Credentials never reach the record: 
 header only the region of its credential scope is kept, and query strings (a presigned URL carries its
 signature there) are dropped. Under :class:`Throttle`, :attr:`FaultProxy.sent` counts the body bytes that
 went out and :attr:`FaultProxy.aborted` tells whether a client hung up before its body was all sent.
+:meth:`FaultProxy.open_connections` counts the client connections still open, as the proxy sees them.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ class FaultProxy:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()  # accepted, their handler not yet done
 
     # lifecycle
 
@@ -288,6 +290,20 @@ class FaultProxy:
         """Body bytes sent so far under :class:`Throttle`."""
         with self._lock:
             return self._sent
+
+    def open_connections(self) -> int:
+        """How many client connections are open as the proxy sees them: accepted, and the client has neither
+        closed nor shut down its end (no FIN or RST has arrived), whatever the handler is doing meanwhile."""
+        with self._lock:
+            connections = list(self._connections)
+        return sum(1 for sock in connections if not _peer_closed(sock))
+
+    def _connection(self, sock: socket.socket, *, opened: bool) -> None:
+        with self._lock:
+            if opened:
+                self._connections.add(sock)
+            else:
+                self._connections.discard(sock)
 
     def _take(self, method: str, path: str) -> Action | None:
         with self._lock:
@@ -464,9 +480,27 @@ def _drain(sock: socket.socket, timeout: float = 2.0) -> None:
     time.sleep(0.05)
 
 
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the client has closed or shut down its end: a peek that reads the end (or an error)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing to read
+    except OSError:
+        return True  # reset, or closed here already
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     proxy: FaultProxy
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.proxy._connection(request, opened=True)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.proxy._connection(request, opened=False)
+        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (a read timeout during a stall) is expected; anything else is a bug here.
