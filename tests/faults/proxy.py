@@ -12,6 +12,7 @@ optional path substring, how many times) and what happens instead::
 
     with FaultProxy(s3.endpoint_url) as proxy:
         proxy.add(Fault(Throttle(rate=500_000), times=None))  # every body at 500 kB/s, as over a slow link
+        proxy.add(Fault(Trickle(size=100, every=0.05)))        # the next body at 2 kB/s: too slow to be of use
 
 Faults are tried in the order they were added; the first that matches (and has times left) applies, so
 one request meets at most one fault. :attr:`FaultProxy.requests` records every request, so a test can
@@ -39,7 +40,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-__all__ = ["Corrupt", "Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle"]
+__all__ = ["Corrupt", "Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle",
+           "Trickle"]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded; the proxy also
 # sets Content-Length itself, since it may cut or drop the body.
@@ -117,6 +119,16 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class Trickle:
+    """Forward, but after the first ``after`` bytes of the body send ``size`` bytes every ``every`` seconds:
+    a server that sends too slowly to be of use, yet never so slowly that a read times out."""
+
+    size: int
+    every: float
+    after: int = 0
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` before forwarding (latency before the first byte of the answer)."""
 
@@ -156,7 +168,7 @@ class Hook:
     run: Callable[[], object]
 
 
-Action = Reply | Send | Reset | Cut | Stall | Delay | Throttle | Corrupt | Hook
+Action = Reply | Send | Reset | Cut | Stall | Trickle | Delay | Throttle | Corrupt | Hook
 
 
 @dataclass(frozen=True)
@@ -413,11 +425,26 @@ class FaultProxy:
             h.wfile.write(data[action.after :])
         elif isinstance(action, Throttle):
             self._throttle(h, action, data)
+        elif isinstance(action, Trickle):
+            self._trickle(h, action, data)
         elif isinstance(action, Corrupt) and action.offset < len(data):
             damaged = bytes([data[action.offset] ^ action.mask])
             h.wfile.write(data[: action.offset] + damaged + data[action.offset + 1 :])
         else:
             h.wfile.write(data)
+
+    def _trickle(self, h: BaseHTTPRequestHandler, trickle: Trickle, data: bytes) -> None:
+        try:
+            h.wfile.write(data[: trickle.after])
+            h.wfile.flush()
+            for start in range(trickle.after, len(data), trickle.size):
+                if self._stopping.wait(trickle.every):
+                    h.close_connection = True
+                    return
+                h.wfile.write(data[start : start + trickle.size])
+                h.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True  # the client broke the body off
 
     def _throttle(self, h: BaseHTTPRequestHandler, throttle: Throttle, data: bytes) -> None:
         try:
