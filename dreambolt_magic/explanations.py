@@ -47,8 +47,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "AWS does not know the access key id the request was signed with{who}: it was deleted, "
         "mistyped, or belongs to another partition or to an S3-compatible store.",
         "Check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id; `aws sts get-caller-identity"
-        "{profile_flag}` shows which identity is in use. For an S3-compatible store, pass its "
-        "--endpoint-url.",
+        "{profile_flag}` shows which identity is in use. For an S3-compatible store, pass its --endpoint-url.",
     ),
     "SignatureDoesNotMatch": (
         "The request was signed with a secret key that does not match the access key id{who}.",
@@ -74,8 +73,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "NoCredentials": (
         "No AWS credentials were found: not in the environment (AWS_ACCESS_KEY_ID), not in "
-        "~/.aws/credentials or ~/.aws/config{profile_note}, and no SSO session or instance role. "
-        "{unsigned_note}",
+        "~/.aws/credentials or ~/.aws/config{profile_note}, and no SSO session or instance role. {unsigned_note}",
         "Configure credentials (`aws configure`, or `aws configure sso` then `aws sso login`), pick a "
         "profile with --profile NAME, or set AWS_PROFILE. If the object is public, use --anon.",
     ),
@@ -138,6 +136,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "ReadTimeout": (
         "S3{at_endpoint} stopped sending data {attempts_text}.",
         "Run the cell again; on a slow link raise %config S3IngestMagics.read_timeout = 120.",
+    ),
+    "TooSlow": (
+        "S3{at_endpoint} sent {where} too slowly {attempts_text}: {rate_text} over {window_text}, under {floor_text}.",
+        "Run the cell again; on a slow link lower the floor (bytes a second, 0: none): --min-speed 100, "
+        "%config S3IngestMagics.min_speed = 100, or load(..., min_speed=100).",
     ),
     "ConnectionClosed": (
         "The connection to S3{at_endpoint} was closed before the answer was complete {attempts_text}.",
@@ -258,8 +261,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{available_note}. It was refused before its data were downloaded.",
         "Read less of it: --columns a,b and --nrows N (for Parquet only those columns and row groups are "
         "downloaded). For the whole of it, use dask, which works on a file in pieces: "
-        "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with "
-        "--force (force=True).",
+        "dask.dataframe.{dask_reader}('{uri_text}'). If you know it fits, load it anyway with --force (force=True).",
     ),
     "OutOfMemory": (
         "{message}: the DataFrame its bytes decode into is larger than the memory the process could get.",
