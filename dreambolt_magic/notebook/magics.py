@@ -23,6 +23,7 @@ from dreambolt_magic.notebook.arguments import check_arguments, customer_key_fro
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.outputs import LoadInterrupted
 from dreambolt_magic.objects.cache import DEFAULT_MAX_BYTES, Cache
+from dreambolt_magic.options import TRANSFER
 from dreambolt_magic.units import human_bytes
 
 __all__ = ["S3IngestMagics"]
@@ -59,6 +60,8 @@ class S3IngestMagics(Magics):
     ).tag(config=True)
     connect_timeout = Float(5.0, help="Seconds to wait for a connection to S3.").tag(config=True)
     read_timeout = Float(15.0, help="Seconds to wait for data on an open connection.").tag(config=True)
+    min_speed = Int(TRANSFER.min_speed, help="Bytes a second a download must bring over half a minute, or it is "
+                    "broken off and resumed (0: no floor). --min-speed decides for one load.").tag(config=True)
     cache = Bool(
         False,
         help="Keep loaded objects on disk: an unchanged object is not downloaded again (one HEAD instead). "
@@ -79,11 +82,12 @@ class S3IngestMagics(Magics):
         "pip install 'dreambolt_magic[dask]' or '[polars]'. --engine decides for one load.",
     ).tag(config=True)
 
-    @validate("max_attempts", "cache_size")
+    @validate("max_attempts", "cache_size", "min_speed")
     def _check_count(self, proposal: dict[str, Any]) -> int:
         value, name = proposal["value"], proposal["trait"].name
-        if value < 1:
-            raise TraitError(f"{name} must be at least 1{' byte' if name == 'cache_size' else ''}, not {value}")
+        least = 0 if name == "min_speed" else 1
+        if value < least:
+            raise TraitError(f"{name} must be at least {least}{' byte' if name == 'cache_size' else ''}, not {value}")
         return int(value)
 
     @validate("connect_timeout", "read_timeout")
@@ -207,6 +211,7 @@ class S3IngestMagics(Magics):
                 unsigned_fallback=self.unsigned_fallback,
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
+                min_speed=self.min_speed if args.min_speed is None else args.min_speed,
                 force=args.force,
                 source_column=args.source_column,
                 filter=args.filter,
