@@ -58,9 +58,6 @@ class InFlight:
             self._shut = False
 
     def _claim(self, connection: Any) -> None:
-        owner = getattr(connection, "inflight", None)
-        if owner is not None and owner is not self:
-            owner._release(connection)
         connection.inflight = self
         with self._lock:
             self._connections.add(connection)
@@ -93,18 +90,25 @@ class _Registering:
     inflight: InFlight | None = None
 
     def connect(self) -> None:
-        inflight = getattr(_current, "inflight", None)
-        if inflight is not None:
-            inflight._claim(self)
+        inflight = self._used()
         super().connect()  # type: ignore[misc]
         if inflight is not None:
             inflight._connected(self)
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
+        self._used()
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _used(self) -> InFlight | None:
+        # A connection belongs to the InFlight of the request it serves now, or to none (a listing, a HEAD):
+        # another load's shut_down must not reach it once the pool has lent it on.
         inflight = getattr(_current, "inflight", None)
+        if self.inflight is not None and self.inflight is not inflight:
+            self.inflight._release(self)
+            self.inflight = None
         if inflight is not None:
             inflight._claim(self)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+        return inflight
 
 
 class _HTTPConnection(_Registering, AWSHTTPConnection):
