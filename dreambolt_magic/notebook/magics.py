@@ -360,7 +360,7 @@ class S3IngestMagics(Magics):
         shows its summary, its first rows and the equivalent %%s3ingest cell, to copy into the notebook.
 
         Its connection settings (endpoint, region, profile, anonymous access, requester pays) start from
-        %config S3IngestMagics, as do max_attempts, unsigned_fallback and the timeouts. It never asks
+        %config S3IngestMagics, as do max_attempts, unsigned_fallback, the timeouts and min_speed. It never asks
         for credentials: they come from the standard AWS chain, as for %%s3ingest.
         """
         if line.strip():
@@ -373,7 +373,7 @@ class S3IngestMagics(Magics):
                                     "requester_pays": self.requester_pays}
         display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
                       max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
-                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, min_speed=self.min_speed))
 
     def stop_demo(self) -> None:
         """Stop the demo server, and put the endpoint setting and the ``AWS_*`` variables back as they were."""
