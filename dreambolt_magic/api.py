@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dreambolt_magic.formats.detection import normalize_format
-from dreambolt_magic.options import LoadOptions
+from dreambolt_magic.options import TRANSFER, LoadOptions
 from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY
 from dreambolt_magic.units import human_bytes, plural
 from dreambolt_magic.uri import S3Uri, parse
@@ -54,6 +54,7 @@ def load(
     part_size: int | None = None,
     force: bool = False,
     memory_limit: int | None = None,
+    min_speed: int = TRANSFER.min_speed,
     source_column: str | None = None,
     filter: str | None = None,
     skip_archived: bool = False,
@@ -118,6 +119,12 @@ def load(
         as the footer gives it) is compared with the memory available, or with ``memory_limit`` bytes if
         given; a load that would not fit raises :class:`~dreambolt_magic.errors.S3TooLarge` unless
         ``force=True``.
+    min_speed:
+        The floor, in bytes a second, under which a download is broken off: a connection that brings less over
+        half a minute (a server trickling its bytes, which no read timeout catches) is given up and resumed
+        from its next byte, as a stalled one is; when the attempts run out, an
+        :class:`~dreambolt_magic.errors.S3NetworkError` (code ``TooSlow``) says the rate it came at.
+        Default 1000 (1 kB/s); ``0`` for no floor.
     source_column, filter:
         For a set of objects (see below): a column naming each row's object, and a restricted expression
         (``"year == 2024"``) that prunes Hive partitions before download and then filters the rows.
@@ -161,7 +168,8 @@ def load(
         format=format, columns=columns, nrows=nrows, region=region, profile=profile, endpoint_url=endpoint_url,
         anon=anon, requester_pays=requester_pays, max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
         connect_timeout=connect_timeout, read_timeout=read_timeout, max_concurrency=max_concurrency,
-        part_size=part_size, force=force, memory_limit=memory_limit, cache=cache, read_options=read_options,
+        part_size=part_size, force=force, memory_limit=memory_limit, min_speed=min_speed, cache=cache,
+        read_options=read_options,
         sse_customer_key=sse_customer_key,
     )
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,

@@ -279,6 +279,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ReadTimeout": S3NetworkError,
     "ConnectionClosed": S3NetworkError,
     "IncompleteBody": S3NetworkError,
+    "TooSlow": S3NetworkError,
     "ChecksumMismatch": S3NetworkError,
     "RequestTimeout": S3NetworkError,
     "RequestTimeoutException": S3NetworkError,

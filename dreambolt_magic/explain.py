@@ -132,6 +132,7 @@ def _values(err: S3Error, wording: Wording = MAGIC) -> dict[str, Any]:
         "uri_text": err.uri or f"s3://{err.bucket or 'bucket'}/{key}",
         **_requester_pays(hints),
         **_archived(err),
+        **_speeds(hints),
         "unsigned_note": (
             "An unsigned request was tried in case the object is public, and S3 refused it."
             if hints.get("unsigned_tried")
@@ -141,6 +142,16 @@ def _values(err: S3Error, wording: Wording = MAGIC) -> dict[str, Any]:
     for name in _WORDED_VALUES:  # values that name magic options are worded like the templates
         values[name] = wording.apply(values[name])
     return values
+
+
+def _speeds(hints: dict[str, Any]) -> dict[str, str]:
+    """A body broken off by the speed floor: the rate it came at, the floor, and over how long."""
+    window = hints.get("window")
+    return {
+        "rate_text": f"{_human_bytes(hints.get('rate'))}/s",
+        "floor_text": f"the floor of {_human_bytes(hints.get('floor'))}/s",
+        "window_text": f"{window:.0f} s" if isinstance(window, (int, float)) else "the last half minute",
+    }
 
 
 def _object_arn(bucket: str | None, key: str) -> str:

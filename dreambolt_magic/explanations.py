@@ -74,8 +74,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "NoCredentials": (
         "No AWS credentials were found: not in the environment (AWS_ACCESS_KEY_ID), not in "
-        "~/.aws/credentials or ~/.aws/config{profile_note}, and no SSO session or instance role. "
-        "{unsigned_note}",
+        "~/.aws/credentials or ~/.aws/config{profile_note}, and no SSO session or instance role. {unsigned_note}",
         "Configure credentials (`aws configure`, or `aws configure sso` then `aws sso login`), pick a "
         "profile with --profile NAME, or set AWS_PROFILE. If the object is public, use --anon.",
     ),
@@ -140,6 +139,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "ReadTimeout": (
         "S3{at_endpoint} stopped sending data {attempts_text}.",
         "Run the cell again; on a slow link raise %config S3IngestMagics.read_timeout = 120.",
+    ),
+    "TooSlow": (
+        "S3{at_endpoint} sent {where} too slowly {attempts_text}: {rate_text} over {window_text}, under {floor_text}.",
+        "Run the cell again; on a slow link lower the floor (bytes a second, 0: none): --min-speed 100, "
+        "%config S3IngestMagics.min_speed = 100, or load(..., min_speed=100).",
     ),
     "ConnectionClosed": (
         "The connection to S3{at_endpoint} was closed before the answer was complete {attempts_text}.",

@@ -132,9 +132,13 @@ class TransferOptions:
     force: bool = False
     #: The bytes a load may use (``None``: the memory available).
     memory_limit: int | None = None
+    #: Bytes a second each body must bring, judged over half a minute (0: no floor); a slower one is broken off
+    #: and read on from where it broke, like a stalled one (see :mod:`dreambolt_magic.transfer.pace`).
+    min_speed: int = 1000
 
     def __post_init__(self) -> None:
         _whole("max_concurrency", self.max_concurrency, 1)
+        _whole("min_speed", self.min_speed, 0, unit=" of bytes a second")
         if self.part_size is not None:
             _whole("part_size", self.part_size, 1, unit=" of bytes")
 

@@ -39,6 +39,7 @@ from botocore.config import Config
 
 from dreambolt_magic.client import config_files
 from dreambolt_magic.client.access_points import refuse_unsendable
+from dreambolt_magic.client.inflight import track_requests
 from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.options import ConnectOptions
@@ -171,6 +172,7 @@ class Connection:
                                             partial(refuse_unsendable, self.endpoint_url, self.signed))
                 if self.requester_pays:
                     client.meta.events.register("before-call.s3", _requester_pays)
+                track_requests(client)  # so that an interrupt can shut a request's socket down (client.inflight)
                 self.clients[region] = client
             return client
 

@@ -44,7 +44,7 @@ THROTTLING_CODES = frozenset(
 )
 
 #: Codes for failures that a second try usually cures: server faults, and the loader's codes for
-#: failures below HTTP (connection refused or reset, timeouts, a body cut short).
+#: failures below HTTP (connection refused or reset, timeouts, a body cut short or too slow).
 TRANSIENT_CODES = frozenset(
     {
         "InternalError",
@@ -57,6 +57,7 @@ TRANSIENT_CODES = frozenset(
         "ReadTimeout",
         "ConnectionClosed",
         "IncompleteBody",
+        "TooSlow",
         "ChecksumMismatch",
     }
 )

@@ -89,6 +89,7 @@ def load_dask(
     part_size: int | None = None,
     force: bool = False,
     memory_limit: int | None = None,
+    min_speed: int | None = None,
     source_column: str | None = None,
     filter: str | Filter | None = None,
     cache: bool | str | os.PathLike[str] | Cache | None = None,
@@ -116,7 +117,7 @@ def load_dask(
                              max_attempts=max_attempts, unsigned_fallback=unsigned_fallback,
                              connect_timeout=connect_timeout, read_timeout=read_timeout,
                              max_concurrency=max_concurrency, part_size=part_size, force=force,
-                             memory_limit=memory_limit, cache=cache, **read_options)
+                             memory_limit=memory_limit, min_speed=min_speed, cache=cache, **read_options)
     return lazy_frame(uri, options, progress=progress, cancel=cancel, source_column=source_column, filter=filter,
                       partitions=partitions, skip_archived=skip_archived)
 

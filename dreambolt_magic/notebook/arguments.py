@@ -20,6 +20,7 @@ from IPython.core.magic_arguments import argument
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.formats.detection import FORMATS
+from dreambolt_magic.options import TRANSFER
 
 __all__ = ["ARGUMENTS", "check_arguments", "customer_key_from_env", "load_arguments", "literal", "parser_options"]
 
@@ -48,6 +49,10 @@ ARGUMENTS = [
              help="For a Requester Pays bucket: every request says you pay for it (your account is charged for "
              "the requests and the bytes)."),
     argument("--max-attempts", type=int, default=None, help="Attempts per request (default 5)."),
+    argument("--min-speed", type=int, default=None, metavar="BYTES_PER_S",
+             help="A download that brings less than this over half a minute (a server trickling its bytes) is "
+             "broken off and resumed; when the attempts run out the load fails saying the rate. 0: no floor. "
+             f"Default: %%config S3IngestMagics.min_speed ({TRANSFER.min_speed})."),
     argument("--no-progress", action="store_true", help="No progress bar."),
     argument("--force", action="store_true",
              help="Load even if it looks too large for the memory available."),
@@ -219,6 +224,8 @@ def check_arguments(args: Any) -> None:
                          "the first objects, said to be a sample; --nrows N: the first N rows)")
     if args.max_attempts is not None and args.max_attempts < 1:
         raise UsageError(f"--max-attempts must be 1 or more, not {args.max_attempts}")
+    if args.min_speed is not None and args.min_speed < 0:
+        raise UsageError(f"--min-speed must be 0 (no floor) or more bytes a second, not {args.min_speed}")
     if args.columns is not None and not all(c.strip() for c in args.columns.split(",")):
         raise UsageError(f"--columns {args.columns!r} has an empty name; write e.g. --columns a,b")
     if args.source_column is not None and not args.source_column.strip():

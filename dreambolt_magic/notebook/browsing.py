@@ -51,6 +51,7 @@ class Browsing:
     def _browse_options(self) -> dict[str, Any]:
         options = {**self.settings(), **self.loader_options}
         options["max_attempts"] = min(options["max_attempts"], _BROWSE_ATTEMPTS)
+        options.pop("min_speed", None)  # a load's setting: browsing reads no bodies
         return options
 
     def refresh_buckets(self) -> None:

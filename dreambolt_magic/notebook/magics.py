@@ -22,7 +22,7 @@ from dreambolt_magic.errors import S3Error
 from dreambolt_magic.notebook.arguments import check_arguments, customer_key_from_env, load_arguments, parser_options
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.interrupted import LoadInterrupted
-from dreambolt_magic.options import CACHE_MAX_BYTES
+from dreambolt_magic.options import CACHE_MAX_BYTES, TRANSFER
 from dreambolt_magic.units import human_bytes, plural
 
 if TYPE_CHECKING:
@@ -62,6 +62,8 @@ class S3IngestMagics(Magics):
     ).tag(config=True)
     connect_timeout = Float(5.0, help="Seconds to wait for a connection to S3.").tag(config=True)
     read_timeout = Float(15.0, help="Seconds to wait for data on an open connection.").tag(config=True)
+    min_speed = Int(TRANSFER.min_speed, help="Bytes a second a download must bring over half a minute, or it is "
+                    "broken off and resumed (0: no floor). --min-speed decides for one load.").tag(config=True)
     cache = Bool(
         False,
         help="Keep loaded objects on disk: an unchanged object is not downloaded again (one HEAD instead). "
@@ -82,11 +84,12 @@ class S3IngestMagics(Magics):
         "pip install 'dreambolt_magic[dask]' or '[polars]'. --engine decides for one load.",
     ).tag(config=True)
 
-    @validate("max_attempts", "cache_size")
+    @validate("max_attempts", "cache_size", "min_speed")
     def _check_count(self, proposal: dict[str, Any]) -> int:
         value, name = proposal["value"], proposal["trait"].name
-        if value < 1:
-            raise TraitError(f"{name} must be at least 1{' byte' if name == 'cache_size' else ''}, not {value}")
+        least = 0 if name == "min_speed" else 1
+        if value < least:
+            raise TraitError(f"{name} must be at least {least}{' byte' if name == 'cache_size' else ''}, not {value}")
         return int(value)
 
     @validate("connect_timeout", "read_timeout")
@@ -211,6 +214,7 @@ class S3IngestMagics(Magics):
                 unsigned_fallback=self.unsigned_fallback,
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
+                min_speed=self.min_speed if args.min_speed is None else args.min_speed,
                 force=args.force,
                 source_column=args.source_column,
                 filter=args.filter,
@@ -361,7 +365,7 @@ class S3IngestMagics(Magics):
         shows its summary, its first rows and the equivalent %%s3ingest cell, to copy into the notebook.
 
         Its connection settings (endpoint, region, profile, anonymous access, requester pays) start from
-        %config S3IngestMagics, as do max_attempts, unsigned_fallback and the timeouts. It never asks
+        %config S3IngestMagics, as do max_attempts, unsigned_fallback, the timeouts and min_speed. It never asks
         for credentials: they come from the standard AWS chain, as for %%s3ingest.
         """
         if line.strip():
@@ -374,7 +378,7 @@ class S3IngestMagics(Magics):
                                     "requester_pays": self.requester_pays}
         display(panel(**settings, namespace=self._user_ns, cell_defaults=settings,
                       max_attempts=self.max_attempts, unsigned_fallback=self.unsigned_fallback,
-                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout))
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, min_speed=self.min_speed))
 
     def stop_demo(self) -> None:
         """Stop the demo server, and put the endpoint setting and the ``AWS_*`` variables back as they were."""

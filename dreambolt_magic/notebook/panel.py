@@ -33,6 +33,7 @@ from dreambolt_magic.notebook.bar import WidgetProgress
 from dreambolt_magic.notebook.browsing import Browsing
 from dreambolt_magic.notebook.cells import PanelRequest
 from dreambolt_magic.notebook.outputs import Outputs
+from dreambolt_magic.options import TRANSFER
 from dreambolt_magic.transfer.progress import Cancelled
 from dreambolt_magic.units import plural
 
@@ -72,7 +73,8 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
 
     ``namespace`` is where loaded frames are bound (default: the running IPython's). ``cell_defaults``
     are the settings ``%%s3ingest`` already has from its config, left out of the equivalent cell.
-    ``max_attempts``, ``unsigned_fallback``, ``connect_timeout`` and ``read_timeout`` are the loader's.
+    ``max_attempts``, ``unsigned_fallback``, ``connect_timeout``, ``read_timeout`` and ``min_speed`` are the
+    loader's.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
         unsigned_fallback: bool = True,
         connect_timeout: float = 5.0,
         read_timeout: float = 15.0,
+        min_speed: int = TRANSFER.min_speed,
         page_size: int = 200,
     ) -> None:
         super().__init__()
@@ -99,6 +102,7 @@ class S3Panel(Browsing, Outputs, widgets.VBox):
             "unsigned_fallback": unsigned_fallback,
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
+            "min_speed": min_speed,  # the load's only: browsing reads no bodies
         }
         self.page_size = page_size
         self._quiet = 0

@@ -236,6 +236,7 @@ class _ObjectLoad:
             force=guard.force,
             memory_limit=guard.memory_limit,
             customer_key=self.options.sse_customer_key,
+            min_speed=guard.min_speed,
         )
         if plan is None and overlap.can_overlap(target.key, read.format, columns=self.columns, nrows=read.nrows,
                                                 options=read.parser):

@@ -9,17 +9,19 @@ as it reaches it and stops where a worker has already claimed one, so the split 
 
 Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
 files. Each request is retried under the caller's retry policy and resumes where its body broke (``Range``
-from the next missing byte, ``If-Match`` on the ETag of the first answer). An object that changes while it
-is read (412, or an answer with another ETag or size) is started again once, then reported as
-``ObjectChanged``; so are bytes that do not match the object's stored checksum (:meth:`Transfer.verify`),
+from the next missing byte, ``If-Match`` on the ETag of the first answer), or where the speed floor broke it
+off (:mod:`~dreambolt_magic.transfer.pace`: a body that trickles, which no read timeout ends). An object
+that changes while it is read (412, or an answer with another ETag or size) is started again once, then
+reported as ``ObjectChanged``; so are bytes that do not match the object's stored checksum (:meth:`Transfer.verify`),
 then reported as ``ChecksumMismatch``. The cancel flag is checked by every thread between slices; progress
 is batched.
 
 Before the body is read, the size the first answer gives is checked against the memory available
 (:mod:`dreambolt_magic.transfer.memory`), unless forced. When the load ends badly (an error, a cancel, Ctrl-C
-in the main thread) :meth:`Transfer.abort` stops the workers and shuts down the sockets they read, so none
-waits out a read timeout. :meth:`Transfer.fetch` fills only given byte ranges of the buffer (a sparse buffer:
-the untouched pages of a zero-filled buffer take no memory), which is how Parquet pruning reads a file.
+in the main thread) :meth:`Transfer.abort` stops the workers and itself shuts down every socket in use,
+answered or not, so none waits out a read timeout. :meth:`Transfer.fetch` fills only given byte ranges of the
+buffer (a sparse buffer: the untouched pages of a zero-filled buffer take no memory), which is how Parquet
+pruning reads a file.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class Transfer(RangedReads):
         force: bool = False,
         memory_limit: int | None = None,
         customer_key: CustomerKey | None = None,
+        min_speed: float = 0,
     ) -> None:
         self.target = target
         #: The SSE-C key every GET (and the length check's HEAD) of the object sends, if it has one.
@@ -98,9 +101,10 @@ class Transfer(RangedReads):
         #: The memory guard's settings: skip it, or the bytes a load may use (default: what is available).
         self.force = force
         self.memory_limit = memory_limit
-        #: The worker threads, and the bodies being read by any thread (:meth:`abort` shuts their sockets).
-        self.workers = Workers()
         self.step = CHUNK if cancel is None else CANCEL_CHUNK
+        #: The worker threads, and the bodies being read by any thread (:meth:`abort` shuts their sockets; a
+        #: body slower than ``min_speed`` bytes a second is broken off and read on: :mod:`~.pace`).
+        self.workers = Workers(min_speed, self.step)
         self.fetched = 0
         self.attempts = 0
         self.restarted = False
@@ -295,11 +299,11 @@ class Transfer(RangedReads):
         memory.check(need, limit=self.memory_limit, force=self.force, what=what, size=self.size)
 
     def _stream(self, body: Any, *, whole: bool) -> None:
-        with self.workers.reading(body):
+        with self.workers.reading(body) as flow:
             if self.size is None:
                 # No Content-Length: read to the end, growing the buffer (botocore checks at the empty read).
                 assert isinstance(self.buffer, bytearray)
-                while chunk := body.read(self.step):
+                while chunk := flow.read():
                     self.buffer.extend(chunk)
                     self.received += len(chunk)
                     self._count(len(chunk))
@@ -313,7 +317,7 @@ class Transfer(RangedReads):
                     check_cancel(self.cancel)
                     if self.workers.stop.is_set():
                         return
-                    n = body.readinto(view[self.received : min(self.received + self.step, self.limit)])
+                    n = flow.readinto(view[self.received : self.limit])
                     if not n:
                         raise bce.IncompleteReadError(actual_bytes=self.received, expected_bytes=self.limit)
                     self.received += n

@@ -22,6 +22,7 @@ import botocore.exceptions as bce
 
 from dreambolt_magic.client.params import object_params
 from dreambolt_magic.errors import S3Error
+from dreambolt_magic.transfer.pace import CHUNK
 from dreambolt_magic.transfer.parts import PartTable, piece_size, recut
 from dreambolt_magic.transfer.progress import CancelFlag, Meter, check_cancel
 from dreambolt_magic.transfer.workers import Stopped, Workers
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK", "FAST_STREAM", "PROBE_BYTES", "PROBE_SECONDS", "PROBE_SKIP", "ObjectChangedSignal", "RangedReads",
            "total_of"]
 
-#: Bytes per read: a read that times out loses what it had read, so reads are not made larger.
-CHUNK = 1 << 20
 #: The main stream is timed over PROBE_BYTES after its first PROBE_SKIP (or PROBE_SECONDS, if that comes
 #: first) before any worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local
 #: or loopback server, which more connections only slow down (moto re-reads the whole object for every ranged
@@ -67,7 +66,6 @@ class RangedReads:
     limit: int
     parallel: bool
     attempts: int
-    step: int
     max_concurrency: int
     part_size: int | None
     in_order_from: int | None
@@ -95,7 +93,7 @@ class RangedReads:
     def _get(self, client: Any, params: dict[str, Any]) -> Any:
         with self._lock:
             self.requests += 1
-        with self.errors():
+        with self.workers.requesting(), self.errors():
             return client.get_object(**params)
 
     def _count(self, n: int) -> None:
@@ -218,13 +216,13 @@ class RangedReads:
                     if exc.status == 412:
                         raise ObjectChangedSignal from exc
                     raise
-                with self.workers.reading(response["Body"]) as body, self.errors():
+                with self.workers.reading(response["Body"]) as flow, self.errors():
                     self._check_same(response)
                     if response["ResponseMetadata"]["HTTPStatusCode"] == 200:
-                        _skip(body, done)  # the server ignored the Range: the part starts further in
+                        _skip(flow.body, done)  # the server ignored the Range: the part starts further in
                     while done < end:
                         self._check()
-                        n = body.readinto(view[done : min(done + self.step, end)])
+                        n = flow.readinto(view[done:end])
                         if not n:
                             raise bce.IncompleteReadError(actual_bytes=done - start, expected_bytes=end - start)
                         done += n

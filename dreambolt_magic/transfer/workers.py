@@ -1,11 +1,12 @@
 """The threads that fetch one object's parts (:class:`Workers`): started, waited for, and stopped at once.
 
-A worker's failure is kept for the thread that waits (the first one only) and stops the others. Each body
-being read, by a worker or the main stream, is registered (:meth:`Workers.reading`), so that stopping can
-shut its socket down: a thread blocked in a read of a stalled server then wakes at once, not after the read
-timeout. :meth:`Workers.watching` does the same when a cancel flag is set. What each worker does is the
-transfer's business (:mod:`dreambolt_magic.transfer.engine`); this module knows threads and sockets only. No I/O
-of its own.
+A worker's failure is kept for the thread that waits (the first one only) and stops the others. Each request,
+by a worker or the main stream, is registered from the moment it starts (:meth:`Workers.requesting`), and so
+is each body being read (:meth:`Workers.reading`), so that stopping shuts their sockets down from the thread
+that stops, waiting for none: a thread blocked in a read of a stalled server, or waiting for an answer that
+is slow to come, then wakes at once, not after the read timeout. :meth:`Workers.watching` does the same when
+a cancel flag is set. What each worker does is the transfer's business (:mod:`dreambolt_magic.transfer.engine`);
+this module knows threads and sockets only. No I/O of its own.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dreambolt_magic.client.inflight import InFlight
+from dreambolt_magic.transfer.pace import CHUNK, Flow
 from dreambolt_magic.transfer.progress import CancelFlag
 
 __all__ = ["ABORT_WAIT", "CANCEL_POLL", "Stopped", "Workers"]
 
-#: How often the cancel watcher of :meth:`Workers.watching` looks at the flag (seconds).
+#: How often the watcher of :meth:`Workers.watching` looks at the cancel flag and the bodies' speeds (seconds).
 CANCEL_POLL = 0.05
 #: How long :meth:`Workers.abort` waits for the workers once their sockets are shut down (seconds).
 ABORT_WAIT = 1.5
@@ -34,13 +37,18 @@ class Stopped(Exception):
 class Workers:
     """The worker threads of one transfer, the bodies being read, and the stop they share."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_speed: float = 0, step: int = CHUNK) -> None:
+        #: The speed floor of each body (bytes a second, 0: none) and the most a read of one asks
+        #: (:class:`~dreambolt_magic.transfer.pace.Flow`).
+        self.min_speed, self.step = min_speed, step
         #: Set when a worker fails or the transfer is aborted: every thread stops at its next check.
         self.stop = threading.Event()
         #: Each thread with the event it sets as it ends (see :meth:`join` for why not Thread.join).
         self.threads: dict[threading.Thread, threading.Event] = {}
         self._failure: BaseException | None = None
         self._open: set[Any] = set()
+        #: The connections of the requests being made, answered or not (:meth:`requesting`).
+        self.inflight = InFlight()
         self._lock = threading.Lock()
 
     def start(self, count: int, work: Callable[[], None]) -> None:
@@ -93,6 +101,7 @@ class Workers:
         self.stop = threading.Event()
         self.threads = {}
         self._failure = None
+        self.inflight.reopen()
 
     def again(self) -> None:
         """Ready for another round of workers (after a :meth:`join`)."""
@@ -115,7 +124,7 @@ class Workers:
         """Stop the threads and wait for them (at most :data:`ABORT_WAIT`), dropping their failures.
 
         A thread blocked in a read would only notice the stop after the read timeout: the sockets of the
-        bodies in flight are shut down, which ends such a read at once.
+        requests in flight are shut down here, by the calling thread, which ends such a read at once.
         """
         self.stop.set()
         self.shut_open()
@@ -126,33 +135,45 @@ class Workers:
         self.threads = {t: d for t, d in self.threads.items() if t.is_alive()}
         self._failure = None
 
+    def requesting(self) -> contextlib.AbstractContextManager[None]:
+        """While in this block, the calling thread's requests are ones :meth:`shut_open` shuts down, from the
+        moment each starts (before its answer comes: :class:`~dreambolt_magic.client.inflight.InFlight`)."""
+        return self.inflight.tracking()
+
     @contextlib.contextmanager
-    def reading(self, body: Any) -> Iterator[Any]:
-        """Close ``body`` at the end, and let :meth:`abort` shut its socket down while it is read."""
+    def reading(self, body: Any) -> Iterator[Flow]:
+        """``body`` to read through its :class:`~dreambolt_magic.transfer.pace.Flow`, closed at the end; while
+        it is read, :meth:`abort` can shut its socket down, and so can the speed floor (:meth:`watching`)."""
+        flow = Flow(body, self.min_speed, self.step)
         with self._lock:
-            self._open.add(body)
+            self._open.add(flow)
         try:
-            yield body
+            yield flow
         finally:
             with self._lock:
-                self._open.discard(body)
+                self._open.discard(flow)
             body.close()
 
     def shut_open(self) -> None:
-        """Shut down the sockets of the bodies being read."""
+        """Shut down the sockets of the requests being made and the bodies being read, and refuse requests
+        that would start later (until :meth:`renew`)."""
+        self.inflight.shut_down()
         with self._lock:
-            bodies = list(self._open)
-        for body in bodies:
-            _shut_down(body)
+            flows = list(self._open)
+        for flow in flows:
+            _shut_down(flow.body)
 
     @contextlib.contextmanager
     def watching(self, cancel: CancelFlag | None) -> Iterator[None]:
-        """While in this block, a set cancel flag shuts down the sockets being read, from a watcher thread.
+        """While in this block, a watcher thread shuts down the sockets being read once the cancel flag is
+        set, and the socket of a body the speed floor finds too slow (:meth:`~dreambolt_magic.transfer.pace.
+        Flow.judge`).
 
         Without it a cancel is seen between slices of a body, so a stalled server would hold it until the
-        read timeout; with it the blocked read ends at once and the next check raises Cancelled.
+        read timeout; with it the blocked read ends at once and the next check raises Cancelled. A body
+        broken off by the floor raises its ``TooSlow`` error in its reader, which retries it.
         """
-        if cancel is None:
+        if cancel is None and not self.min_speed:
             yield
             return
         finished = threading.Event()
@@ -161,17 +182,27 @@ class Workers:
             # Sleeping on ``finished``, not on the flag: the block's end wakes the watcher at once, where a
             # wait on the flag would hold every load up to CANCEL_POLL at its end (15 s of 300 small loads).
             while not finished.wait(CANCEL_POLL):
-                if cancel.is_set():
+                if cancel is not None and cancel.is_set():
                     self.shut_open()
                     return
+                self._judge_speeds()
 
-        watcher = threading.Thread(target=watch, name="dreambolt-cancel-watch", daemon=True)
+        watcher = threading.Thread(target=watch, name="dreambolt-watch", daemon=True)
         watcher.start()
         try:
             yield
         finally:
             finished.set()
             watcher.join()
+
+
+    def _judge_speeds(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            flows = list(self._open)
+        for flow in flows:
+            if flow.judge(now):
+                _shut_down(flow.body)
 
 
 def _shut_down(body: Any) -> None:

@@ -12,6 +12,7 @@ optional path substring, how many times) and what happens instead::
 
     with FaultProxy(s3.endpoint_url) as proxy:
         proxy.add(Fault(Throttle(rate=500_000), times=None))  # every body at 500 kB/s, as over a slow link
+        proxy.add(Fault(Trickle(size=100, every=0.05)))        # the next body at 2 kB/s: too slow to be of use
 
 Faults are tried in the order they were added; the first that matches (and has times left) applies, so
 one request meets at most one fault. :attr:`FaultProxy.requests` records every request, so a test can
@@ -19,6 +20,7 @@ assert how many were made and of what kind. Credentials never reach the record: 
 header only the region of its credential scope is kept, and query strings (a presigned URL carries its
 signature there) are dropped. Under :class:`Throttle`, :attr:`FaultProxy.sent` counts the body bytes that
 went out and :attr:`FaultProxy.aborted` tells whether a client hung up before its body was all sent.
+:meth:`FaultProxy.open_connections` counts the client connections still open, as the proxy sees them.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-__all__ = ["Corrupt", "Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle"]
+__all__ = ["Corrupt", "Cut", "Delay", "Fault", "FaultProxy", "Hook", "Reply", "Reset", "Seen", "Stall", "Throttle",
+           "Trickle"]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded; the proxy also
 # sets Content-Length itself, since it may cut or drop the body.
@@ -116,6 +119,16 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class Trickle:
+    """Forward, but after the first ``after`` bytes of the body send ``size`` bytes every ``every`` seconds:
+    a server that sends too slowly to be of use, yet never so slowly that a read times out."""
+
+    size: int
+    every: float
+    after: int = 0
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` before forwarding (latency before the first byte of the answer)."""
 
@@ -155,7 +168,7 @@ class Hook:
     run: Callable[[], object]
 
 
-Action = Reply | Send | Reset | Cut | Stall | Delay | Throttle | Corrupt | Hook
+Action = Reply | Send | Reset | Cut | Stall | Trickle | Delay | Throttle | Corrupt | Hook
 
 
 @dataclass(frozen=True)
@@ -220,6 +233,7 @@ class FaultProxy:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()  # accepted, their handler not yet done
 
     # lifecycle
 
@@ -288,6 +302,20 @@ class FaultProxy:
         """Body bytes sent so far under :class:`Throttle`."""
         with self._lock:
             return self._sent
+
+    def open_connections(self) -> int:
+        """How many client connections are open as the proxy sees them: accepted, and the client has neither
+        closed nor shut down its end (no FIN or RST has arrived), whatever the handler is doing meanwhile."""
+        with self._lock:
+            connections = list(self._connections)
+        return sum(1 for sock in connections if not _peer_closed(sock))
+
+    def _connection(self, sock: socket.socket, *, opened: bool) -> None:
+        with self._lock:
+            if opened:
+                self._connections.add(sock)
+            else:
+                self._connections.discard(sock)
 
     def _take(self, method: str, path: str) -> Action | None:
         with self._lock:
@@ -397,11 +425,26 @@ class FaultProxy:
             h.wfile.write(data[action.after :])
         elif isinstance(action, Throttle):
             self._throttle(h, action, data)
+        elif isinstance(action, Trickle):
+            self._trickle(h, action, data)
         elif isinstance(action, Corrupt) and action.offset < len(data):
             damaged = bytes([data[action.offset] ^ action.mask])
             h.wfile.write(data[: action.offset] + damaged + data[action.offset + 1 :])
         else:
             h.wfile.write(data)
+
+    def _trickle(self, h: BaseHTTPRequestHandler, trickle: Trickle, data: bytes) -> None:
+        try:
+            h.wfile.write(data[: trickle.after])
+            h.wfile.flush()
+            for start in range(trickle.after, len(data), trickle.size):
+                if self._stopping.wait(trickle.every):
+                    h.close_connection = True
+                    return
+                h.wfile.write(data[start : start + trickle.size])
+                h.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True  # the client broke the body off
 
     def _throttle(self, h: BaseHTTPRequestHandler, throttle: Throttle, data: bytes) -> None:
         try:
@@ -464,9 +507,27 @@ def _drain(sock: socket.socket, timeout: float = 2.0) -> None:
     time.sleep(0.05)
 
 
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the client has closed or shut down its end: a peek that reads the end (or an error)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing to read
+    except OSError:
+        return True  # reset, or closed here already
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     proxy: FaultProxy
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.proxy._connection(request, opened=True)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.proxy._connection(request, opened=False)
+        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (a read timeout during a stall) is expected; anything else is a bug here.

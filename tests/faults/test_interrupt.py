@@ -2,7 +2,9 @@
 
 The interrupt is a real SIGINT, sent to the main thread (``signal.pthread_kill``) by a helper thread once
 the download is under way and the proxy is stalling every body, so the main thread is blocked in a socket
-read when it arrives, as it would be when a user presses Ctrl-C in a notebook waiting on a slow S3.
+read when it arrives, as it would be when a user presses Ctrl-C in a notebook waiting on a slow S3. The
+proxy then sees every connection closed within a second, even of requests still waiting for their answer,
+even with every core busy.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dreambolt_magic.objects import overlap
 from dreambolt_magic.transfer import engine as transfer
 from dreambolt_magic.transfer import ranged
 
-from .proxy import Delay, Fault, FaultProxy, Stall
+from .proxy import Delay, Fault, FaultProxy, Stall, Throttle
 from .test_faults import BUCKET, Recorder, gets
 
 if TYPE_CHECKING:
@@ -203,3 +205,80 @@ def test_ctrl_c_in_a_cell_keeps_the_previous_value(ip: InteractiveShell, proxy: 
     assert ip.user_ns["df"] is previous
     assert ours(before) == []
     assert established_to(port_of(proxy)) == []
+
+
+# --- every socket is shut down by the thread the interrupt lands in ----------------------------------
+
+#: The bound on the proxy seeing every connection of an interrupted load closed.
+CLOSED_WITHIN = 1.0
+
+
+def closed_after(proxy: FaultProxy, sent: float, *, bound: float = CLOSED_WITHIN) -> float:
+    """Seconds from ``sent`` until the proxy sees no connection of the load open (or a little past ``bound``)."""
+    while proxy.open_connections() and time.monotonic() - sent < bound + 2:
+        time.sleep(0.01)
+    return time.monotonic() - sent
+
+
+@contextmanager
+def busy_machine() -> Iterator[None]:
+    """Every core busy with a process that burns CPU (two per core), as when other work shares the machine."""
+    import os
+    import subprocess
+    import sys
+
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        time.sleep(0.2)  # running before the load starts
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+        for burner in burners:
+            burner.wait()
+
+
+def test_ctrl_c_shuts_a_part_waiting_for_its_answer(
+    proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parts' answers are slow to come (as moto's are on a busy machine): their workers wait in botocore for
+    # the headers, with no body yet to shut. The socket must be shut down all the same, at once, by the thread
+    # the interrupt lands in, whatever the workers are doing.
+    monkeypatch.setattr(ranged, "FAST_STREAM", None)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "large.csv", LARGE)
+    proxy.add(Fault(Stall(after=100_000, seconds=STALL)))  # the main stream
+    proxy.add(Fault(Delay(STALL), times=None))  # every part: no answer
+    before = set(threading.enumerate())
+
+    with ctrl_c_when(lambda: len(gets(proxy)) >= 3) as pressed, pytest.raises(KeyboardInterrupt):
+        dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=False, max_attempts=2,
+                             read_timeout=STALL * 2, max_concurrency=3, part_size=2 << 20)
+
+    assert closed_after(proxy, pressed["sent"]) < CLOSED_WITHIN
+    assert [r.fault for r in gets(proxy)] == ["Stall", "Delay", "Delay"]
+    assert ours(before) == []
+    assert established_to(port_of(proxy)) == []
+
+
+def test_ctrl_c_on_a_busy_machine_closes_every_connection_within_a_second(
+    proxy: FaultProxy, s3: S3Helper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CPU contended, the parts' answers late (1.5 s, as moto's can be on a busy machine) and their bodies
+    # slow, the main stream's stalled: Ctrl-C lands while the workers wait for their answers, or read them, or
+    # have not been scheduled since. Whatever they do, the proxy sees every connection closed at once.
+    monkeypatch.setattr(ranged, "FAST_STREAM", None)
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, "large.csv", LARGE)
+    took = []
+    with busy_machine():
+        for delay in (0.0, 0.3, 0.8, 2.0):
+            proxy.clear()
+            proxy.add(Fault(Stall(after=100_000, seconds=STALL)))
+            proxy.add(Fault(Throttle(rate=20_000, wait=1.5), times=None))
+            with ctrl_c_when(lambda: len(gets(proxy)) >= 4, delay=delay) as pressed, pytest.raises(KeyboardInterrupt):
+                dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=False, max_attempts=2,
+                                     read_timeout=STALL * 2, max_concurrency=4, part_size=2 << 20)
+            took.append(round(closed_after(proxy, pressed["sent"]), 3))
+
+    assert max(took) < CLOSED_WITHIN, took

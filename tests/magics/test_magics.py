@@ -48,6 +48,7 @@ TRAIT_DEFAULTS: dict[str, Any] = {
     "unsigned_fallback": True,
     "connect_timeout": 5.0,
     "read_timeout": 15.0,
+    "min_speed": 1000,
     "cache": False,
     "cache_dir": None,
     "cache_size": 2 << 30,
@@ -616,7 +617,8 @@ def test_config_sets_and_reads_back(ip: InteractiveShell) -> None:
 
 
 @pytest.mark.parametrize(("name", "good", "bad"), [("max_attempts", 3, 0), ("max_attempts", 3, -1),
-                                                   ("connect_timeout", 7.0, 0), ("read_timeout", 30.0, -1)])
+                                                   ("connect_timeout", 7.0, 0), ("read_timeout", 30.0, -1),
+                                                   ("min_speed", 0, -1)])
 def test_config_refuses_an_invalid_value_and_keeps_the_old_one(
     ip: InteractiveShell, caplog: pytest.LogCaptureFixture, name: str, good: float, bad: float
 ) -> None:
@@ -630,7 +632,7 @@ def test_config_refuses_an_invalid_value_and_keeps_the_old_one(
 
 
 @pytest.mark.parametrize(("name", "bad"), [("max_attempts", 0), ("connect_timeout", 0.0),
-                                           ("read_timeout", -1.0)])
+                                           ("read_timeout", -1.0), ("min_speed", -1)])
 def test_invalid_setting_raises_trait_error(ip: InteractiveShell, name: str, bad: float) -> None:
     instance = magics(ip)
     old = getattr(instance, name)

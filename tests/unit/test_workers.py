@@ -80,7 +80,7 @@ def test_a_set_cancel_flag_shuts_the_bodies_being_read(monkeypatch: pytest.Monke
     with crew.watching(flag), crew.reading(body):
         flag.set()
         assert body.shut.wait(PATIENCE)
-    assert not any(t.name == "dreambolt-cancel-watch" for t in threading.enumerate())
+    assert not any(t.name == "dreambolt-watch" for t in threading.enumerate())
 
 
 def test_renew_forgets_the_stop_but_keeps_the_bodies_registered() -> None:
