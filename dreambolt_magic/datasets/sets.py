@@ -72,16 +72,13 @@ def load_set(
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
            "partitions": partitions, "max_workers": max_workers, "sample": sample,
                            "skip_archived": skip_archived}
-    if table_version is not None and (isinstance(table_version, bool) or not isinstance(table_version, int)):
-        raise ValueError(f"table_version must be a whole number (a Delta version, an Iceberg snapshot id), "
-                         f"not {table_version!r}")
+    tables.check_version(table_version)
     try:
         if table_version is None:
             return _load_set(uris, options, None, **run)
         # Only a table has versions: its listing, which refuses a table's root, says whether this is one.
         expand(uris, options.connect, region=options.region, cancel=cancel)
-        raise ValueError(f"table_version is for the root of a Delta Lake or Iceberg table; {set_label(uris)} "
-                         "is not one")
+        raise tables.not_a_table(set_label(uris))
     except S3FormatError as exc:
         root = tables.table_root(uris, exc)
         if root is None:
