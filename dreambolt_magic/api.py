@@ -206,6 +206,11 @@ def summarize(frame: pd.DataFrame) -> str:
         skipped = info["skipped_archived"]
         parts.append(f"{skipped:,} archived object{'s' if skipped != 1 else ''} skipped")
     count = f" ({info['object_count']:,} objects)" if "object_count" in info else ""
+    if isinstance(info.get("table"), dict):
+        from dreambolt_magic.datasets.tables import label
+
+        files = info["table"].get("files") or 0
+        count = f" ({label(info['table'])}: {files:,} file{'s' if files != 1 else ''})"
     if info.get("sample"):
         objects = info.get("object_count") or 1
         count = f" (sample: the first {info['sample']:,} rows, from {objects:,} object{'s' if objects != 1 else ''})"

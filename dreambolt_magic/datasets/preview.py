@@ -107,9 +107,11 @@ class SetInfo:
         out = [f"{self.uri}: {len(self.objects):,} object{'s' if len(self.objects) != 1 else ''} · "
                f"{human_bytes(self.total_bytes)} · {rows}"]
         if self.table is not None:
-            kind = {"delta": "Delta Lake", "iceberg": "Apache Iceberg"}.get(self.table["format"], "a")
-            out.insert(0, f"{kind} table, version {self.table['version']}: the {self.table['files']:,} files its "
+            files = self.table["files"]
+            out.insert(0, f"{tables.label(self.table)}: the {files:,} file{'s' if files != 1 else ''} its "
                           f"{'log' if self.table['format'] == 'delta' else 'metadata'} names")
+            if self.table.get("metadata"):
+                out.append(f"Metadata: {self.table['metadata']}")
         need = self.memory
         if need is None:
             out.append("Memory as a DataFrame: unknown (an object's format is unknown)")
@@ -159,9 +161,11 @@ def info(
     read_timeout: float | None = None,
     max_workers: int = MAX_WORKERS,
     sse_customer_key: bytes | None = None,
+    table_version: int | None = None,
 ) -> SetInfo:
     """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only
-    (with ``sse_customer_key``, the SSE-C key of objects encrypted with one)."""
+    (with ``sse_customer_key``, the SSE-C key of objects encrypted with one). A Delta Lake or Iceberg table's
+    root is its current version's files, or ``table_version``'s."""
     from dreambolt_magic.datasets import browse
 
     connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
@@ -171,13 +175,17 @@ def info(
         format = readers.normalize_format(format)
     customer_key = CustomerKey.of(sse_customer_key)
     table = None
+    tables.check_version(table_version)
     try:
         refs = expand(uris, connect, region=region)
+        if table_version is not None:
+            raise tables.not_a_table(set_label(uris))
     except S3FormatError as exc:
         root = tables.table_root(uris, exc)
         if root is None:
             raise
-        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], LoadOptions(connect=connect, region=region))
+        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], LoadOptions(connect=connect, region=region),
+                                  version=table_version)
         refs = table.refs
     session = browse.Session.open(connect.at(endpoint_url or refs[0].uri.endpoint))
 

@@ -269,6 +269,7 @@ class S3IngestMagics(Magics):
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
                 sse_customer_key=customer_key_from_env(args.sse_c_key_env),
+                table_version=args.table_version,
             )
         except S3Error as exc:
             display(exc)
