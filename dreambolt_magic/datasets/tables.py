@@ -6,8 +6,9 @@ else here: ``deltalake`` (extra ``[delta]``) and ``pyiceberg`` (extra ``[iceberg
 credentials, region and endpoint. The files it names (with their partition values, for Delta, whose files do
 not hold them) are then read by the set loader through our own engine, as any set's objects are: progress,
 retries, explanations, columns, nrows and filters all apply. What our engine cannot honour (Delta deletion
-vectors or column mapping; Iceberg delete files or renamed columns) is refused with an explanation, never read
-into wrong rows. Without the library: an explanation naming the ``pip install`` that reads the table.
+vectors in use, or column mapping; Iceberg delete files or renamed columns) is refused with an explanation,
+never read into wrong rows; a Delta table that merely allows deletion vectors, none in use, is read. Without
+the library: an explanation naming the ``pip install`` that reads the table.
 """
 
 from __future__ import annotations
@@ -124,11 +125,23 @@ def _delta(root: str, bucket: str, prefix: str, storage: dict[str, str], version
         missing = _delta_versions(root, kept, version) if version is not None else None
         raise missing or _unreadable(root, "Delta Lake", _scrubbed(str(exc), storage)) from None
     protocol, metadata = table.protocol(), table.metadata()
-    features = set(protocol.reader_features or ())
+    # deltalake's DataFusion reader applies both (its to_pandas refuses deletion vectors, and reads the
+    # columns of a table with column mapping as nulls).
+    reader = (f"pyarrow.table(deltalake.QueryBuilder().register('t', deltalake.DeltaTable({root!r})).execute("
+              "'select * from t').read_all()).to_pandas()")
     mapping = (metadata.configuration or {}).get("delta.columnMapping.mode", "none")
-    if "deletionVectors" in features or mapping not in ("none", None):
-        what = "deletion vectors" if "deletionVectors" in features else f"column mapping ({mapping})"
-        raise _unsupported(root, "Delta Lake", what, f"deltalake.DeltaTable({root!r}).to_pandas()")
+    if mapping not in ("none", None):
+        raise _unsupported(root, "Delta Lake", f"column mapping ({mapping})", reader)
+    if "deletionVectors" in set(protocol.reader_features or ()):
+        # The feature allows them; only a file that has one (rows deleted in place) is refused. The vectors
+        # are small: deltalake reads them to say which files have one.
+        try:
+            marked = pa.table(table.deletion_vectors()).column("filepath").to_pylist()
+        except Exception as exc:
+            raise _unreadable(root, "Delta Lake", _scrubbed(str(exc), storage)) from None
+        if marked:
+            raise _unsupported(root, "Delta Lake", f"deletion vectors (rows deleted in place, in {len(marked)} of "
+                               f"its files)", reader)
     actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
     uris = table.file_uris()
     partition_columns = list(metadata.partition_columns)

@@ -113,3 +113,54 @@ def commit_deletes(table: Table, content: DataFileContent, rows: pa.Table, *,
     with table.transaction() as transaction:
         AddDeletes(operation=Operation.DELETE, transaction=transaction, io=table.io).commit()
     return table.refresh()
+
+
+_Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+
+
+def _z85(data: bytes) -> str:
+    """Z85 (ZeroMQ's base 85), which Delta uses for a deletion vector's file name in the log."""
+    out = []
+    for i in range(0, len(data), 4):
+        value, chars = int.from_bytes(data[i : i + 4], "big"), []
+        for _ in range(5):
+            value, digit = divmod(value, 85)
+            chars.append(_Z85[digit])
+        out.append("".join(reversed(chars)))
+    return "".join(out)
+
+
+def delete_in_place(folder: Path, positions: list[int]) -> None:
+    """Commit a deletion vector on the (only) data file of the Delta table at ``folder``: the rows at
+    ``positions`` deleted in place, as Spark or Databricks deletes them (deltalake rewrites the file instead).
+
+    The vector is written as the Delta protocol lays it out: a file ``deletion_vector_<uuid>.bin`` (a version
+    byte, then the vector's size, a RoaringBitmapArray of one 32-bit Roaring bitmap, and its CRC-32), named
+    in the log by the Z85 of its uuid; the commit removes the file's add and adds it again with the vector.
+    """
+    import json
+    import struct
+    import time
+    import uuid
+    import zlib
+
+    log = folder / "_delta_log"
+    last = max(log.glob("*.json"))
+    adds = [entry["add"] for line in last.read_text().splitlines() if "add" in (entry := json.loads(line))]
+    (add,) = adds
+    roaring = (struct.pack("<II", 12346, 1) + struct.pack("<HH", 0, len(positions) - 1) + struct.pack("<I", 16)
+               + b"".join(struct.pack("<H", p) for p in sorted(positions)))
+    vector = struct.pack("<iqi", 1681511377, 1, 0) + roaring
+    name = uuid.uuid4()
+    (folder / f"deletion_vector_{name}.bin").write_bytes(
+        bytes([1]) + struct.pack(">i", len(vector)) + vector + struct.pack(">I", zlib.crc32(vector)))
+    now = int(time.time() * 1000)
+    dv = {"storageType": "u", "pathOrInlineDv": _z85(name.bytes), "offset": 1, "sizeInBytes": len(vector),
+          "cardinality": len(positions)}
+    commit = [{"commitInfo": {"timestamp": now, "operation": "DELETE"}},
+              {"remove": {"path": add["path"], "deletionTimestamp": now, "dataChange": True,
+                          "extendedFileMetadata": True, "partitionValues": add["partitionValues"],
+                          "size": add["size"]}},
+              {"add": {**add, "modificationTime": now, "deletionVector": dv}}]
+    version = int(last.stem) + 1
+    (log / f"{version:020d}.json").write_text("".join(json.dumps(entry) + "\n" for entry in commit))

@@ -18,7 +18,7 @@ import deltalake
 import pandas as pd
 import pytest
 from IPython.utils.capture import capture_output
-from tables_support import BUCKET, same, upload, write_delta, write_iceberg
+from tables_support import BUCKET, same, write_delta, write_iceberg
 
 import dreambolt_magic as dm
 from dreambolt_magic import S3FormatError
@@ -93,21 +93,6 @@ def test_table_version_on_a_plain_prefix_is_refused(s3: S3Helper) -> None:
     s3.put(BUCKET, "plain/a.csv", b"n\n1\n")
     with pytest.raises(ValueError, match="table_version is for the root"):
         dm.load(f"s3://{BUCKET}/plain/", endpoint_url=s3.endpoint_url, progress=False, table_version=0)
-
-
-def test_deletion_vectors_are_refused_not_ignored(s3: S3Helper, tmp_path: Path) -> None:
-    from deltalake import DeltaTable, write_deltalake
-
-    folder = tmp_path / "dv"
-    write_deltalake(str(folder), pd.DataFrame({"n": [1, 2, 3]}),
-                    configuration={"delta.enableDeletionVectors": "true"})
-    DeltaTable(str(folder)).delete("n = 2")
-    s3.make_bucket(BUCKET)
-    upload(s3, folder, "dv/")
-    with pytest.raises(S3FormatError) as caught:
-        dm.load(f"s3://{BUCKET}/dv/", endpoint_url=s3.endpoint_url, progress=False)
-    assert caught.value.code == "UnsupportedTable"
-    assert "deletion vectors" in str(caught.value)
 
 
 @pytest.fixture
