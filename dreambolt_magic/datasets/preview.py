@@ -187,7 +187,7 @@ def info(
         table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], LoadOptions(connect=connect, region=region),
                                   version=table_version)
         refs = table.refs
-    session = browse.Session.open(connect.at(endpoint_url or refs[0].uri.endpoint))
+    session = browse.Session.open(connect.at(endpoint_url or (refs[0].uri.endpoint if refs else None)))
 
     kinds = partition_types(refs)
 
@@ -231,7 +231,9 @@ def info(
         schema = dict.fromkeys(names, "?")
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
     if table is not None:
-        schema = {name: schema.get(name, partitions.pop(name, "?")) for name in table.columns}
+        typed = {f.name: str(f.type) for f in table.schema} if table.schema is not None else {}
+        # The footers' types, else the partition values', else (no file: an empty table) the table's own.
+        schema = {name: schema.get(name, partitions.pop(name, typed.get(name, "?"))) for name in table.columns}
     return SetInfo(set_label(uris), objects, schema, partitions, table.describe() if table is not None else None)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -46,6 +46,9 @@ from dreambolt_magic.objects.load import DEFAULTS, Listed, load_object
 from dreambolt_magic.options import LoadOptions
 from dreambolt_magic.transfer.progress import CancelFlag, Progress
 from dreambolt_magic.uri import S3Uri
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["load_set"]
 
@@ -84,7 +87,27 @@ def load_set(
         if root is None:
             raise
         table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], options, version=table_version)
+    if not table.refs and table.schema is not None:
+        return _empty_table(set_label(uris), table, table.schema, options.read.column_list, source_column)
     return _load_set(uris, options, table, **run)
+
+
+def _empty_table(label: str, table: tables.Table, schema: pa.Schema, wanted: list[str] | None,
+                 source_column: str | None) -> pd.DataFrame:
+    """The frame of a table whose version has no file (created, not yet written; or every row deleted): no
+    row, the table's columns and types (``schema``)."""
+    frame = schema.empty_table().to_pandas()
+    if wanted is not None:
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise S3FormatError(f"the table {label} has no column {', '.join(map(repr, missing))}; its columns are "
+                                f"{', '.join(map(repr, table.columns))}", uri=label, code="MissingColumns",
+                                hints={"missing": missing, "available": list(table.columns)})
+        frame = frame[wanted]
+    if source_column is not None:
+        frame[source_column] = pd.Series(dtype=object)
+    frame.attrs["s3"] = {**_provenance(label, [], 0), "table": table.describe(), "elapsed": 0.0}
+    return frame
 
 
 def _load_set(

@@ -29,6 +29,8 @@ from dreambolt_magic.uri import S3Uri, parse
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    import pyarrow as pa
+
     from dreambolt_magic.options import LoadOptions
 
 __all__ = ["TABLE_CODES", "Table", "check_version", "label", "not_a_table", "open_table", "table_root"]
@@ -54,6 +56,8 @@ class Table:
     rows: int
     #: Iceberg: the metadata file read (``metadata/*.metadata.json``), as an s3:// URI.
     metadata: str | None = None
+    #: The table's schema as Arrow's, for a table with no file (an empty frame of its columns and types).
+    schema: pa.Schema | None = None
 
     def describe(self) -> dict[str, Any]:
         """What ``df.attrs["s3"]["table"]`` says of it."""
@@ -153,9 +157,9 @@ def _delta(root: str, bucket: str, prefix: str, storage: dict[str, str], version
         values = {name: action.get(f"partition.{name}") for name in partition_columns}
         refs.append(ObjectRef(target, size=action.get("size_bytes"),
                               partitions={k: HIVE_NULL if v is None else str(v) for k, v in values.items()}))
-    columns = list(pa.schema(table.schema().to_arrow()).names)
+    schema = pa.schema(table.schema().to_arrow())
     rows = sum(a.get("num_records") or 0 for a in actions)
-    return Table("delta", root, table.version(), refs, columns, rows)
+    return Table("delta", root, table.version(), refs, list(schema.names), rows, schema=schema)
 
 
 def _log_versions(conn: Connection, region: str, policy: RetryPolicy, bucket: str, prefix: str) -> list[int]:
@@ -252,9 +256,10 @@ def _iceberg(root: str, bucket: str, metadata: str, storage: dict[str, str], ver
         refs.append(ObjectRef(target, size=data.file_size_in_bytes, partitions={}))
     # The snapshot's own schema: an older snapshot may have had fewer columns.
     kept = table.schemas().get(snapshot.schema_id) if snapshot is not None and snapshot.schema_id is not None else None
-    columns = [field.name for field in (kept or table.schema()).fields]
+    schema = kept or table.schema()
     rows = sum(task.file.record_count for task in tasks)
-    return Table("iceberg", root, snapshot.snapshot_id if snapshot is not None else 0, refs, columns, rows, metadata)
+    return Table("iceberg", root, snapshot.snapshot_id if snapshot is not None else 0, refs,
+                 [field.name for field in schema.fields], rows, metadata, schema.as_arrow())
 
 
 def _snapshots(table: Any) -> str:

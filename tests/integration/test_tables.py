@@ -18,10 +18,11 @@ import deltalake
 import pandas as pd
 import pytest
 from IPython.utils.capture import capture_output
-from tables_support import BUCKET, same, write_delta, write_iceberg
+from tables_support import BUCKET, same, upload, write_delta, write_iceberg
 
 import dreambolt_magic as dm
 from dreambolt_magic import S3FormatError
+from dreambolt_magic.datasets import preview
 
 if TYPE_CHECKING:
     from conftest import S3Helper
@@ -115,8 +116,6 @@ def test_an_iceberg_snapshot_id_reads_that_snapshot(s3: S3Helper, iceberg: dict[
 
 
 def test_info_on_a_tables_root_describes_the_table(s3: S3Helper, delta: dict[str, Any]) -> None:
-    from dreambolt_magic.datasets import preview
-
     found = preview.info(delta["uri"], endpoint_url=s3.endpoint_url)
     assert found.table is not None and (found.table["format"], found.table["version"]) == ("delta", 1)
     assert len(found.objects) == 2 and found.rows == 2  # the current files, not the folder's four
@@ -153,3 +152,24 @@ def test_a_tables_load_says_which_version_it_read(s3: S3Helper, delta: dict[str,
     snapshot = iceberg["table"].current_snapshot().snapshot_id
     assert dm.summarize(df).startswith(f"Loaded {iceberg['uri']} (Apache Iceberg table, snapshot {snapshot}: "
                                        "1 file): 2 rows")
+
+
+def test_a_table_with_no_file_loads_as_an_empty_frame_of_its_columns(
+    s3: S3Helper, iceberg: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltalake import DeltaTable, write_deltalake
+
+    created = iceberg["catalog"].create_table("db.new", schema=iceberg["table"].schema())  # no snapshot yet
+    folder = tmp_path / "gone"
+    write_deltalake(str(folder), pd.DataFrame({"n": [1, 2], "city": ["Oslo", "Rome"]}))
+    DeltaTable(str(folder)).delete("n > 0")  # version 1 has no file
+    upload(s3, folder, "gone/")
+    for uri in (created.metadata_location.split("/metadata/")[0] + "/", f"s3://{BUCKET}/gone/"):
+        df = dm.load(uri, endpoint_url=s3.endpoint_url, progress=False)
+        assert df.empty and list(df.columns) == ["n", "city"] and str(df["n"].dtype) == "int64"
+        assert df.attrs["s3"]["table"]["files"] == 0
+        assert list(dm.load(uri, endpoint_url=s3.endpoint_url, progress=False, columns=["city"]).columns) == ["city"]
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint_url)
+        found = preview.info(uri)  # the endpoint from the environment: no file gives one
+        monkeypatch.delenv("AWS_ENDPOINT_URL")
+        assert found.rows == 0 and found.schema["n"] == "int64"
