@@ -215,6 +215,10 @@ def summarize(frame: pd.DataFrame) -> str:
         skipped = info["skipped_archived"]
         parts.append(f"{plural(skipped, 'archived object')} skipped")
     count = f" ({plural(info['object_count'], 'object')})" if "object_count" in info else ""
+    if isinstance(info.get("table"), dict):
+        from dreambolt_magic.datasets.tables import label
+
+        count = f" ({label(info['table'])}: {plural(info['table'].get('files') or 0, 'file')})"
     if info.get("sample"):
         objects = info.get("object_count") or 1
         count = f" (sample: the first {plural(info['sample'], 'row')}, from {plural(objects, 'object')})"

@@ -254,6 +254,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "NoSuchKey": S3NotFound,
     "NoSuchVersion": S3NotFound,
     "NoMatchingObjects": S3NotFound,
+    "NoSuchTableVersion": S3NotFound,
     # Throttling.
     "SlowDown": S3RateLimit,
     "ServiceUnavailable": S3RateLimit,

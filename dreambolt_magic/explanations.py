@@ -325,7 +325,12 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "UnsupportedTable": (
         "{message}. Reading its files as they are would give rows the table no longer has (or columns under "
         "other names), so nothing was loaded.",
-        "Read this table with its library, which applies them: {reader}.",
+        "Read this table with a reader that applies them: {reader}.",
+    ),
+    "NoSuchTableVersion": (
+        "{message}. Nothing was loaded.",
+        "Pass one of those with --table-version N (table_version=N), or leave it out to read the {table_kind} "
+        "table's current state.",
     ),
     "InvalidUri": (
         "{message}",

@@ -124,9 +124,10 @@ class SetInfo:
         rows = plural(self.rows, "row") if self.rows is not None else "rows unknown until loaded"
         out = [f"{self.uri}: {plural(len(self.objects), 'object')} · {human_bytes(self.total_bytes)} · {rows}"]
         if self.table is not None:
-            kind = {"delta": "Delta Lake", "iceberg": "Apache Iceberg"}.get(self.table["format"], "a")
-            out.insert(0, f"{kind} table, version {self.table['version']}: the {plural(self.table['files'], 'file')} "
-                          f"its {'log' if self.table['format'] == 'delta' else 'metadata'} names")
+            out.insert(0, f"{tables.label(self.table)}: the {plural(self.table['files'], 'file')} its "
+                          f"{'log' if self.table['format'] == 'delta' else 'metadata'} names")
+            if self.table.get("metadata"):
+                out.append(f"Metadata: {self.table['metadata']}")
         need = self.memory
         if need is None:
             out.append("Memory as a DataFrame: unknown (an object's format is unknown)")
@@ -181,9 +182,11 @@ def info(
     read_timeout: float | None = None,
     max_workers: int = MAX_WORKERS,
     sse_customer_key: bytes | None = None,
+    table_version: int | None = None,
 ) -> SetInfo:
     """Objects, total bytes, schema and row counts of what ``uris`` name, reading footers and headers only
-    (with ``sse_customer_key``, the SSE-C key of objects encrypted with one)."""
+    (with ``sse_customer_key``, the SSE-C key of objects encrypted with one). A Delta Lake or Iceberg table's
+    root is its current version's files, or ``table_version``'s."""
     from dreambolt_magic.datasets import browse
 
     connect = ConnectOptions.of(profile=profile, endpoint_url=endpoint_url, anon=anon, requester_pays=requester_pays,
@@ -193,15 +196,19 @@ def info(
         format = readers.normalize_format(format)
     customer_key = CustomerKey.of(sse_customer_key)
     table = None
+    tables.check_version(table_version)
     try:
         refs = expand(uris, connect, region=region)
+        if table_version is not None:
+            raise tables.not_a_table(set_label(uris))
     except S3FormatError as exc:
         root = tables.table_root(uris, exc)
         if root is None:
             raise
-        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], LoadOptions(connect=connect, region=region))
+        table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], LoadOptions(connect=connect, region=region),
+                                  version=table_version)
         refs = table.refs
-    session = browse.Session.open(connect.at(endpoint_url or refs[0].uri.endpoint))
+    session = browse.Session.open(connect.at(endpoint_url or (refs[0].uri.endpoint if refs else None)))
 
     kinds = partition_types(refs)
 
@@ -258,7 +265,9 @@ def info(
         break
     partitions = {name: "int64" if kind is int else "str" for name, kind in kinds.items()}
     if table is not None:
-        schema = {name: schema.get(name, partitions.pop(name, "?")) for name in table.columns}
+        typed = {f.name: str(f.type) for f in table.schema} if table.schema is not None else {}
+        # The footers' types, else the partition values', else (no file: an empty table) the table's own.
+        schema = {name: schema.get(name, partitions.pop(name, typed.get(name, "?"))) for name in table.columns}
     return SetInfo(set_label(uris), objects, schema, partitions, table.describe() if table is not None else None)
 
 

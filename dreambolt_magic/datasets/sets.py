@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -48,6 +48,9 @@ from dreambolt_magic.transfer.progress import CancelFlag, Progress
 from dreambolt_magic.units import plural
 from dreambolt_magic.uri import S3Uri
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = ["load_set"]
 
 
@@ -73,22 +76,39 @@ def load_set(
     run: dict[str, Any] = {"progress": progress, "cancel": cancel, "source_column": source_column, "filter": filter,
            "partitions": partitions, "max_workers": max_workers, "sample": sample,
                            "skip_archived": skip_archived}
-    if table_version is not None and (isinstance(table_version, bool) or not isinstance(table_version, int)):
-        raise ValueError(f"table_version must be a whole number (a Delta version, an Iceberg snapshot id), "
-                         f"not {table_version!r}")
+    tables.check_version(table_version)
     try:
         if table_version is None:
             return _load_set(uris, options, None, **run)
         # Only a table has versions: its listing, which refuses a table's root, says whether this is one.
         expand(uris, options.connect, region=options.region, cancel=cancel)
-        raise ValueError(f"table_version is for the root of a Delta Lake or Iceberg table; {set_label(uris)} "
-                         "is not one")
+        raise tables.not_a_table(set_label(uris))
     except S3FormatError as exc:
         root = tables.table_root(uris, exc)
         if root is None:
             raise
         table = tables.open_table(root, tables.TABLE_CODES[str(exc.code)], options, version=table_version)
+    if not table.refs and table.schema is not None:
+        return _empty_table(set_label(uris), table, table.schema, options.read.column_list, source_column)
     return _load_set(uris, options, table, **run)
+
+
+def _empty_table(label: str, table: tables.Table, schema: pa.Schema, wanted: list[str] | None,
+                 source_column: str | None) -> pd.DataFrame:
+    """The frame of a table whose version has no file (created, not yet written; or every row deleted): no
+    row, the table's columns and types (``schema``)."""
+    frame = schema.empty_table().to_pandas()
+    if wanted is not None:
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise S3FormatError(f"the table {label} has no column {', '.join(map(repr, missing))}; its columns are "
+                                f"{', '.join(map(repr, table.columns))}", uri=label, code="MissingColumns",
+                                hints={"missing": missing, "available": list(table.columns)})
+        frame = frame[wanted]
+    if source_column is not None:
+        frame[source_column] = pd.Series(dtype=object)
+    frame.attrs["s3"] = {**_provenance(label, [], 0), "table": table.describe(), "elapsed": 0.0}
+    return frame
 
 
 def _load_set(

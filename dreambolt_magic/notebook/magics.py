@@ -248,12 +248,15 @@ class S3IngestMagics(Magics):
         """Show what %%s3ingest would load, without downloading the data.
 
         Usage: %s3ingest_info URI [--format F] [--region R] [--profile P] [--endpoint-url E] [--anon]
+                                  [--table-version N]
                info = %s3ingest_info s3://bucket/table/
 
         URI may be a glob or a prefix ending in /. Shows the objects and their total size, the columns
         (with types and row counts from Parquet footers, read with a ranged GET each; for other formats
         the names from the first object's first few KiB), Hive partition columns, and the memory the
-        DataFrame would take (estimated from Parquet footers, or roughly from sizes, "~"). Returns the info.
+        DataFrame would take (estimated from Parquet footers, or roughly from sizes, "~"). A Delta Lake or
+        Iceberg table's root shows the table: its version (Delta) or snapshot id and metadata file (Iceberg),
+        the files that version names, its rows and columns; --table-version N another version. Returns the info.
         """
         if not line.strip():
             raise UsageError("%s3ingest_info needs a URI, e.g. %s3ingest_info s3://bucket/table/")
@@ -277,6 +280,7 @@ class S3IngestMagics(Magics):
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
                 sse_customer_key=customer_key_from_env(args.sse_c_key_env),
+                table_version=args.table_version,
             )
         except S3Error as exc:
             display(exc)
