@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "explanations": 0,
     "options": 0,
     "arns": 0,
+    "data_explanations": 0,
     "units": 0,
     "uri": 0,
 }
