@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from types import SimpleNamespace
 from typing import Any
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
@@ -59,6 +60,8 @@ _CELL_MAGIC = re.compile(r"\s*%%s3ingest(?=\s|$)")
 _URI = re.compile(r"(^|[\s'\"])(s3a?://)([^\s'\"]*)$")
 _VALUED = {"--endpoint-url": "endpoint_url", "--profile": "profile", "--region": "region"}
 _FLAGS = {"--anon": "anon", "--requester-pays": "requester_pays"}
+#: What the line may say of the connection, by the name the magic's arguments give it.
+_SETTINGS = (*_VALUED.values(), *_FLAGS.values())
 
 
 class S3Completion:
@@ -128,20 +131,14 @@ class S3Completion:
                                  lambda: _prefix_page(options, region, bucket, path), self.time_limit)
 
     def _settings(self, line: str) -> tuple[ConnectOptions, str | None]:
-        magics, given = self.magics, _line_settings(line)
-        options = ConnectOptions.of(
-            endpoint_url=given.get("endpoint_url") or magics.endpoint_url,
-            profile=given.get("profile") or magics.profile,
-            anon=given.get("anon") or magics.anon,
-            requester_pays=given.get("requester_pays") or magics.requester_pays,
-            unsigned_fallback=magics.unsigned_fallback,
-            connect_timeout=magics.connect_timeout,
-            read_timeout=magics.read_timeout,
-            max_attempts=min(magics.max_attempts, _ATTEMPTS),
-        )
+        given = _line_settings(line)
+        line_args = SimpleNamespace(**{name: given.get(name) for name in _SETTINGS}, max_attempts=None)
+        settings = self.magics.connection_settings(line_args)  # as the magic would load it
+        region = settings.pop("region")
+        options = ConnectOptions.of(**{**settings, "max_attempts": min(settings["max_attempts"], _ATTEMPTS)})
         from dreambolt_magic.client.connection import endpoint_from_env  # botocore: not at %load_ext
 
-        return options.at(options.endpoint_url or endpoint_from_env()), given.get("region") or magics.region
+        return options.at(options.endpoint_url or endpoint_from_env()), region
 
 
 class Listings:

@@ -51,24 +51,18 @@ class S3IngestMagics(Magics):
         False, help="Say on every request that you pay for it, as Requester Pays buckets demand (your account is "
         "charged for the requests and the bytes). --requester-pays decides for one load.",
     ).tag(config=True)
-    max_attempts = Int(5, help="Attempts per request before giving up (backoff with jitter between).").tag(
-        config=True
-    )
+    max_attempts = Int(5, help="Attempts per request before giving up (backoff with jitter between)."
+                       ).tag(config=True)
     progress = Bool(True, help="Show a progress bar while loading.").tag(config=True)
     quiet = Bool(False, help="Do not print the summary line after a load.").tag(config=True)
-    unsigned_fallback = Bool(
-        True,
-        help="With no credentials configured at all, try the object unsigned once (it may be public).",
-    ).tag(config=True)
+    unsigned_fallback = Bool(True, help="With no credentials configured at all, try the object unsigned once (it "
+                             "may be public).").tag(config=True)
     connect_timeout = Float(5.0, help="Seconds to wait for a connection to S3.").tag(config=True)
     read_timeout = Float(15.0, help="Seconds to wait for data on an open connection.").tag(config=True)
     min_speed = Int(TRANSFER.min_speed, help="Bytes a second a download must bring over half a minute, or it is "
                     "broken off and resumed (0: no floor). --min-speed decides for one load.").tag(config=True)
-    cache = Bool(
-        False,
-        help="Keep loaded objects on disk: an unchanged object is not downloaded again (one HEAD instead). "
-        "--cache / --no-cache decide for one load.",
-    ).tag(config=True)
+    cache = Bool(False, help="Keep loaded objects on disk: an unchanged object is not downloaded again (one HEAD "
+                 "instead). --cache / --no-cache decide for one load.").tag(config=True)
     cache_dir = Unicode(
         None, allow_none=True,
         help="Directory of the cache (made with mode 0700). Default: $XDG_CACHE_HOME/dreambolt_magic, "
@@ -180,6 +174,20 @@ class S3IngestMagics(Magics):
         self._user_ns[name] = frame
         return None
 
+    def connection_settings(self, args: Any) -> dict[str, Any]:
+        """Where and how to connect, as a load's keywords: the line's options over ``%config``'s settings."""
+        return {
+            "region": args.region or self.region,
+            "profile": args.profile or self.profile,
+            "endpoint_url": args.endpoint_url or self.endpoint_url,
+            "anon": bool(args.anon) or self.anon,
+            "requester_pays": bool(args.requester_pays) or self.requester_pays,
+            "max_attempts": args.max_attempts or self.max_attempts,
+            "unsigned_fallback": self.unsigned_fallback,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+        }
+
     def _load(self, uri: str | list[str], args: Any) -> Any:
         check_arguments(args)
         read_options = parser_options(args)
@@ -204,16 +212,8 @@ class S3IngestMagics(Magics):
                 nrows=args.nrows,
                 sample=args.sample,
                 table_version=args.table_version,
-                region=args.region or self.region,
-                profile=args.profile or self.profile,
-                endpoint_url=args.endpoint_url or self.endpoint_url,
-                anon=bool(args.anon) or self.anon,
-                requester_pays=bool(args.requester_pays) or self.requester_pays,
-                max_attempts=args.max_attempts or self.max_attempts,
+                **self.connection_settings(args),
                 progress=self.progress and not args.no_progress,
-                unsigned_fallback=self.unsigned_fallback,
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
                 min_speed=self.min_speed if args.min_speed is None else args.min_speed,
                 force=args.force,
                 source_column=args.source_column,
@@ -270,15 +270,7 @@ class S3IngestMagics(Magics):
             found = preview.info(
                 uri,
                 format=args.format,
-                region=args.region or self.region,
-                profile=args.profile or self.profile,
-                endpoint_url=args.endpoint_url or self.endpoint_url,
-                anon=bool(args.anon) or self.anon,
-                requester_pays=bool(args.requester_pays) or self.requester_pays,
-                max_attempts=args.max_attempts or self.max_attempts,
-                unsigned_fallback=self.unsigned_fallback,
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
+                **self.connection_settings(args),
                 sse_customer_key=customer_key_from_env(args.sse_c_key_env),
                 table_version=args.table_version,
             )
