@@ -32,6 +32,9 @@ class _Hidden(PathFinder):
 
 sys.meta_path[sys.meta_path.index(PathFinder)] = _Hidden
 """
+# The child's result is what it printed. Its interpreter's shutdown is not under test, and under load it
+# rarely aborts ("terminate called without an active exception", with or without awscrt): skip it.
+_EPILOGUE = "\nimport os, sys\nsys.stdout.flush()\nos._exit(0)\n"
 # Kept in a name: a guard left to the garbage collector would close, and undo its patches.
 _PROLOGUE = "from conftest import loopback_only\n_offline = loopback_only()\n_offline.__enter__()\n"
 
@@ -44,7 +47,7 @@ def run(code: str, *args: str, env: dict[str, str] | None = None, hide: tuple[st
     environ = {**os.environ, **(env or {})}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_TESTS), os.environ.get("PYTHONPATH")]))
     prologue = (f"HIDDEN = {set(hide)!r}\n" + _HIDE if hide else "") + _PROLOGUE
-    done = subprocess.run([sys.executable, "-c", prologue + code, *args], env=environ, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", prologue + code + _EPILOGUE, *args], env=environ, capture_output=True,
                           text=True, timeout=timeout, check=False)
     assert done.returncode == 0, f"the child failed ({done.returncode}):\n{done.stderr[-4000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
