@@ -73,7 +73,7 @@ def _is_loopback(host: str) -> bool:
 
 
 @contextmanager
-def _loopback_only() -> Iterator[None]:
+def loopback_only() -> Iterator[None]:
     """Within, name lookups and connections reach only this machine; everything else fails at once.
 
     A test that would reach a real S3 gets a name-resolution or connection error, as it would offline,
@@ -139,7 +139,7 @@ def _offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in wanted}
     _set_environ(wanted)
     try:
-        with _loopback_only():
+        with loopback_only():
             yield
     finally:
         _set_environ(saved)

@@ -5,7 +5,9 @@ a session token travels in X-Amz-Security-Token, an SSE-C key and its MD5 in the
 x-amz-server-side-encryption-customer-key headers), the canonical request and the signature. S3's error
 answers echo some back, and botocore logs their bodies: ``ExpiredToken`` and ``InvalidToken`` the session
 token (``<Token-0>``), ``SignatureDoesNotMatch`` and ``InvalidAccessKeyId`` the access key id, the string to
-sign and the canonical request (and their bytes in hex). An endpoint URL may hold a ``user:password@`` part.
+sign and the canonical request (and their bytes in hex). With ``awscrt`` installed, the Common Runtime signs
+instead, and logs the same material under ``awscrt.auth`` once its log is routed into Python's logging. An
+endpoint URL may hold a ``user:password@`` part.
 A user who turns logging up to debug a load should see everything but those. :func:`install` adds a filter
 to the loggers that print them; it rewrites a record's text and never drops a record.
 :func:`scrub_client_error` blanks the same elements in a botocore ``ClientError`` that is kept as the cause
@@ -35,6 +37,14 @@ LOGGERS = (
     "botocore.configprovider",
     "urllib3.connectionpool",
     "urllib3.poolmanager",
+    # With awscrt installed botocore signs through the AWS Common Runtime, whose signer logs the canonical
+    # request (the session token's header), the string to sign and the Authorization value (the access key id
+    # and the signature) at its trace level. Those reach Python's logging only if the user routes them there
+    # (awscrt.logging.init_logging), one logger per CRT subject: aws-c-auth's four.
+    "awscrt.auth.AuthGeneral",
+    "awscrt.auth.AuthProfile",
+    "awscrt.auth.AuthCredentialsProvider",
+    "awscrt.auth.AuthSigning",
 )
 
 #: Elements of S3's error answers that echo a credential or what was signed with one (the canonical
