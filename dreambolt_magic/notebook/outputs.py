@@ -80,8 +80,10 @@ class Outputs:
             self._append({"output_type": "display_data", "metadata": {},
                           "data": {"text/html": explain.render_html(exc, words),
                                    "text/plain": explain.render_text(exc, words)}})
-            self.status.value = (f"<span style='color:#a94442'>{escape(type(exc).__name__)}: "
-                                 f"{escape(exc.message)}{escape(keeps)}</span>")
+            # The explanation below says what happened; the status only that it failed, and what was kept.
+            code = f" ({exc.code})" if exc.code else ""
+            self.status.value = (f"<span style='color:#a94442'>{escape(type(exc).__name__)}{escape(code)}: "
+                                 f"not loaded, see below{escape(keeps)}</span>")
             return
         self._append_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), "stderr")
         self.status.value = (f"<span style='color:#a94442'>Unexpected error {escape(type(exc).__name__)}: "

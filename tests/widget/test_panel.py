@@ -401,6 +401,8 @@ def test_a_failed_load_is_explained_in_the_panel_and_binds_nothing(
     assert "How to fix it" in shown["data"]["text/html"]
     assert shown["data"]["text/plain"].startswith(f"{kind}: ")
     assert kind in panel.status.value and "df is unchanged" in panel.status.value
+    # Said once: the status names the error, the explanation below says what happened.
+    assert uri.rsplit("/", 1)[-1] not in panel.status.value
     assert panel.progress.bar_style == "danger"
     assert panel.cell.value == ""
 
