@@ -17,6 +17,7 @@ What a format's frame needs, from a footer or a size, is :mod:`dreambolt_magic.f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -69,9 +70,25 @@ def load_limit(given: int | None = None) -> Limit | None:
     container's room and the address space's (``None`` if the system tells none of them)."""
     if given is not None:
         return Limit(given, "memory_limit")
-    found = [(available(), "available"), (limits.container_room(), "container"),
+    found = [(available(), "available"), (_container_room(), "container"),
              (limits.address_space_room(), "address_space")]
     return min((Limit(room, kind) for room, kind in found if room is not None), default=None)
+
+
+#: How long the container's room, once read, stands for: reading it takes a few small files (a cgroup's
+#: memory.stat among them), some 0.2 ms, which a set of 300 small objects would pay 300 times. (The memory
+#: available and the address space's room are read each time: one small file, or none without a limit.)
+ROOMS_FRESH_FOR = 0.5
+_read_rooms: tuple[float, int | None] | None = None
+
+
+def _container_room() -> int | None:
+    global _read_rooms
+    now = time.monotonic()
+    last = _read_rooms
+    if last is None or now - last[0] >= ROOMS_FRESH_FOR:
+        last = _read_rooms = (now, limits.container_room())
+    return last[1]
 
 
 def estimate(size: int) -> int:

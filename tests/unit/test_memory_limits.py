@@ -96,8 +96,26 @@ def test_the_limit_is_the_smallest(monkeypatch: pytest.MonkeyPatch, rooms: tuple
     monkeypatch.setattr(memory, "available", lambda: rooms[0])
     monkeypatch.setattr(limits, "container_room", lambda: rooms[1])
     monkeypatch.setattr(limits, "address_space_room", lambda: rooms[2])
+    monkeypatch.setattr(memory, "_read_rooms", None)  # nothing read before this test
     assert memory.load_limit() == expected
     assert memory.load_limit(5) == memory.Limit(5, "memory_limit")  # the caller's limit, whatever the system's
+
+
+def test_the_container_s_room_is_read_once_in_a_while_the_others_each_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    clock = [1000.0]
+    monkeypatch.setattr(memory.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(memory, "_read_rooms", None)
+    monkeypatch.setattr(memory, "available", lambda: reads.append("available") or 8000 * MB)
+    monkeypatch.setattr(limits, "container_room", lambda: reads.append("container") or 300 * MB)
+    monkeypatch.setattr(limits, "address_space_room", lambda: reads.append("address") or None)
+    for _ in range(3):
+        assert memory.load_limit() == memory.Limit(300 * MB, "container")
+    assert reads.count("container") == 1 and reads.count("available") == reads.count("address") == 3
+    clock[0] += memory.ROOMS_FRESH_FOR
+    memory.load_limit()
+    assert reads.count("container") == 2  # read again once they are no longer fresh
 
 
 @pytest.mark.parametrize(("kind", "words", "fix"), [
