@@ -7,6 +7,7 @@ a few seconds. The trickle sends 100 bytes every 50 ms: 2 kB/s, always some byte
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -177,3 +178,24 @@ def test_parts_that_trickle_every_time_are_a_network_error(
     assert (info.value.code, info.value.attempts) == ("TooSlow", 2)
     assert 500 < info.value.hints["rate"] < 5_000
     assert any(r.fault == "Trickle" and r.range for r in gets(proxy))
+
+
+def test_a_body_that_slows_to_a_trickle_in_a_long_read_is_broken_off_soon(
+    proxy: FaultProxy, s3: S3Helper
+) -> None:
+    # Fast for its first MiB, so that its reads have grown to a megabyte, then 2 kB/s: the read under way holds
+    # far more than the floor brings in a window. It is broken off within a few windows, not once the megabyte
+    # would have trickled in (some 50 s here, 17 minutes at the default floor).
+    big = make_frame(120_000, seed=12)
+    data = to_bytes(big, "csv")
+    s3.make_bucket(BUCKET)
+    uri = s3.put(BUCKET, KEY, data)
+    proxy.add(Fault(Trickle(size=100, every=0.05, after=1 << 20)))
+    done: list[Any] = []
+    loading = threading.Thread(target=lambda: done.append(fetch(proxy, uri)), daemon=True)
+    loading.start()
+    loading.join(20)
+    assert not loading.is_alive(), "the trickle was not broken off within 20 s"
+    pd.testing.assert_frame_equal(done[0], big)
+    first, second = gets(proxy)[:2]
+    assert first.fault == "Trickle" and second.status == 206
