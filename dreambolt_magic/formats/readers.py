@@ -179,6 +179,8 @@ def _parse(fmt: str, request: Request) -> pd.DataFrame | Decoded:
     readoptions.check(fmt, request.options, request.key)
     with parse_errors(fmt, request.key, request.options):
         result = READERS[fmt](request)
+    # Not before Arrow's threads let go of the bytes: one that does at the interpreter's exit aborts it.
+    request.loans.settle()
     return result if isinstance(result, Decoded) else selected(result, request.columns, request.allow_missing)
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 from dreambolt_magic.errors import S3TooLarge
 from dreambolt_magic.formats import frames
 from dreambolt_magic.formats.detection import KINDS, format_error
+from dreambolt_magic.formats.loans import Loans
 
 __all__ = ["Decoded", "Reader", "Request", "parse_errors", "selected"]
 
@@ -43,10 +44,13 @@ class Request:
     allow_missing: bool = False
     #: Called with the bytes a compressed member (a ZIP archive's) has decompressed into so far: the memory guard.
     guard: Callable[[int], None] | None = None
+    #: The bytes :meth:`source` lent to Arrow, which the read takes back before it returns (shared by the
+    #: requests :func:`dataclasses.replace` makes of this one).
+    loans: Loans = field(default_factory=Loans, compare=False, repr=False)
 
     def source(self) -> pa.BufferReader:
         # A file-like view of the bytes, so the parsers read them without a copy of the whole object.
-        return pa.BufferReader(pa.py_buffer(self.data))
+        return pa.BufferReader(self.loans.lend(self.data))
 
     def frame(self, table: pa.Table) -> pd.DataFrame:
         """A decoded table as the DataFrame asked for: with the read options, its columns writable, and none
