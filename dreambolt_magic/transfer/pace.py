@@ -118,11 +118,12 @@ class Flow:
             if got >= self.floor * elapsed:
                 self.since, self.mark = now, self.done  # fast enough: a new window
                 return False
-            # The read under way may hold enough: wait for it, but credit it with no more than a window's worth
-            # at the floor. A body that was fast may be in a read of a megabyte when it slows to a trickle; full
-            # credit would wait some 17 minutes at 1 kB/s. Broken off after about two windows instead, it is
-            # resumed from its next byte with reads sized for its new speed.
-            if got + min(self.asked, self.floor * WINDOW) >= self.floor * elapsed:
+            # The read under way may hold enough: wait for it, but from the second window on credit it with no
+            # more than a window's worth at the floor. A body that was fast may be in a read of a megabyte when
+            # it slows to a trickle; full credit would wait some 17 minutes at 1 kB/s. Broken off after about
+            # two windows instead, it is resumed from its next byte with reads sized for its new speed.
+            credit = self.asked if elapsed < 2 * WINDOW else min(self.asked, self.floor * WINDOW)
+            if got + credit >= self.floor * elapsed:
                 return False
             self.broken = now
             return True
