@@ -11,6 +11,8 @@ import bz2
 import gzip
 import io
 import lzma
+import pickle
+import traceback
 import zipfile
 
 import numpy as np
@@ -101,3 +103,16 @@ def compress(data: bytes, compression: str | None) -> bytes:
 def key_for(stem: str, format: str, compression: str | None = None) -> str:
     """The object key a reader would recognise: ``key_for("data", "csv", "gzip") == "data.csv.gz"``."""
     return stem + FORMATS[format] + (COMPRESSIONS[compression] if compression else "")
+
+
+def renderings(err: BaseException) -> dict[str, str]:
+    """Every way an error of ours is shown or kept, by name: where a secret must never be."""
+    return {
+        "str": str(err),
+        "repr": repr(err),
+        "HTML": err._repr_html_(),  # type: ignore[attr-defined]
+        "text explanation": "\n".join(err._render_traceback_()),  # type: ignore[attr-defined]
+        "fields": repr(vars(err)),
+        "pickle": repr(pickle.dumps(err)),
+        "chained traceback": "".join(traceback.format_exception(err)),
+    }

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import pickle
-import traceback
 from typing import TYPE_CHECKING
 
 import pytest
 from faults.proxy import Fault, Reply
-from helpers import make_frame, to_bytes
+from helpers import make_frame, renderings, to_bytes
 
 import dreambolt_magic as dm
 from dreambolt_magic.client.redaction import redact
@@ -88,13 +87,7 @@ def test_an_answer_echoing_credentials_shows_them_nowhere(
     assert code in str(cause)
     for name, text in {
         "logs": caplog.text,
-        "str": str(err),
-        "repr": repr(err),
-        "HTML": err._repr_html_(),
-        "text explanation": "\n".join(err._render_traceback_()),
-        "fields": repr(vars(err)),
-        "pickle": repr(pickle.dumps(err)),
-        "chained traceback": "".join(traceback.format_exception(err)),
+        **renderings(err),
         "cause's answer": repr(cause.response),  # type: ignore[attr-defined]
         "cause's pickle": repr(pickle.dumps(cause)),
     }.items():

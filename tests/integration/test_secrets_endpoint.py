@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import logging
 import pickle
-import traceback
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import make_frame, to_bytes
+from helpers import make_frame, renderings, to_bytes
 
 import dreambolt_magic as dm
 from dreambolt_magic.client.redaction import redact
@@ -67,14 +66,8 @@ def test_an_error_through_an_endpoint_with_user_info_shows_none(
     assert f"--endpoint-url {objects.endpoint_url}" in err.remedy  # the command is there, without the password
     for name, text in {
         "logs": caplog.text,
-        "str": str(err),
-        "repr": repr(err),
-        "HTML": err._repr_html_(),
-        "text explanation": "\n".join(err._render_traceback_()),
-        "fields": repr(vars(err)),
-        "pickle": repr(pickle.dumps(err)),
+        **renderings(err),
         "unpickled endpoint": str(pickle.loads(pickle.dumps(err)).endpoint),
-        "chained traceback": "".join(traceback.format_exception(err)),
     }.items():
         assert_clean(name, text)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 import pickle
-import traceback
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import make_frame, to_bytes
+from helpers import make_frame, renderings, to_bytes
 
 import dreambolt_magic as dm
 
@@ -74,13 +73,7 @@ def test_a_broken_file_names_itself_and_the_line_and_never_shows_it(
     assert (err.hints["file"], err.hints["line"]) == (str(broken), line)
     assert err.remedy and str(broken) in err._repr_html_()
     for name, shown in {
-        "str": str(err),
-        "repr": repr(err),
-        "HTML": err._repr_html_(),
-        "text explanation": "\n".join(err._render_traceback_()),
-        "fields": repr(vars(err)),
-        "pickle": repr(pickle.dumps(err)),
-        "chained traceback": "".join(traceback.format_exception(err)),
+        **renderings(err),
         "cause's pickle": repr(pickle.dumps(err.__cause__)),
         "cause's fields": repr(vars(err.__cause__)),
         "logs": caplog.text,
