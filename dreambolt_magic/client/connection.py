@@ -32,7 +32,6 @@ from functools import partial
 from typing import Any
 
 import botocore.exceptions as bce
-import botocore.loaders
 import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -40,6 +39,7 @@ from botocore.config import Config
 from dreambolt_magic.client import config_files
 from dreambolt_magic.client.access_points import refuse_unsendable
 from dreambolt_magic.client.inflight import track_requests
+from dreambolt_magic.client.models import ModelLoader
 from dreambolt_magic.client.translation import translate
 from dreambolt_magic.errors import S3AuthError
 from dreambolt_magic.options import ConnectOptions
@@ -107,8 +107,8 @@ class Connection:
     def open(cls, options: ConnectOptions, *, pool: int = 10) -> Connection:
         """A new connection with these settings, its credentials read now."""
         profile, endpoint_url = options.profile, options.endpoint_url
-        # A botocore session (boto3's adds nothing we use); the service model, ~0.2 s to parse, comes from one
-        # loader shared by all.
+        # A botocore session (boto3's adds nothing we use); the service model comes from one loader shared by
+        # all, which keeps botocore's parsed files between processes (client.models).
         session = botocore.session.get_session()
         session.register_component("data_loader", _shared_loader())
         try:
@@ -251,15 +251,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
-_loader: list[botocore.loaders.Loader] = []
+_loader: list[ModelLoader] = []
 
 
-def _shared_loader() -> botocore.loaders.Loader:
-    """One botocore data loader for the process: it caches the S3 service model (~0.2 s to parse). Made under
+def _shared_loader() -> ModelLoader:
+    """One botocore data loader for the process: it holds the S3 service model once read. Made under
     the lock, so that two threads' first connections (the warm-up's, a load's) share one."""
     with _making_client:
         if not _loader:
-            _loader.append(botocore.loaders.create_loader())
+            _loader.append(ModelLoader())
         return _loader[0]
 
 

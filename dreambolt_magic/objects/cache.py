@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from dreambolt_magic.errors import S3CacheError
+from dreambolt_magic.folders import cache_home
 from dreambolt_magic.options import CACHE_MAX_BYTES
 from dreambolt_magic.transfer.checksums import digest
 from dreambolt_magic.uri import public_endpoint
@@ -69,8 +70,7 @@ _CHECK = "ChecksumCRC32"
 
 def default_directory() -> Path:
     """``$XDG_CACHE_HOME/dreambolt_magic``, else ``~/.cache/dreambolt_magic`` (read when called)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dreambolt_magic"
+    return cache_home()
 
 
 @dataclass(frozen=True)

@@ -50,16 +50,15 @@ def test_a_first_client_beside_the_warm_up_parses_the_model_once() -> None:
     """The warm-up thread and a load's first client at the same time: every model file is read once."""
     reads = _run("""
         import json, threading
-        import botocore.loaders
-        from dreambolt_magic.client import connection
+        from dreambolt_magic.client import connection, models
         from dreambolt_magic.options import ConnectOptions
 
         reads = []
-        original = botocore.loaders.JSONFileLoader.load_file
+        original = models.KeptFiles.load_file
         def counted(self, file_path, *args, **kwargs):
             reads.append(file_path)
             return original(self, file_path, *args, **kwargs)
-        botocore.loaders.JSONFileLoader.load_file = counted
+        models.KeptFiles.load_file = counted
 
         warming = threading.Thread(target=connection.warm_up)
         warming.start()

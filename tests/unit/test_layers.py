@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "transfer": 2,
     "client": 1,
     "errors": 0,
+    "folders": 0,
     "explain": 0,
     "explanations": 0,
     "options": 0,
