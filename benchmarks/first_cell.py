@@ -1,4 +1,4 @@
-"""What a fresh process or kernel pays before its first frame: ``import dreambolt_magic``, ``%load_ext``, the first load.
+"""What a fresh process or kernel pays before its first frame: `import dreambolt_magic`, `%load_ext`, a load.
 
     .venv/bin/python benchmarks/first_cell.py                      # this tree, 7 repeats
     .venv/bin/python benchmarks/first_cell.py --base ../before     # and another checkout, interleaved: an A/B
