@@ -44,8 +44,10 @@ class ParquetPlan:
     """Reads only what ``columns``, ``nrows`` and ``row_filter`` need of a Parquet file: its footer, then those
     column chunks of the row groups kept."""
 
-    #: The first GET asks for the head alone: enough to see the PAR1 magic bytes.
-    first_bytes: int = readers.HEAD_BYTES
+    #: With no size known, the first GET asks for the file's end (``bytes=-N``): the footer, most often whole,
+    #: and the size, in one answer. A server that answers from byte 0 instead (s3rver 3.7) gives the head,
+    #: whose PAR1 magic bytes are then checked, and the end is asked for next.
+    first_bytes: int = -PARQUET_TAIL
 
     def __init__(
         self,
@@ -63,11 +65,10 @@ class ParquetPlan:
         #: the rest of the file, the leading PAR1 too unless it came with the head or a column chunk.
         self.pruned = False
         #: With the size known (``size``, from a listing), the first GET asks for the file's end instead.
-        #: With no rows asked for, only the footer is read: the first GET asks for the 4 magic bytes (the
-        #: answer gives the size), then a short end.
+        #: With no rows asked for, only the footer is read: the first GET asks for a short end.
         self.footer_only = nrows == 0
         if self.footer_only:
-            self.first_bytes = 4
+            self.first_bytes = -FOOTER_TAIL
         self.first_range = ((tail_start(size, footer_only=self.footer_only), size)
                             if size is not None and size >= MIN_PARQUET else None)
 

@@ -3,8 +3,9 @@
 A load starts with one plain GET (the *main stream*), so an object below ``PARALLEL_THRESHOLD`` costs one
 request. Its ``Content-Length`` gives the size: a larger object is cut into parts (as
 :mod:`dreambolt_magic.transfer.parts` plans them), the main stream keeps reading from the front, and, if it
-is slow, worker threads fetch parts from the back with explicit ranges (:mod:`dreambolt_magic.transfer.ranged`;
-never a suffix range, which some S3-compatible servers answer wrongly). The main stream claims each next part
+is slow, worker threads fetch parts from the back with explicit ranges (:mod:`dreambolt_magic.transfer.ranged`).
+Only a sparse read's first GET may ask for a suffix (``first_bytes`` < 0), and its bytes go where the answer's
+Content-Range says, which some S3-compatible servers (s3rver) set from byte 0. The main stream claims each next part
 as it reaches it and stops where a worker has already claimed one, so the split adapts itself to the server.
 
 Every part is read with ``readinto`` straight into its slice of the one buffer: no copies to join, no temp
@@ -44,7 +45,7 @@ from dreambolt_magic.transfer import buffers, memory, ranged
 from dreambolt_magic.transfer.checksums import RANGED, VERIFIED, botocore_verdict, digest, stored_checksum
 from dreambolt_magic.transfer.parts import DEFAULT_CONCURRENCY, PartTable, plan_parts
 from dreambolt_magic.transfer.progress import CancelFlag, Meter, Progress, check_cancel
-from dreambolt_magic.transfer.ranged import CHUNK, ObjectChangedSignal, RangedReads, total_of
+from dreambolt_magic.transfer.ranged import CHUNK, ObjectChangedSignal, RangedReads, start_of, total_of
 from dreambolt_magic.transfer.workers import Workers
 from dreambolt_magic.uri import S3Uri
 
@@ -92,7 +93,8 @@ class Transfer(RangedReads):
         self.errors = errors or (lambda: s3_errors(operation="GetObject"))
         self.part_size = part_size
         self.max_concurrency = DEFAULT_CONCURRENCY if max_concurrency is None else max(1, max_concurrency)
-        #: Ask the first GET for only this many bytes (``bytes=0-N``): the start of a sparse read.
+        #: Ask the first GET for only this many bytes (``bytes=0-N``): the start of a sparse read; negative, the
+        #: last ones (``bytes=-N``: its end, and the size, in one answer, where the size is not known yet).
         self.first_bytes = first_bytes
         #: Ask the first GET for these bytes instead (``bytes=a-b``, end exclusive here): a sparse read that
         #: knows the object's size already (from a listing) and wants its end first. An answer for another
@@ -238,7 +240,8 @@ class Transfer(RangedReads):
         elif self.buffer is None and self.first_range is not None:
             params["Range"] = f"bytes={self.first_range[0]}-{self.first_range[1] - 1}"
         elif self.buffer is None and self.first_bytes:
-            params["Range"] = f"bytes=0-{self.first_bytes - 1}"
+            first = self.first_bytes
+            params["Range"] = f"bytes=0-{first - 1}" if first > 0 else f"bytes={first}"
         return params
 
     def _ask_again(self, status: int | None, resuming: bool) -> bool:
@@ -279,7 +282,8 @@ class Transfer(RangedReads):
             self.limit = 0
             return
         if status == 206:
-            self.first_start = self.first_range[0] if self.first_range is not None else 0
+            # Where the answer says its bytes start: a server may answer a suffix from byte 0 (s3rver 3.7 does).
+            self.first_start = start_of(response.get("ContentRange"))
             self.received = self.first_start
             self.limit = min(self.size, self.first_start + (length if length is not None else self.size))
             self.sparse = self.first_start > 0 or self.limit < self.size

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from dreambolt_magic.uri import S3Uri
 
 __all__ = ["CHUNK", "FAST_STREAM", "PROBE_BYTES", "PROBE_SECONDS", "PROBE_SKIP", "ObjectChangedSignal", "RangedReads",
-           "total_of"]
+           "start_of", "total_of"]
 
 #: The main stream is timed over PROBE_BYTES after its first PROBE_SKIP (or PROBE_SECONDS, if that comes
 #: first) before any worker starts: a stream faster than FAST_STREAM bytes/s is left alone. That is a local
@@ -275,6 +275,12 @@ class RangedReads:
 def total_of(content_range: str | None) -> int | None:
     match = _CONTENT_RANGE.fullmatch(content_range or "")
     return int(match.group(3)) if match and match.group(3) != "*" else None
+
+
+def start_of(content_range: str | None) -> int:
+    """Where the bytes of a 206 answer start (0 if it does not say)."""
+    match = _CONTENT_RANGE.fullmatch(content_range or "")
+    return int(match.group(1)) if match else 0
 
 
 def _skip(body: Any, n: int) -> None:

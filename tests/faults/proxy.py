@@ -162,13 +162,19 @@ class Corrupt:
 
 
 @dataclass(frozen=True)
+class FromStart:
+    """Forward a suffix range (``bytes=-N``) as ``bytes=0-N``: how s3rver 3.7 answers one, from byte 0 (its
+    206 says so in its Content-Range)."""
+
+
+@dataclass(frozen=True)
 class Hook:
     """Call ``run()`` (e.g. to replace the object in moto), then forward."""
 
     run: Callable[[], object]
 
 
-Action = Reply | Send | Reset | Cut | Stall | Trickle | Delay | Throttle | Corrupt | Hook
+Action = Reply | Send | Reset | Cut | Stall | Trickle | Delay | Throttle | Corrupt | Hook | FromStart
 
 
 @dataclass(frozen=True)
@@ -375,16 +381,20 @@ class FaultProxy:
                 self._stopping.wait(action.wait)
             elif isinstance(action, Hook):
                 action.run()
-            status, reason, headers, data = self._forward(h, body)
+            status, reason, headers, data = self._forward(h, body, from_start=isinstance(action, FromStart))
             self._answered(seen, status)
             self._relay(h, action, status, reason, headers, data)
 
-    def _forward(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    def _forward(
+        self, h: BaseHTTPRequestHandler, body: bytes, *, from_start: bool = False
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
         conn = http.client.HTTPConnection(*self.upstream, timeout=30)
         try:
             # The Host header is forwarded as sent: it is part of the signature.
             conn.putrequest(h.command, h.path, skip_host=True, skip_accept_encoding=True)
             for name, value in h.headers.items():
+                if name.lower() == "range" and from_start and value.startswith("bytes=-"):
+                    value = f"bytes=0-{value.removeprefix('bytes=-')}"  # moto checks no signature
                 if name.lower() not in _HOP_BY_HOP:
                     conn.putheader(name, value)
             conn.endheaders(body or None)

@@ -158,8 +158,9 @@ def test_a_parquet_read_refused_by_its_footer_fetches_no_column(
         dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, progress=False, columns=["id"],
                              memory_limit=ids - 1)
 
-    # The head, then the tail with the footer, and no column chunk.
-    assert [r.range for r in gets(proxy)] == ["bytes=0-65535", f"bytes={size - 65536}-{size - 1}"]
+    # The end, with the footer (one GET, whose answer gives the size too), and no column chunk.
+    assert size > 65536
+    assert [r.range for r in gets(proxy)] == ["bytes=-65536"]
 
 
 def inspect_size(proxy: FaultProxy, uri: str) -> int:

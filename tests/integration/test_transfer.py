@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pytest
-from faults.proxy import Corrupt, Cut, Delay, Fault, FaultProxy, Hook, Reply, Throttle
+from faults.proxy import Corrupt, Cut, Delay, Fault, FaultProxy, FromStart, Hook, Reply, Throttle
 from helpers import make_frame, to_bytes
 
 import dreambolt_magic
 from dreambolt_magic.errors import S3AuthError, S3GenericError
 from dreambolt_magic.formats import parquet, readers
+from dreambolt_magic.objects.parquetplan import tail_start
 from dreambolt_magic.transfer import ranged as ranged_reads
 from dreambolt_magic.transfer.progress import Cancelled
 
@@ -31,6 +32,7 @@ KEY = "data.csv"
 PART = 256 * 1024
 MiB = 1 << 20
 EXPLICIT = re.compile(r"bytes=(\d+)-(\d+)")
+SUFFIX = re.compile(r"bytes=-(\d+)")
 
 
 @pytest.fixture
@@ -62,10 +64,16 @@ def fetch(proxy: FaultProxy, uri: str, **kw: Any) -> pd.DataFrame:
     return dreambolt_magic.load(uri, endpoint_url=proxy.endpoint_url, **kw)
 
 
-def ranged(proxy: FaultProxy) -> list[tuple[int, int]]:
+def ranged(proxy: FaultProxy, size: int | None = None) -> list[tuple[int, int]]:
+    """The GETs' ranges as ``(start, end)``. Only the first may be a suffix (``bytes=-N``: a pruned Parquet
+    read's first, the end of an object of ``size`` bytes); every other is explicit."""
     spans = []
     for r in proxy.requests:
         if r.method == "GET" and r.range is not None:
+            suffix = SUFFIX.fullmatch(r.range)
+            if suffix and not spans and size is not None:
+                spans.append((max(0, size - int(suffix.group(1))), size))
+                continue
             match = EXPLICIT.fullmatch(r.range)
             assert match, f"not an explicit range: {r.range}"
             spans.append((int(match.group(1)), int(match.group(2)) + 1))
@@ -296,8 +304,10 @@ def test_parquet_columns_fetch_only_their_chunks(
 
     pd.testing.assert_frame_equal(df, wide[["small", "flag"]])
     assert df.attrs["s3"]["bytes_fetched"] < 0.2 * size_of(s3, "wide.parquet")
-    assert ranged(proxy)  # every range explicit (ranged() asserts it), never bytes=-N
-    assert df.attrs["s3"]["size"] == size_of(s3, "wide.parquet")
+    size = size_of(s3, "wide.parquet")
+    spans = ranged(proxy, size)  # the first asks for the end; every other range explicit (ranged() asserts it)
+    assert spans[0] == (size - 65536, size) and len(spans) > 1
+    assert df.attrs["s3"]["size"] == size
     assert df.attrs["s3"]["checksum"] == "not checked: ranged read"
 
 
@@ -336,18 +346,48 @@ def test_parquet_pruned_missing_column_is_reported(proxy: FaultProxy, wide_uri: 
     assert caught.value.code == "MissingColumns"
 
 
-def test_a_footer_that_starts_in_the_head_is_not_fetched_again(proxy: FaultProxy, s3: S3Helper) -> None:
-    # 100 narrow columns: a 78 KB file whose footer (an entry per column) starts 29 KB in, inside the first
-    # GET's 64 KiB. The rest of the file is one more GET; nothing the head brought is asked for twice.
+def test_what_the_first_get_brought_is_not_fetched_again(proxy: FaultProxy, s3: S3Helper) -> None:
+    # 100 narrow columns: a 74 KB file whose footer (an entry per column) starts 29 KB in, inside the first
+    # GET's last 64 KiB. The first column's chunk, before those, is one more GET; nothing is asked twice.
     frame = pd.DataFrame({f"c{i:03d}": np.arange(40, dtype="int64") + i for i in range(100)})
     body = to_bytes(frame, "parquet")
     assert readers.HEAD_BYTES < len(body) and parquet.parquet_footer_start(memoryview(body)) < readers.HEAD_BYTES
     s3.make_bucket(BUCKET)
 
-    df = fetch(proxy, s3.put(BUCKET, "narrow.parquet", body), columns=["c050"])
+    df = fetch(proxy, s3.put(BUCKET, "narrow.parquet", body), columns=["c000"])
 
-    pd.testing.assert_frame_equal(df, frame[["c050"]])
-    assert ranged(proxy) == [(0, readers.HEAD_BYTES), (readers.HEAD_BYTES, len(body))]
+    pd.testing.assert_frame_equal(df, frame[["c000"]])
+    spans = ranged(proxy, len(body))
+    assert spans[0] == (len(body) - readers.HEAD_BYTES, len(body)) and len(spans) == 2
+    assert spans[1][1] <= spans[0][0]  # before the end already there
+    assert df.attrs["s3"]["bytes_fetched"] == sum(b - a for a, b in spans) < len(body)
+
+
+def test_a_suffix_answered_from_byte_0_is_placed_where_it_says(
+    proxy: FaultProxy, s3: S3Helper, wide_uri: str, wide: pd.DataFrame
+) -> None:
+    # s3rver 3.7 answers bytes=-N with the first N+1 bytes, and a Content-Range that says so: those are the
+    # head, and the end is asked for next, as it was before the first GET asked for the end.
+    proxy.add(Fault(FromStart(), path="/wide.parquet"))
+    df = fetch(proxy, wide_uri, columns=["small", "flag"])
+
+    pd.testing.assert_frame_equal(df, wide[["small", "flag"]])
+    size = size_of(s3, "wide.parquet")
+    gets = [r.range for r in proxy.requests if r.method == "GET"]
+    assert gets[0] == "bytes=-65536" and gets[1] == f"bytes={tail_start(size)}-{size - 1}"
+    assert df.attrs["s3"]["bytes_fetched"] < 0.2 * size
+
+
+def test_an_object_shorter_than_the_suffix_is_read_whole(proxy: FaultProxy, s3: S3Helper) -> None:
+    frame = make_frame(50)
+    body = to_bytes(frame, "parquet")
+    assert len(body) < 65536
+    s3.make_bucket(BUCKET)
+
+    df = fetch(proxy, s3.put(BUCKET, "short.parquet", body), columns=["id"])
+
+    pd.testing.assert_frame_equal(df, frame[["id"]])
+    assert [r.range for r in proxy.requests if r.method == "GET"] == ["bytes=-65536"]
     assert df.attrs["s3"]["bytes_fetched"] == len(body)
 
 
