@@ -132,6 +132,13 @@ DATA_EXPLANATIONS: dict[str, tuple[str, str]] = {
         "other names), so nothing was loaded.",
         "Read this table with a reader that applies them: {reader}.",
     ),
+    "NotATable": (
+        "{where} is not the root of a Delta Lake or Apache Iceberg table: it holds no _delta_log/ folder and no "
+        "metadata/ folder, only plain files, and plain files have no versions. --table-version N "
+        "(table_version=N) applies only to such a table's root, so nothing was loaded.",
+        "Leave --table-version out to load the files as they are now; or, if a table is what you mean, load its "
+        "root (the folder that holds _delta_log/ or metadata/) with --table-version N.",
+    ),
     "NoSuchTableVersion": (
         "{message}. Nothing was loaded.",
         "Pass one of those with --table-version N (table_version=N), or leave it out to read the {table_kind} "

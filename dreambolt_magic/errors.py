@@ -305,6 +305,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "TableReaderMissing": S3FormatError,
     "BadTable": S3FormatError,
     "UnsupportedTable": S3FormatError,
+    "NotATable": S3FormatError,
     # Memory (the loader's code).
     "TooLarge": S3TooLarge,
     "OutOfMemory": S3TooLarge,
