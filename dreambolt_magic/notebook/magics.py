@@ -8,7 +8,6 @@ set them.
 
 from __future__ import annotations
 
-import keyword
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -19,6 +18,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
+from dreambolt_magic.notebook import arguments
 from dreambolt_magic.notebook.arguments import check_arguments, customer_key_from_env, load_arguments, parser_options
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.interrupted import LoadInterrupted
@@ -161,15 +161,7 @@ class S3IngestMagics(Magics):
             return None
         if cell is None:
             return self._load(args.target, args)
-        name = args.target
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise UsageError(
-                f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
-                "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
-            )
-        if name.startswith("__") and name.endswith("__"):
-            raise UsageError(f"{name!r} is one of Python's own names (__builtins__, __name__, ...): binding a frame "
-                             "to it would break the notebook; choose another, e.g. %%s3ingest df.")
+        name = arguments.check_variable(args.target)
         frame = self._load(uris_from_body(cell, self._user_ns), args)
         self._user_ns[name] = frame
         return None
