@@ -24,6 +24,7 @@ from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.interrupted import LoadInterrupted
 from dreambolt_magic.options import CACHE_MAX_BYTES, TRANSFER
 from dreambolt_magic.units import human_bytes, plural
+from dreambolt_magic.uri import public_endpoint
 
 if TYPE_CHECKING:
     from dreambolt_magic.objects.cache import Cache
@@ -44,7 +45,8 @@ class S3IngestMagics(Magics):
     ).tag(config=True)
     endpoint_url = Unicode(
         None, allow_none=True,
-        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3).",
+        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3). A "
+        "user:password@ in it is dropped: S3 requests are signed, and botocore never sends it.",
     ).tag(config=True)
     anon = Bool(False, help="Send unsigned requests (public buckets).").tag(config=True)
     requester_pays = Bool(
@@ -85,6 +87,11 @@ class S3IngestMagics(Magics):
         if value < least:
             raise TraitError(f"{name} must be at least {least}{' byte' if name == 'cache_size' else ''}, not {value}")
         return int(value)
+
+    @validate("endpoint_url")
+    def _drop_user_info(self, proposal: dict[str, Any]) -> str | None:
+        # Kept, the password would show in %config's listing, the panel's Endpoint box and its widget state.
+        return public_endpoint(proposal["value"])
 
     @validate("connect_timeout", "read_timeout")
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
