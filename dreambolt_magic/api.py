@@ -155,6 +155,8 @@ def load(
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV; ``sheet="Sales"`` or
         ``sheet=1`` for an Excel workbook, which needs ``pip install 'dreambolt_magic[excel]'``).
+        ``compression=`` (``"gzip"``, ``"bz2"``, ``"xz"``, ``"zstd"``, ``None``) is decompressed by the loader,
+        under the memory limit, as a ``.gz`` name would be; ``"zip"``, ``"tar"`` and others are refused.
 
     Raises
     ------
