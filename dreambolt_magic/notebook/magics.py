@@ -131,7 +131,8 @@ class S3IngestMagics(Magics):
         variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
         feather/arrow, orc and xlsx (pip install 'dreambolt_magic[excel]'), compressed with .gz, .bz2, .xz or
         .zst, or in a .zip holding one data file. Tab completes s3:// URIs (buckets, folders and keys, listed
-        from S3) here, in the cell's body and in "s3://..." strings in code, and option names after --.
+        from S3; keys after an access point's ARN/), S3 https:// URLs, here, in the cell's body and in strings
+        in code, and option names after --.
 
         Parser options go to the parser as dreambolt_magic.load(uri, sep=';') passes them: --sep ';',
         --encoding latin-1, --header none (no header row; or the row number of the names, from 0), --sheet
