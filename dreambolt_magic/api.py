@@ -81,7 +81,8 @@ def load(
     table_version:
         For the root of a Delta Lake or Apache Iceberg table (which loads as the table: the files its log or
         metadata names for its current version, never its raw files): an older version (Delta) or another
-        snapshot id (Iceberg). Needs ``pip install 'dreambolt_magic[delta]'`` (or ``[iceberg]``).
+        snapshot id (Iceberg). Needs ``pip install 'dreambolt_magic[delta]'`` (or ``[iceberg]``). Anything
+        else (plain files, a single object) has no versions: :class:`S3FormatError`, code ``NotATable``.
     sample:
         A first look: the first ``sample`` rows, of the first objects of a set, fetching as little as that
         takes (see :mod:`dreambolt_magic.datasets.sampling`); ``df.attrs["s3"]["sample"]`` says it is one. Not with
@@ -154,6 +155,8 @@ def load(
     read_options:
         Passed to the parser (e.g. ``sep=";"``, ``encoding="latin-1"`` for CSV; ``sheet="Sales"`` or
         ``sheet=1`` for an Excel workbook, which needs ``pip install 'dreambolt_magic[excel]'``).
+        ``compression=`` (``"gzip"``, ``"bz2"``, ``"xz"``, ``"zstd"``, ``None``) is decompressed by the loader,
+        under the memory limit, as a ``.gz`` name would be; ``"zip"``, ``"tar"`` and others are refused.
 
     Raises
     ------

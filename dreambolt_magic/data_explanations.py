@@ -27,6 +27,14 @@ DATA_EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{message}",
         "Check the file; if it is not compressed, name its format with --format.",
     ),
+    "CompressionOption": (
+        "{message}. pandas would decompress it by itself, where the memory guard cannot count what it expands into "
+        "(a small compressed object can expand a thousandfold and exhaust the memory), so the loader decompresses "
+        "what compression= names itself, and refuses what it cannot. Nothing was loaded.",
+        "Pass compression='gzip', 'bz2', 'xz' or 'zstd' (also as a dict with only a 'method'), None for an object "
+        "that is not compressed, or leave it out: the name (.gz, .bz2, .xz, .zst) or the first bytes tell. For a ZIP "
+        "archive holding one data file: --format zip (format='zip').",
+    ),
     "ParseError": (
         "The bytes of {where} could not be parsed: {message}",
         "Check that the file is complete and of the format its name says.{parse_options_note}",
@@ -131,6 +139,13 @@ DATA_EXPLANATIONS: dict[str, tuple[str, str]] = {
         "{message}. Reading its files as they are would give rows the table no longer has (or columns under "
         "other names), so nothing was loaded.",
         "Read this table with a reader that applies them: {reader}.",
+    ),
+    "NotATable": (
+        "{where} is not the root of a Delta Lake or Apache Iceberg table: it holds no _delta_log/ folder and no "
+        "metadata/ folder, only plain files, and plain files have no versions. --table-version N "
+        "(table_version=N) applies only to such a table's root, so nothing was loaded.",
+        "Leave --table-version out to load the files as they are now; or, if a table is what you mean, load its "
+        "root (the folder that holds _delta_log/ or metadata/) with --table-version N.",
     ),
     "NoSuchTableVersion": (
         "{message}. Nothing was loaded.",

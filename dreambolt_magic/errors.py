@@ -290,6 +290,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "ParseError": S3FormatError,
     "FormatMismatch": S3FormatError,
     "BadCompression": S3FormatError,
+    "CompressionOption": S3FormatError,
     "EmptyObject": S3FormatError,
     "MissingColumns": S3FormatError,
     "BadEncoding": S3FormatError,
@@ -305,6 +306,7 @@ CODE_CLASSES: dict[str, type[S3Error]] = {
     "TableReaderMissing": S3FormatError,
     "BadTable": S3FormatError,
     "UnsupportedTable": S3FormatError,
+    "NotATable": S3FormatError,
     # Memory (the loader's code).
     "TooLarge": S3TooLarge,
     "OutOfMemory": S3TooLarge,

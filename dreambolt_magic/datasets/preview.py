@@ -200,7 +200,7 @@ def info(
     try:
         refs = expand(uris, connect, region=region)
         if table_version is not None:
-            raise tables.not_a_table(set_label(uris))
+            raise tables.not_a_table(set_label(uris), table_version)
     except S3FormatError as exc:
         root = tables.table_root(uris, exc)
         if root is None:

@@ -82,7 +82,7 @@ def load_set(
             return _load_set(uris, options, None, **run)
         # Only a table has versions: its listing, which refuses a table's root, says whether this is one.
         expand(uris, options.connect, region=options.region, cancel=cancel)
-        raise tables.not_a_table(set_label(uris))
+        raise tables.not_a_table(set_label(uris), table_version)
     except S3FormatError as exc:
         root = tables.table_root(uris, exc)
         if root is None:

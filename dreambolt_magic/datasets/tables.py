@@ -89,9 +89,11 @@ def check_version(version: object) -> None:
                          f"not {version!r}")
 
 
-def not_a_table(label: str) -> ValueError:
-    """The refusal of a ``table_version`` given for ``label``, which is no table's root."""
-    return ValueError(f"table_version is for the root of a Delta Lake or Iceberg table; {label} is not one")
+def not_a_table(label: str, version: int) -> S3FormatError:
+    """The refusal of a ``table_version`` given for ``label``, which is no table's root (its listing found no
+    ``_delta_log/`` and no ``metadata/``)."""
+    return S3FormatError(f"{label} is not the root of a Delta Lake or Apache Iceberg table, so it has no version "
+                         f"{version} to read", uri=label, code="NotATable", hints={"version": version})
 
 
 def open_table(root: str, kind: str, options: LoadOptions, *, version: int | None = None) -> Table:

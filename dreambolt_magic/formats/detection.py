@@ -11,6 +11,7 @@ import lzma
 import re
 import zlib
 from collections.abc import Callable
+from types import EllipsisType
 from typing import Any
 
 from dreambolt_magic.errors import S3FormatError
@@ -27,6 +28,7 @@ __all__ = [
     "TEXT_KINDS",
     "check_bytes",
     "compression_of",
+    "compression_option",
     "decompress",
     "detect",
     "format_error",
@@ -165,6 +167,37 @@ def compression_of(key: str, head: bytes) -> str | None:
         return named_compression
     kind = sniff(head)
     return kind if kind in COMPRESSIONS else None
+
+
+def compression_option(value: object, key: str) -> str | None | EllipsisType:
+    """What an explicit ``compression=`` (pandas' parser option, or :func:`read`'s own) names, as :func:`read`
+    takes it: one of :data:`COMPRESSIONS`, decompressed here a step at a time under the memory guard; ``None``,
+    not compressed; ``...`` (``"infer"``, or none given), told by the name or the first bytes. pandas would
+    decompress it by itself, where nothing counts what it expands into: the rest is refused (``CompressionOption``).
+    """
+    if value is ... or value == "infer":
+        return ...
+    if value is None or value in COMPRESSIONS:
+        return value
+    if isinstance(value, dict):
+        extra = sorted(map(str, set(value) - {"method"}))
+        if extra or "method" not in value:
+            why = (f"sets {', '.join(map(repr, extra))}, options of pandas' own decompressor" if extra else
+                   "is a dict without a 'method'")
+            raise _compression_refused(key, f"is read with a compression= that {why}; the loader decompresses "
+                                       "the object itself and takes only the method", value)
+        return compression_option(value["method"], key)
+    if value == "zip":
+        why = "a ZIP archive, which format='zip' (--format zip) reads (its one data file)"
+    elif value == "tar":
+        why = "a tar archive, which dreambolt_magic does not read"
+    else:
+        why = f"none the loader decompresses ({', '.join(COMPRESSIONS)})"
+    raise _compression_refused(key, f"is read with compression={value!r}: {why}", value)
+
+
+def _compression_refused(key: str, message: str, value: object) -> S3FormatError:
+    return format_error(key, "CompressionOption", message, hints={"compression": repr(value)})
 
 
 def normalize_format(format: str, *, key: str = "") -> str:

@@ -33,6 +33,7 @@ from dreambolt_magic.formats.detection import (
     HEAD_BYTES,
     check_bytes,
     compression_of,
+    compression_option,
     decompress,
     detect,
     format_error,
@@ -221,8 +222,10 @@ def read(
     ``allow_missing``, columns asked for that the object lacks are left out of the frame, as long as it has
     one of them (a set's object: the set has nulls there). ``guard`` is called with the bytes a compressed
     object (or a ZIP archive's member) has decompressed into so far, and raises to stop it: the memory guard's
-    (:func:`dreambolt_magic.transfer.memory.guard`).
+    (:func:`dreambolt_magic.transfer.memory.guard`). pandas' ``compression=`` is this ``compression``: what it
+    names is decompressed here, under ``guard``, never by pandas (:func:`compression_option`).
     """
+    compression = compression_option(compression, key)
     if nrows is not None and row_groups is None:
         first = _first_rows(data, key, format, compression, columns, nrows, allow_missing, guard, read_options)
         if first is not None:
@@ -270,7 +273,9 @@ def decode(
 ) -> pd.DataFrame | Decoded:
     """:func:`read`, except that a Parquet file's table may come back as :class:`Decoded`, to be converted into
     pandas later, with others (a set's files: see :meth:`Decoded.concat`)."""
-    fmt, request = _request(data, key, format, columns, nrows, row_groups, ..., None, pruned, read_options, guard)
+    compression = compression_option(read_options.pop("compression", ...), key)  # ours to decompress, as read()'s
+    fmt, request = _request(data, key, format, columns, nrows, row_groups, compression, None, pruned, read_options,
+                            guard)
     return _parse(fmt, replace(request, defer=True, allow_missing=allow_missing, guard=guard))
 
 
@@ -317,7 +322,9 @@ def _request(
 
 def check_readable(key: str, format: str | None, options: Mapping[str, Any]) -> None:
     """Where the name (or ``format=``) tells the format, refuse before any byte is fetched what :func:`read`
-    would refuse once they are: read options the parser does not take, a workbook without openpyxl."""
+    would refuse once they are: read options the parser does not take, a workbook without openpyxl; and, whatever
+    the name, a ``compression=`` the loader cannot decompress itself."""
+    compression_option(options.get("compression", ...), key)
     fmt = named(key, format)[0]
     if fmt is None:
         return

@@ -10,6 +10,7 @@ import base64
 import binascii
 import codecs
 import inspect
+import keyword
 import os
 import warnings
 from collections.abc import Callable
@@ -22,7 +23,8 @@ from dreambolt_magic import api, engines
 from dreambolt_magic.formats.detection import FORMATS
 from dreambolt_magic.options import TRANSFER
 
-__all__ = ["ARGUMENTS", "check_arguments", "customer_key_from_env", "load_arguments", "literal", "parser_options"]
+__all__ = ["ARGUMENTS", "check_arguments", "check_variable", "customer_key_from_env", "load_arguments", "literal",
+           "parser_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -210,6 +212,19 @@ def customer_key_from_env(name: str | None) -> bytes | None:
         return raw
     raise UsageError(f"--sse-c-key-env {name}: the variable holds neither the base64 of a 32-byte key nor 32 "
                      f"characters (it holds {len(text)} characters); SSE-C keys are 256-bit AES keys")
+
+
+def check_variable(name: str) -> str:
+    """``name``, the variable ``%%s3ingest NAME`` binds, if a frame may be bound to it; else a UsageError."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UsageError(
+            f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
+            "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
+        )
+    if name.startswith("__") and name.endswith("__"):
+        raise UsageError(f"{name!r} is one of Python's own names (__builtins__, __name__, ...): binding a frame "
+                         "to it would break the notebook; choose another, e.g. %%s3ingest df.")
+    return name
 
 
 def check_arguments(args: Any) -> None:

@@ -6,6 +6,13 @@ One IPython matcher (IPython's matcher API v2), registered by the extension, com
   folders and objects under ``pre`` (one ListObjectsV2 page of at most :data:`PAGE_SIZE`, folders first):
   in a ``%s3ingest`` or ``%s3ingest_info`` line, in a ``%%s3ingest`` cell (its line and its body), and in
   any string literal of code (``dreambolt_magic.load("s3://bucket/``);
+- ``s3://ARN/`` (an access point's whole ARN, then ``/``) with the keys listed through the access point, on
+  AWS only (with an endpoint URL the loader refuses an ARN, and nothing is sent);
+- S3 ``https://`` URLs in their own form: ``https://bucket.s3.REGION.amazonaws.com/pre`` (virtual-hosted) with
+  keys, ``https://s3.REGION.amazonaws.com/`` (path-style) with buckets and keys, percent-encoded as the loader
+  decodes them. Only AWS's S3 hosts are listed, and a store's own URL if it is the endpoint the listings go to:
+  a URL of any other host (a web page in a string, another store) is sent nothing. A virtual-hosted URL's
+  bucket is not completed: until it is typed, nothing says the host is S3's;
 - ``--`` in a ``%s3ingest`` line, or a ``%%s3ingest`` cell's first line, with the magic's option names.
 
 Listings use the magics' settings (``%config S3IngestMagics``: endpoint, profile, region, anonymous
@@ -29,11 +36,15 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
 
+from dreambolt_magic.arns import split_arn
+from dreambolt_magic.errors import S3UriError
 from dreambolt_magic.notebook.arguments import ARGUMENTS
 from dreambolt_magic.options import ConnectOptions
+from dreambolt_magic.uri import parse
 
 __all__ = ["FRESH_FOR", "IDENTIFIER", "PAGE_SIZE", "TIME_LIMIT", "S3Completion", "register", "unregister"]
 
@@ -57,7 +68,7 @@ _ATTEMPTS = 2
 _MAGIC_LINE = re.compile(r"\s*(?:[\w.]+\s*=\s*)?%{1,2}s3ingest(?:_info)?(?=\s|$)")
 _CELL_MAGIC = re.compile(r"\s*%%s3ingest(?=\s|$)")
 # The URI being typed: after a quote (a string literal), a space or the start of the line.
-_URI = re.compile(r"(^|[\s'\"])(s3a?://)([^\s'\"]*)$")
+_URI = re.compile(r"(^|[\s'\"])(s3a?://|https?://)([^\s'\"]*)$")
 _VALUED = {"--endpoint-url": "endpoint_url", "--profile": "profile", "--region": "region"}
 _FLAGS = {"--anon": "anon", "--requester-pays": "requester_pays"}
 #: What the line may say of the connection, by the name the magic's arguments give it.
@@ -106,19 +117,64 @@ class S3Completion:
         return None
 
     def _s3(self, scheme: str, rest: str, line: str) -> list[SimpleCompletion]:
+        if scheme.startswith("http"):
+            return self._url(scheme, rest, line)
         options, region = self._settings(line)
+        if rest.startswith("arn:"):
+            return self._access_point(scheme, rest, options, region)
         if "/" not in rest:
-            names = self.listings.get((options, region), lambda: _bucket_names(options, region), self.time_limit)
-            return [SimpleCompletion(f"{scheme}{name}/", type="bucket") for name in names or () if
-                    name.startswith(rest)]
+            return self._buckets(scheme, rest, options, region)
         bucket, _, path = rest.partition("/")
-        listing = self._listing(options, region, bucket, path) if bucket else None
+        return self._keys(f"{scheme}{bucket}/", options, region, bucket, path) if bucket else []
+
+    def _buckets(self, start: str, typed: str, options: ConnectOptions, region: str | None) -> list[SimpleCompletion]:
+        names = self.listings.get((options, region), lambda: _bucket_names(options, region), self.time_limit)
+        return [SimpleCompletion(f"{start}{name}/", type="bucket") for name in names or () if name.startswith(typed)]
+
+    def _keys(self, start: str, options: ConnectOptions, region: str | None, bucket: str,
+              path: str) -> list[SimpleCompletion]:
+        """The folders and objects under ``path`` in ``bucket``, written after ``start`` (percent-encoded in a URL)."""
+        listing = self._listing(options, region, bucket, path)
         if listing is None:
             return []
-        start = f"{scheme}{bucket}/"
-        folders = [SimpleCompletion(start + f, type="folder") for f in listing.folders if f.startswith(path)]
-        return folders + [SimpleCompletion(start + o.key, type="object") for o in listing.objects
+        write = _quoted if start.startswith("http") else str
+        folders = [SimpleCompletion(start + write(f), type="folder") for f in listing.folders if f.startswith(path)]
+        return folders + [SimpleCompletion(start + write(o.key), type="object") for o in listing.objects
                           if o.key.startswith(path)]
+
+    def _access_point(self, scheme: str, rest: str, options: ConnectOptions,
+                      region: str | None) -> list[SimpleCompletion]:
+        """Keys, once the access point's whole ARN and a ``/`` are typed: the bucket is the ARN (botocore sends the
+        listing to the access point's host). Nothing with an endpoint URL, where the loader refuses an ARN."""
+        try:
+            point, path = split_arn(rest)
+        except ValueError:  # still being typed
+            return []
+        if options.endpoint_url or not rest.startswith(point.arn + "/"):
+            return []
+        return self._keys(f"{scheme}{point.arn}/", options, region, point.arn, path)
+
+    def _url(self, scheme: str, rest: str, line: str) -> list[SimpleCompletion]:
+        """An S3 https:// URL's buckets (path-style) or keys, in the URL's own form."""
+        host, slash, after = rest.partition("/")
+        if not slash or "?" in after or "#" in after:
+            return []
+        try:  # the host names the bucket (virtual-hosted), or the path does (path-style, a store's URL)
+            probe = parse(f"{scheme}{host}/probe/key")
+        except S3UriError:  # no S3 URL the loader reads (a user:password@, a console page, another AWS service)
+            return []
+        options, region = self._settings(line)
+        if probe.endpoint is not None and probe.endpoint != _origin(options.endpoint_url):
+            # Not AWS, and not where the listings go: a web page, or another store. Sent nothing.
+            return []
+        region = region or probe.region
+        if probe.bucket != "probe":
+            return self._keys(f"{scheme}{host}/", options, region, probe.bucket, unquote(after))
+        if "/" not in after:
+            return self._buckets(f"{scheme}{host}/", unquote(after), options, region)
+        typed_bucket, _, typed_key = after.partition("/")
+        bucket = unquote(typed_bucket)
+        return self._keys(f"{scheme}{host}/{typed_bucket}/", options, region, bucket, unquote(typed_key))
 
     def _listing(self, options: ConnectOptions, region: str | None, bucket: str, path: str) -> Any:
         # A complete listing of a shorter prefix in the same folder holds every entry this one would.
@@ -214,6 +270,20 @@ def _prefix_page(options: ConnectOptions, region: str | None, bucket: str, path:
 
     with browse.Session.lent(options) as session:
         return browse.prefix_page(session, bucket, path, page_size=PAGE_SIZE, region=region)
+
+
+def _quoted(key: str) -> str:
+    """``key`` as an https:// URL's path holds it: percent-encoded, which the loader decodes (``=`` of a Hive
+    folder kept as it is)."""
+    return quote(key, safe="/=")
+
+
+def _origin(endpoint_url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an endpoint URL, as :func:`~dreambolt_magic.uri.parse` gives a URL's."""
+    if not endpoint_url:
+        return None
+    parts = urlsplit(endpoint_url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower().rpartition('@')[2]}"
 
 
 def _line_settings(line: str) -> dict[str, Any]:

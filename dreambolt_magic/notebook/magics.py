@@ -8,7 +8,6 @@ set them.
 
 from __future__ import annotations
 
-import keyword
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -19,11 +18,13 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from dreambolt_magic import api, engines
 from dreambolt_magic.errors import S3Error
+from dreambolt_magic.notebook import arguments
 from dreambolt_magic.notebook.arguments import check_arguments, customer_key_from_env, load_arguments, parser_options
 from dreambolt_magic.notebook.body import uris_from_body
 from dreambolt_magic.notebook.interrupted import LoadInterrupted
 from dreambolt_magic.options import CACHE_MAX_BYTES, TRANSFER
 from dreambolt_magic.units import human_bytes, plural
+from dreambolt_magic.uri import public_endpoint
 
 if TYPE_CHECKING:
     from dreambolt_magic.objects.cache import Cache
@@ -44,7 +45,8 @@ class S3IngestMagics(Magics):
     ).tag(config=True)
     endpoint_url = Unicode(
         None, allow_none=True,
-        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3).",
+        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: AWS (or AWS_ENDPOINT_URL_S3). A "
+        "user:password@ in it is dropped: S3 requests are signed, and botocore never sends it.",
     ).tag(config=True)
     anon = Bool(False, help="Send unsigned requests (public buckets).").tag(config=True)
     requester_pays = Bool(
@@ -86,6 +88,11 @@ class S3IngestMagics(Magics):
             raise TraitError(f"{name} must be at least {least}{' byte' if name == 'cache_size' else ''}, not {value}")
         return int(value)
 
+    @validate("endpoint_url")
+    def _drop_user_info(self, proposal: dict[str, Any]) -> str | None:
+        # Kept, the password would show in %config's listing, the panel's Endpoint box and its widget state.
+        return public_endpoint(proposal["value"])
+
     @validate("connect_timeout", "read_timeout")
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         value = proposal["value"]
@@ -124,7 +131,8 @@ class S3IngestMagics(Magics):
         variable name (write {{ and }} for literal braces). Formats: parquet, csv, tsv, json, jsonl/ndjson,
         feather/arrow, orc and xlsx (pip install 'dreambolt_magic[excel]'), compressed with .gz, .bz2, .xz or
         .zst, or in a .zip holding one data file. Tab completes s3:// URIs (buckets, folders and keys, listed
-        from S3) here, in the cell's body and in "s3://..." strings in code, and option names after --.
+        from S3; keys after an access point's ARN/), S3 https:// URLs, here, in the cell's body and in strings
+        in code, and option names after --.
 
         Parser options go to the parser as dreambolt_magic.load(uri, sep=';') passes them: --sep ';',
         --encoding latin-1, --header none (no header row; or the row number of the names, from 0), --sheet
@@ -161,15 +169,7 @@ class S3IngestMagics(Magics):
             return None
         if cell is None:
             return self._load(args.target, args)
-        name = args.target
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise UsageError(
-                f"{name!r} is not a valid Python variable name: use letters, digits and underscores, "
-                "not starting with a digit, and not a keyword (e.g. %%s3ingest df)."
-            )
-        if name.startswith("__") and name.endswith("__"):
-            raise UsageError(f"{name!r} is one of Python's own names (__builtins__, __name__, ...): binding a frame "
-                             "to it would break the notebook; choose another, e.g. %%s3ingest df.")
+        name = arguments.check_variable(args.target)
         frame = self._load(uris_from_body(cell, self._user_ns), args)
         self._user_ns[name] = frame
         return None

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pytest
+from helpers import make_frame, to_bytes
+from IPython.utils.capture import capture_output
 from tables_support import BUCKET, same, write_delta, write_iceberg
 
 import dreambolt_magic as dm
-from dreambolt_magic import S3Error, S3NotFound
+from dreambolt_magic import S3Error, S3FormatError, S3NotFound
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -92,3 +94,23 @@ def test_a_hadoop_tables_newest_metadata_is_read_not_the_hinted_or_the_last_by_n
     assert df.attrs["s3"]["table"]["metadata"].endswith("/metadata/v11.metadata.json")
     assert json.loads(client.get_object(Bucket=BUCKET, Key=prefix + "v11.metadata.json")["Body"].read())[
         "current-snapshot-id"] == table.current_snapshot().snapshot_id
+
+
+@pytest.mark.parametrize("line", ["%%s3ingest df --quiet --table-version 3", "%s3ingest_info --table-version 3"],
+                         ids=["load", "info"])
+def test_the_magic_explains_a_table_version_on_a_plain_prefix(ip: InteractiveShell, s3: S3Helper, line: str) -> None:
+    s3.make_bucket(BUCKET)
+    for i in range(2):
+        s3.put(BUCKET, f"plain/part-{i}.parquet", to_bytes(make_frame(5, seed=i), "parquet"))
+    uri = f"s3://{BUCKET}/plain/"
+    with capture_output() as shown, pytest.raises(S3FormatError) as caught:
+        if line.startswith("%%"):
+            ip.run_cell_magic("s3ingest", line.removeprefix("%%s3ingest "), uri)
+        else:
+            ip.run_line_magic("s3ingest_info", f"{uri} {line.removeprefix('%s3ingest_info ')}")
+    err = caught.value
+    assert err.code == "NotATable" and err.displayed  # shown as an explanation, not a traceback
+    [output] = shown.outputs
+    assert "is not the root of a Delta Lake or Apache Iceberg table" in output.data["text/html"]
+    assert "Leave --table-version out" in output.data["text/plain"]
+    assert "df" not in ip.user_ns

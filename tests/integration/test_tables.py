@@ -92,8 +92,13 @@ def test_without_deltalake_the_table_is_refused_naming_the_install(
 def test_table_version_on_a_plain_prefix_is_refused(s3: S3Helper) -> None:
     s3.make_bucket(BUCKET)
     s3.put(BUCKET, "plain/a.csv", b"n\n1\n")
-    with pytest.raises(ValueError, match="table_version is for the root"):
+    with pytest.raises(S3FormatError) as caught:
         dm.load(f"s3://{BUCKET}/plain/", endpoint_url=s3.endpoint_url, progress=False, table_version=0)
+    err = caught.value
+    assert err.code == "NotATable" and err.uri == f"s3://{BUCKET}/plain/"
+    assert "is not the root of a Delta Lake or Apache Iceberg table" in err.explanation
+    assert "--table-version" in err.explanation and "applies only to" in err.explanation
+    assert "leave --table-version out" in err.remedy.lower() and "_delta_log/" in err.remedy
 
 
 @pytest.fixture
