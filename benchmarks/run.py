@@ -36,13 +36,13 @@ SERVERS = ("moto", "s3rver")
 PROFILES = ("loopback", "s3-like")
 CASES = ("parquet", "columns", "nrows", "csv", "many", "parquet-set")
 APPROACHES = ("ours", "ours-base", "ours-noprogress", "ours-again", "s3fs", "pyarrow-fs", "pyarrow-fs-again", "boto3",
-              "polars", "raw-get", "local")
+              "polars", "obstore", "raw-get", "local")
 #: ``ours-base`` is ours from the tree ``--base`` names; it runs only with that option.
 DEFAULT_APPROACHES = tuple(a for a in APPROACHES if a != "ours-base")
 #: Approaches run in some cases only: the progress bar's cost is a question for the two whole-file reads, and
 #: the second load in a process (``-again``) for the short ones, where once-a-process costs weigh most.
 ONLY_IN = {"ours-noprogress": {"parquet", "csv"}, "ours-again": {"columns", "nrows"},
-           "pyarrow-fs-again": {"columns", "nrows"}}
+           "pyarrow-fs-again": {"columns", "nrows"}, "obstore": {"parquet", "columns", "nrows", "csv"}}
 #: Case "many": this many CSV objects of about MANY_BYTES each, under the prefix many/.
 MANY_OBJECTS = 300
 MANY_BYTES = 100_000
@@ -256,12 +256,16 @@ def measure(approach: str, case: str, spec: dict[str, Any], timeout: float, tree
     return json.loads(lines[-1]) if lines else {"error": "no output"}
 
 
+#: Approaches whose library is an optional install (the ``bench`` extra has obstore), skipped where missing.
+OPTIONAL = {"polars": "polars", "obstore": "obstore"}
+
+
 def available(approach: str) -> bool:
-    if approach != "polars":
+    if approach not in OPTIONAL:
         return True
     import importlib.util
 
-    return importlib.util.find_spec("polars") is not None
+    return importlib.util.find_spec(OPTIONAL[approach]) is not None
 
 
 def run_profile(label: str, endpoint: str, data: dict[str, dict[str, Any]], args: argparse.Namespace,
