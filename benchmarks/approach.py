@@ -289,6 +289,27 @@ def polars_s3(case: str, spec: dict[str, Any]) -> Any:
     return frame.collect().to_pandas()
 
 
+# --- obstore (issue 19): the mechanics are in via_obstore.py ---------------------------------------------
+
+
+def obstore_load(case: str, spec: dict[str, Any]) -> Any:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import via_obstore  # this script's folder is first on sys.path
+
+    store, key = via_obstore.store(spec)
+    if case == "columns":
+        return via_obstore.columns(store, key, COLUMNS).to_pandas()
+    if case == "nrows":
+        # The reader fetches what pyarrow reads (footer, then the first row group's chunks), in order.
+        return _parquet_head(via_obstore.reader(store, key))
+    data = via_obstore.whole(store, key)
+    if case == "csv":
+        return pd.read_csv(io.BytesIO(data))
+    return pq.read_table(pa.BufferReader(pa.py_buffer(data))).to_pandas()
+
+
 # --- case "many": a prefix of small CSV objects into one frame --------------------------------------------
 
 
@@ -408,6 +429,7 @@ APPROACHES = {
     "pyarrow-fs": pyarrow_fs,
     "boto3": boto3_parse,
     "polars": polars_s3,
+    "obstore": obstore_load,
     "raw-get": raw_get,
     "local": local,
 }
@@ -459,6 +481,10 @@ def _warm(name: str) -> None:
         import pyarrow.fs  # noqa: F401
     elif name == "polars":
         import polars  # noqa: F401
+    elif name == "obstore":
+        import obstore  # noqa: F401
+        import obstore.store  # noqa: F401
+        import via_obstore  # noqa: F401
 
 
 def _peak_rss_mb() -> float:

@@ -36,13 +36,14 @@ SERVERS = ("moto", "s3rver")
 PROFILES = ("loopback", "s3-like")
 CASES = ("parquet", "columns", "nrows", "csv", "many", "parquet-set")
 APPROACHES = ("ours", "ours-base", "ours-noprogress", "ours-again", "s3fs", "pyarrow-fs", "pyarrow-fs-again", "boto3",
-              "polars", "raw-get", "local")
+              "polars", "obstore", "obstore-again", "raw-get", "local")
 #: ``ours-base`` is ours from the tree ``--base`` names; it runs only with that option.
 DEFAULT_APPROACHES = tuple(a for a in APPROACHES if a != "ours-base")
 #: Approaches run in some cases only: the progress bar's cost is a question for the two whole-file reads, and
 #: the second load in a process (``-again``) for the short ones, where once-a-process costs weigh most.
 ONLY_IN = {"ours-noprogress": {"parquet", "csv"}, "ours-again": {"columns", "nrows"},
-           "pyarrow-fs-again": {"columns", "nrows"}}
+           "pyarrow-fs-again": {"columns", "nrows"}, "obstore": {"parquet", "columns", "nrows", "csv"},
+           "obstore-again": {"columns", "nrows"}}
 #: Case "many": this many CSV objects of about MANY_BYTES each, under the prefix many/.
 MANY_OBJECTS = 300
 MANY_BYTES = 100_000
@@ -256,12 +257,16 @@ def measure(approach: str, case: str, spec: dict[str, Any], timeout: float, tree
     return json.loads(lines[-1]) if lines else {"error": "no output"}
 
 
+#: Approaches whose library is an optional install (the ``bench`` extra has obstore), skipped where missing.
+OPTIONAL = {"polars": "polars", "obstore": "obstore", "obstore-again": "obstore"}
+
+
 def available(approach: str) -> bool:
-    if approach != "polars":
+    if approach not in OPTIONAL:
         return True
     import importlib.util
 
-    return importlib.util.find_spec("polars") is not None
+    return importlib.util.find_spec(OPTIONAL[approach]) is not None
 
 
 def run_profile(label: str, endpoint: str, data: dict[str, dict[str, Any]], args: argparse.Namespace,
@@ -406,6 +411,13 @@ def check_targets(rows: list[dict[str, Any]], size: int, rate: float) -> list[st
             if on is not None and off:
                 # Between two processes the wall clock varies by more than the bar could cost: shown, not judged.
                 lines.append(f"    (wall clock, bar on / bar off: {on / off:.2f}x)")
+        # Issue 19: obstore as a data path, measured beside ours (no target: adopted only where it wins).
+        for case, peer, base in (("parquet", "obstore", "ours"), ("csv", "obstore", "ours"),
+                                 ("columns", "obstore", "ours"), ("nrows", "obstore", "ours"),
+                                 ("columns", "obstore-again", "ours-again"), ("nrows", "obstore-again", "ours-again")):
+            ratio = over(t(case, peer), t(case, base))
+            if ratio is not None:
+                lines.append(f"  {case}, {peer} / {base} (issue 19, no target; below 1: obstore faster): {ratio:.2f}x")
         many = t("many", "ours")
         peers = [f"{p} {seconds / many:.2f}x" for p in APPROACHES
                  if p != "ours" and many and (seconds := t("many", p)) is not None]
