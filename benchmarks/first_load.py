@@ -98,18 +98,22 @@ phases = {
     "decode": m["to pandas"] - m["planned"],
     "to pandas": m["end"] - m["to pandas"],
 }
-print(json.dumps({"total": m["end"], "phases": phases}))
+print(json.dumps({"total": m["end"], "phases": phases, "from": dreambolt_magic.__file__}))
 """
 
 
 def measure(approach: str, uri: str, endpoint: str, tree: Path) -> dict[str, Any]:
     env = {**os.environ, **run.ENV, "PYTHONPATH": str(tree)}
+    # Run in the tree: a -c child puts its working directory first on sys.path, before PYTHONPATH.
     done = subprocess.run([sys.executable, "-c", CHILD, approach, uri, endpoint, json.dumps(COLUMNS)],
-                          capture_output=True, text=True, env=env, timeout=300)
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tree)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"first_load.py: {approach} failed:\n{done.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    result: dict[str, Any] = json.loads(lines[-1])
+    if "from" in result and not Path(result["from"]).resolve().is_relative_to(tree):
+        raise SystemExit(f"first_load.py: dreambolt_magic came from {result['from']}, not from {tree}")
+    return result
 
 
 def main() -> None:
