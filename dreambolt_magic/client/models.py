@@ -29,6 +29,7 @@ import logging
 import marshal
 import os
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -70,7 +71,7 @@ class KeptFiles(JSONFileLoader):
                 found = os.stat(source)
             except OSError:
                 continue
-            if not os.path.isfile(source):
+            if not stat.S_ISREG(found.st_mode):
                 continue
             identity = f"{source}\0{found.st_size}\0{found.st_mtime_ns}".encode()
             kept = self.folder / (hashlib.sha256(identity).hexdigest()[:32] + _SUFFIX)
