@@ -117,3 +117,21 @@ def test_the_s3_model_and_rules_are_botocore_s_own(tmp_path: Path) -> None:
 def test_an_unknown_service_is_botocore_s_error(tmp_path: Path) -> None:
     with pytest.raises(UnknownServiceError, match="s3"):
         ModelLoader(tmp_path / "kept").load_service_model("no-such-service", "service-2")
+
+
+def test_a_known_service_is_found_without_listing_them_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed: list[str] = []
+    original = botocore.loaders.Loader.list_available_services
+
+    def counted(self: botocore.loaders.Loader, type_name: str) -> list[str]:
+        listed.append(type_name)
+        return list(original(self, type_name))
+
+    monkeypatch.setattr(botocore.loaders.Loader, "list_available_services", counted)
+    loader = ModelLoader(tmp_path / "kept")
+    assert loader.load_service_model("s3", "service-2")["metadata"]["endpointPrefix"] == "s3"
+    assert loader.load_service_model("s3", "endpoint-rule-set-1")
+    assert listed == []
+    with pytest.raises(UnknownServiceError):  # only an unknown one has all of them listed, for the error
+        loader.load_service_model("no-such-service", "service-2")
+    assert listed == ["service-2"]
