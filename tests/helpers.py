@@ -12,13 +12,23 @@ import gzip
 import io
 import lzma
 import pickle
+import threading
 import traceback
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+from typing import Any
 
+import botocore.session
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.orc
+import pytest
+from botocore.config import Config
+
+import dreambolt_magic
 
 #: Formats :func:`to_bytes` writes, and the file extension of each.
 FORMATS: dict[str, str] = {
@@ -116,3 +126,33 @@ def renderings(err: BaseException) -> dict[str, str]:
         "pickle": repr(pickle.dumps(err)),
         "chained traceback": "".join(traceback.format_exception(err)),
     }
+
+
+@contextmanager
+def every_client_through(server: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Serve ``server`` (on 127.0.0.1) on a thread, and send every botocore client made meanwhile through it as
+    its proxy, over plain HTTP (``use_ssl=False``: botocore keeps the host and drops only the TLS).
+
+    So a request for an AWS host (an access point's) goes to 127.0.0.1 with that host in its URL, and nothing
+    is resolved; were the proxy ignored, the suite's loopback guard would fail the lookup of the host. The
+    connections kept from before (made without the proxy) are forgotten first, and those made with it after.
+    """
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    make = botocore.session.Session.create_client
+
+    def create_client(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+        proxied = Config(proxies={"http": url, "https": url})
+        kwargs["config"] = kwargs["config"].merge(proxied) if kwargs.get("config") else proxied
+        return make(self, *args, **{**kwargs, "use_ssl": False})
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    dreambolt_magic.forget_connections()
+    try:
+        yield
+    finally:
+        dreambolt_magic.forget_connections()
+        server.shutdown()
+        server.server_close()
+        thread.join()

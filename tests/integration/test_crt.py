@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 import re
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -29,11 +28,10 @@ import botocore.session
 import child
 import pandas as pd
 import pytest
-from botocore.config import Config
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from helpers import make_frame, to_bytes
+from helpers import every_client_through, make_frame, to_bytes
 from test_secrets import ACCESS_KEY, SECRET_KEY, TOKEN, secrets  # noqa: F401 (the fixture)
 
 import dreambolt_magic
@@ -162,10 +160,6 @@ class AccessPointServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         super().__init__(("127.0.0.1", 0), _Answer)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
-
 
 class _Answer(BaseHTTPRequestHandler):
     server: AccessPointServer
@@ -215,24 +209,8 @@ def access_point(monkeypatch: pytest.MonkeyPatch) -> Iterator[AccessPointServer]
     resolved. Were the proxy ignored, the suite's loopback guard would fail the lookup of the host.
     """
     server = AccessPointServer("dir/data.parquet", to_bytes(make_frame(30, seed=3), "parquet"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    make = botocore.session.Session.create_client
-
-    def create_client(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
-        proxied = Config(proxies={"http": server.url, "https": server.url})
-        kwargs["config"] = kwargs["config"].merge(proxied) if kwargs.get("config") else proxied
-        return make(self, *args, **{**kwargs, "use_ssl": False})
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
-    dreambolt_magic.forget_connections()  # none kept from an earlier test, made without the proxy
-    try:
+    with every_client_through(server, monkeypatch):
         yield server
-    finally:
-        dreambolt_magic.forget_connections()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_a_multi_region_access_point_is_read_with_sigv4a(crt: None, secrets: S3Helper,  # noqa: F811

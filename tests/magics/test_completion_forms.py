@@ -7,7 +7,6 @@ request: only AWS's S3 hosts and the endpoint the magic reads from are listed.
 
 from __future__ import annotations
 
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,13 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-import botocore.session
 import pytest
-from botocore.config import Config
+from helpers import every_client_through
 from IPython.core.interactiveshell import InteractiveShell
 from test_completion import BODY, buckets, completions, configure  # noqa: F401 (the fixture)
-
-import dreambolt_magic
 
 AP = "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap"
 #: Where botocore sends the access point's requests.
@@ -44,10 +40,6 @@ class AccessPointHost(ThreadingHTTPServer):
         self.moto = moto
         self.seen: list[str] = []
         super().__init__(("127.0.0.1", 0), _Forward)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
 
 
 class _Forward(BaseHTTPRequestHandler):
@@ -81,32 +73,15 @@ class _Forward(BaseHTTPRequestHandler):
 def access_point(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[AccessPointHost]:
     """Keys behind the access point :data:`AP`, reached on AWS (no endpoint URL) through :class:`AccessPointHost`.
 
-    Every client made from here on sends over plain HTTP (``use_ssl=False``: botocore keeps the host) through
-    it as its proxy, as tests/integration/test_crt.py does for a Multi-Region Access Point: nothing is resolved,
-    and were the proxy ignored the suite's loopback guard would fail the lookup.
+    Every client made from here on goes through it as its proxy (:func:`helpers.every_client_through`), as
+    tests/integration/test_crt.py's do for a Multi-Region Access Point.
     """
     s3.make_bucket(AP_BUCKET)
     for key in ("sales/2024/jan.csv", "sales/2024/feb.csv", "readme.txt"):
         s3.put(AP_BUCKET, key, BODY)
     server = AccessPointHost(s3.endpoint_url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    make = botocore.session.Session.create_client
-
-    def create_client(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
-        proxied = Config(proxies={"http": server.url, "https": server.url})
-        kwargs["config"] = kwargs["config"].merge(proxied) if kwargs.get("config") else proxied
-        return make(self, *args, **{**kwargs, "use_ssl": False})
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
-    dreambolt_magic.forget_connections()
-    try:
+    with every_client_through(server, monkeypatch):
         yield server
-    finally:
-        dreambolt_magic.forget_connections()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_an_access_points_keys_complete_after_its_arn(ip: InteractiveShell, access_point: AccessPointHost) -> None:
